@@ -1,0 +1,15 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY config ./config
+COPY care_events ./care_events
+COPY notifications ./notifications
+COPY tasks_app ./tasks_app
+COPY manage.py ./
+RUN pip install --no-cache-dir . \
+    && DJANGO_SETTINGS_MODULE=config.settings.local python manage.py collectstatic --noinput
+RUN useradd --system --uid 1000 sequora
+USER sequora
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -1,0 +1,106 @@
+from django.contrib import admin
+
+from care_events.models import (
+    AgentInteraction,
+    Episode,
+    InteractionResponse,
+    OutreachAttempt,
+    OutreachPlan,
+    Patient,
+)
+
+
+class EpisodeInline(admin.TabularInline):
+    model = Episode
+    fields = ("condition", "facility", "admitted_at", "discharged_at")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = (
+        "last_name",
+        "first_name",
+        "date_of_birth",
+        "timezone",
+        "preferred_language",
+        "sms_consent",
+    )
+    list_filter = ("sms_consent", "preferred_language")
+    search_fields = ("last_name", "first_name", "phone", "=id")
+    readonly_fields = ("sms_opted_out_at", "created_at", "updated_at")
+    inlines = (EpisodeInline,)
+
+
+class OutreachPlanInline(admin.TabularInline):
+    model = OutreachPlan
+    fields = ("status", "channel", "max_attempts", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Episode)
+class EpisodeAdmin(admin.ModelAdmin):
+    list_display = ("id", "patient", "condition", "facility", "admitted_at", "discharged_at")
+    list_filter = ("condition", "facility")
+    search_fields = ("=id", "=patient__id", "patient__last_name", "facility")
+    date_hierarchy = "discharged_at"
+    autocomplete_fields = ("patient",)
+    list_select_related = ("patient",)
+    inlines = (OutreachPlanInline,)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened (clinical, billing and audit trail): viewable, never edited by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OutreachAttemptInline(admin.TabularInline):
+    model = OutreachAttempt
+    fields = ("attempt_number", "channel", "status", "scheduled_at", "attempted_at", "answered_at", "outcome")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(OutreachPlan)
+class OutreachPlanAdmin(ReadOnlyAdmin):
+    list_display = ("id", "episode", "status", "channel", "created_at")
+    list_filter = ("status", "channel")
+    search_fields = ("=id", "=episode__id")
+    inlines = (OutreachAttemptInline,)
+
+
+@admin.register(OutreachAttempt)
+class OutreachAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("id", "plan", "attempt_number", "channel", "status", "scheduled_at", "attempted_at")
+    list_filter = ("status", "channel")
+    search_fields = ("=id", "=plan__id", "=plan__episode__id")
+
+
+class InteractionResponseInline(admin.TabularInline):
+    model = InteractionResponse
+    fields = ("received_at", "severity", "reason_codes", "text")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(AgentInteraction)
+class AgentInteractionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "episode", "status", "severity", "started_at", "completed_at")
+    list_filter = ("status", "severity")
+    search_fields = ("=id", "=episode__id")
+    date_hierarchy = "started_at"
+    inlines = (InteractionResponseInline,)

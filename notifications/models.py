@@ -1,0 +1,92 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from notifications.choices import Channel, NotificationStatus, NotificationType
+
+
+class NotificationLog(models.Model):
+    """One message to one recipient, written before any provider is called (the audit trail of every send)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=20, choices=NotificationType.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    status = models.CharField(
+        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+
+    recipient_nurse = models.ForeignKey(
+        "tasks_app.Nurse", on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
+    recipient_patient = models.ForeignKey(
+        "care_events.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
+    task = models.ForeignKey(
+        "tasks_app.EscalationTask",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    episode = models.ForeignKey(
+        "care_events.Episode", on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
+    patient = models.ForeignKey(
+        "care_events.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The patient the message is about (the recipient may be a nurse).",
+    )
+
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+
+    provider = models.CharField(max_length=30, blank=True)
+    provider_message_id = models.CharField(max_length=100, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    dedupe_key = models.CharField(
+        max_length=200, unique=True, help_text="One row per logical message: a repeated send finds this row."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # auto_now replaces the seed's updated_at trigger; bulk .update() calls set it explicitly.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["recipient_nurse", "-created_at"], name="notif_nurse_recent_idx"),
+            models.Index(fields=["recipient_patient", "-created_at"], name="notif_patient_recent_idx"),
+            models.Index(fields=["task", "created_at"], name="notif_task_idx"),
+            models.Index(fields=["created_at"], condition=Q(status="PENDING"), name="notif_pending_idx"),
+            models.Index(
+                fields=["provider", "provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="notif_provider_msg_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(recipient_nurse__isnull=False) & Q(recipient_patient__isnull=True))
+                | (Q(recipient_nurse__isnull=True) & Q(recipient_patient__isnull=False)),
+                name="notif_exactly_one_recipient",
+            ),
+            models.CheckConstraint(condition=Q(type__in=NotificationType.values), name="notif_type_valid"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="notif_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=NotificationStatus.values), name="notif_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.channel} {self.pk} ({self.status})"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One command runs the product on this machine: installs it into .venv, makes sure PostgreSQL and Redis
+# answer, migrates, and runs the web app (API + admin), a Celery worker, Celery Beat and Flower until Ctrl-C.
+# Local settings (config.settings.local) and the local in-memory notification backend: nothing leaves the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
+PORT=${PORT:-8000}
+FLOWER_PORT=${FLOWER_PORT:-5555}
+
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+bash scripts/services.sh
+
+py=.venv/bin/python
+$py manage.py migrate --noinput
+$py manage.py collectstatic --noinput >/dev/null
+$py manage.py ensure_admin
+
+mkdir -p run
+pids=()
+cleanup() {
+    trap - INT TERM EXIT
+    kill "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+$py manage.py runserver "0.0.0.0:$PORT" --noreload &
+pids+=($!)
+.venv/bin/celery -A config.celery_app worker -Q urgent,default --loglevel INFO --concurrency 2 &
+pids+=($!)
+.venv/bin/celery -A config.celery_app beat --loglevel INFO --schedule run/celerybeat-schedule &
+pids+=($!)
+.venv/bin/celery -A config.celery_app flower --port="$FLOWER_PORT" \
+    --basic-auth="${FLOWER_BASIC_AUTH:-admin:admin}" >run/flower.log 2>&1 &
+pids+=($!)
+
+echo
+echo "Sequora is running:"
+echo "  admin   http://127.0.0.1:$PORT/admin/   (user admin, password \$SEQUORA_ADMIN_PASSWORD or 'admin')"
+echo "  Flower  http://127.0.0.1:$FLOWER_PORT/  (basic auth \$FLOWER_BASIC_AUTH or admin:admin)"
+echo "Ctrl-C stops everything."
+wait -n "${pids[@]}"

@@ -1,0 +1,28 @@
+import os
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the superuser 'admin' if no superuser exists yet (local demo only). "
+        "The password is $SEQUORA_ADMIN_PASSWORD, or 'admin' when DEBUG is on."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=None)
+
+    def handle(self, *args, password: str | None = None, **options) -> None:
+        users = get_user_model().objects
+        if users.filter(is_superuser=True).exists():
+            self.stdout.write("A superuser exists already; nothing to do.")
+            return
+        password = password or os.environ.get("SEQUORA_ADMIN_PASSWORD")
+        if not password and settings.DEBUG:
+            password = "admin"  # noqa: S105 - local demo only; refused below when DEBUG is off
+        if not password:
+            raise CommandError("Set SEQUORA_ADMIN_PASSWORD: a default password is only used with DEBUG on.")
+        users.create_superuser(username="admin", email="admin@localhost", password=password)
+        self.stdout.write(self.style.SUCCESS("Created superuser 'admin'."))

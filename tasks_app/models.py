@@ -1,0 +1,181 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Func, Q
+
+from care_events.models import Severity, TimeStampedModel
+from care_events.validators import validate_e164
+from notifications.choices import Channel
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Nurse(TimeStampedModel):
+    """A care manager who receives escalation tasks. Login, name and password live on the linked user."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="nurse")
+    phone = models.CharField(max_length=16, validators=[validate_e164], help_text="E.164, e.g. +14155550123")
+    email = models.EmailField()
+    preferred_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    is_active = models.BooleanField(default=True, help_text="Inactive nurses are never assigned tasks.")
+    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    max_open_tasks = models.PositiveSmallIntegerField(
+        default=10, help_text="Open (assigned or acknowledged) tasks this nurse may hold at once."
+    )
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name"]
+        indexes = [
+            # Round-robin scans active nurses oldest-assignment first.
+            models.Index(fields=["last_assigned_at"], condition=Q(is_active=True), name="nurse_rr_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="nurse_phone_e164"
+            ),
+            models.CheckConstraint(condition=Q(max_open_tasks__gte=1), name="nurse_max_open_tasks_positive"),
+            models.CheckConstraint(
+                condition=Q(preferred_channel__in=Channel.values), name="nurse_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class NurseShift(models.Model):
+    nurse = models.ForeignKey(Nurse, on_delete=models.CASCADE, related_name="shifts")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # Kept by task assignment with F() + 1 inside its transaction (the seed kept it with a trigger).
+    tasks_assigned = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["starts_at", "ends_at"], name="shift_window_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            ),
+            # Half-open ranges: a shift ending at 15:00 and the next starting at 15:00 do not overlap.
+            ExclusionConstraint(
+                name="shift_no_overlap_per_nurse",
+                expressions=[
+                    (TsTzRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("nurse", RangeOperators.EQUAL),
+                ],
+                violation_error_message="This shift overlaps another shift of the same nurse.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nurse} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M} UTC"
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "A shift must end after it starts."})
+
+
+class Priority(models.TextChoices):
+    LOW = "LOW", "Low"
+    NORMAL = "NORMAL", "Normal"
+    HIGH = "HIGH", "High"
+    URGENT = "URGENT", "Urgent"
+
+
+class ActionType(models.TextChoices):
+    NURSE_CALLBACK_2H = "NURSE_CALLBACK_2H", "Nurse callback within 2 h"
+    NURSE_CALLBACK_24H = "NURSE_CALLBACK_24H", "Nurse callback within 24 h"
+    URGENT_HANDOFF = "URGENT_HANDOFF", "Urgent hand-off"
+    EMERGENCY_GUIDANCE = "EMERGENCY_GUIDANCE", "Emergency guidance given (follow-up)"
+    MEDICATION_REVIEW = "MEDICATION_REVIEW", "Medication review"
+    SCHEDULE_FOLLOWUP = "SCHEDULE_FOLLOWUP", "Schedule follow-up"
+    CALL_PATIENT_NO_ANSWER = "CALL_PATIENT_NO_ANSWER", "Call patient: check-in not answered"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "OPEN", "Open"
+    ASSIGNED = "ASSIGNED", "Assigned"
+    ACKNOWLEDGED = "ACKNOWLEDGED", "Acknowledged"
+    RESOLVED = "RESOLVED", "Resolved"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+class EscalationTask(TimeStampedModel):
+    Status = TaskStatus
+
+    OPEN_STATUSES = (Status.OPEN, Status.ASSIGNED, Status.ACKNOWLEDGED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    episode = models.ForeignKey("care_events.Episode", on_delete=models.PROTECT, related_name="tasks")
+    patient = models.ForeignKey("care_events.Patient", on_delete=models.PROTECT, related_name="tasks")
+    interaction = models.ForeignKey(
+        "care_events.AgentInteraction", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    reason_codes = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    action_type = models.CharField(max_length=30, choices=ActionType.choices)
+    sla_minutes = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    assigned_to = models.ForeignKey(
+        Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+    sla_warning_at = models.DateTimeField(help_text="75 % of the SLA after creation.")
+    sla_breach_at = models.DateTimeField(help_text="100 % of the SLA after creation.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["assigned_to", "status"], name="task_assignee_status_idx"),
+            models.Index(fields=["status", "-created_at"], name="task_status_recent_idx"),
+            models.Index(
+                fields=["sla_breach_at"],
+                condition=Q(status__in=["OPEN", "ASSIGNED", "ACKNOWLEDGED"]),
+                name="task_open_breach_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=TaskStatus.values), name="task_status_valid"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="task_severity_valid"),
+            models.CheckConstraint(condition=Q(priority__in=Priority.values), name="task_priority_valid"),
+            models.CheckConstraint(
+                condition=Q(action_type__in=ActionType.values), name="task_action_type_valid"
+            ),
+            models.CheckConstraint(condition=Q(sla_minutes__gte=1), name="task_sla_minutes_positive"),
+            models.CheckConstraint(
+                condition=Q(sla_warning_at__lte=models.F("sla_breach_at")), name="task_warning_before_breach"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["ASSIGNED", "ACKNOWLEDGED"])
+                | (Q(assigned_to__isnull=False) & Q(assigned_at__isnull=False)),
+                name="task_assigned_has_assignee",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="RESOLVED") | Q(resolved_at__isnull=False),
+                name="task_resolved_has_timestamp",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="CANCELLED") | Q(cancelled_at__isnull=False),
+                name="task_cancelled_has_timestamp",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Task {self.pk} ({self.severity}, {self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

@@ -1,0 +1,57 @@
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from care_events.models import Severity
+from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift
+from tests.care_events.factories import EpisodeFactory
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@hospital.example")
+    password = factory.django.Password("correct-horse-battery")
+
+
+class NurseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Nurse
+
+    user = factory.SubFactory(UserFactory)
+    phone = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
+    email = factory.LazyAttribute(lambda nurse: nurse.user.email)
+
+
+class NurseShiftFactory(factory.django.DjangoModelFactory):
+    """By default a shift that is running now."""
+
+    class Meta:
+        model = NurseShift
+
+    nurse = factory.SubFactory(NurseFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=1))
+    ends_at = factory.LazyAttribute(lambda shift: shift.starts_at + dt.timedelta(hours=8))
+
+
+class EscalationTaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EscalationTask
+
+    episode = factory.SubFactory(EpisodeFactory)
+    patient = factory.LazyAttribute(lambda task: task.episode.patient)
+    severity = Severity.HIGH
+    reason_codes = factory.LazyFunction(lambda: ["HF_BREATHING_WORSE"])
+    action_type = ActionType.NURSE_CALLBACK_2H
+    sla_minutes = 120
+    sla_warning_at = factory.LazyAttribute(
+        lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes * 0.75)
+    )
+    sla_breach_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes))
