@@ -1,12 +1,18 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from care_events.events.bus import handler_runs_redrive
 from care_events.models import (
     AgentInteraction,
     Episode,
+    Event,
+    HandlerRun,
     InteractionResponse,
     OutreachAttempt,
     OutreachPlan,
     Patient,
+    Timer,
 )
 
 
@@ -104,3 +110,55 @@ class AgentInteractionAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "=episode__id")
     date_hierarchy = "started_at"
     inlines = (InteractionResponseInline,)
+
+
+class HandlerRunInline(admin.TabularInline):
+    model = HandlerRun
+    fields = ("handler", "status", "attempts", "last_error", "created_at", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "name", "id", "idempotency_key")
+    list_filter = ("name",)
+    search_fields = ("=id", "idempotency_key")
+    date_hierarchy = "created_at"
+    inlines = (HandlerRunInline,)
+
+
+@admin.register(HandlerRun)
+class HandlerRunAdmin(ReadOnlyAdmin):
+    """Failed runs are listed here with their last error; "Re-drive" runs them again."""
+
+    list_display = ("created_at", "handler", "event", "status", "attempts", "next_attempt_at", "finished_at")
+    list_filter = ("status", "handler")
+    search_fields = ("=event__id",)
+    list_select_related = ("event",)
+    actions = ("redrive",)
+
+    @admin.action(description="Re-drive the selected failed runs")
+    def redrive(self, request: HttpRequest, queryset: QuerySet[HandlerRun]) -> None:
+        count = handler_runs_redrive(run_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed run(s) queued again.", messages.SUCCESS)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The action needs change permission on the list; the detail page stays read-only (no editable fields).
+        return request.user.has_perm("care_events.change_handlerrun")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(Timer)
+class TimerAdmin(ReadOnlyAdmin):
+    list_display = ("due_at", "kind", "subject_id", "fired_at", "cancelled_at", "attempts")
+    list_filter = (
+        "kind",
+        ("fired_at", admin.EmptyFieldListFilter),
+        ("cancelled_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("=subject_id",)
+    date_hierarchy = "due_at"

@@ -3,6 +3,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from care_events.validators import validate_e164, validate_timezone
 
@@ -14,6 +15,15 @@ class Severity(models.TextChoices):
     MODERATE = "MODERATE", "Moderate"
     HIGH = "HIGH", "High"
     CRITICAL = "CRITICAL", "Critical"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        """LOW < MODERATE < HIGH < CRITICAL; an empty severity ranks below LOW."""
+        return cls.values.index(value) + 1 if value else 0
+
+    @classmethod
+    def escalates(cls, value: str) -> bool:
+        return cls.rank(value) >= cls.rank(cls.MODERATE)
 
 
 class TimeStampedModel(models.Model):
@@ -39,9 +49,7 @@ class Patient(TimeStampedModel):
         ordering = ["last_name", "first_name"]
         indexes = [models.Index(fields=["phone"], name="patient_phone_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="patient_phone_e164"
-            ),
+            models.CheckConstraint(condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="patient_phone_e164"),
         ]
 
     def __str__(self) -> str:
@@ -77,9 +85,7 @@ class Episode(TimeStampedModel):
                 condition=Q(discharged_at__isnull=True) | Q(discharged_at__gte=models.F("admitted_at")),
                 name="episode_discharge_after_admission",
             ),
-            models.CheckConstraint(
-                condition=Q(condition__in=Condition.values), name="episode_condition_valid"
-            ),
+            models.CheckConstraint(condition=Q(condition__in=Condition.values), name="episode_condition_valid"),
         ]
 
     def __str__(self) -> str:
@@ -117,9 +123,7 @@ class OutreachPlan(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(status__in=OutreachPlanStatus.values), name="outreach_plan_status_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(channel__in=OutreachChannel.values), name="outreach_plan_channel_valid"
-            ),
+            models.CheckConstraint(condition=Q(channel__in=OutreachChannel.values), name="outreach_plan_channel_valid"),
         ]
 
     def __str__(self) -> str:
@@ -154,9 +158,7 @@ class OutreachAttempt(TimeStampedModel):
         ordering = ["plan", "attempt_number"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "attempt_number"], name="outreach_attempt_number_unique"),
-            models.CheckConstraint(
-                condition=Q(attempt_number__gte=1), name="outreach_attempt_number_positive"
-            ),
+            models.CheckConstraint(condition=Q(attempt_number__gte=1), name="outreach_attempt_number_positive"),
             models.CheckConstraint(
                 condition=Q(status__in=OutreachAttemptStatus.values), name="outreach_attempt_status_valid"
             ),
@@ -198,9 +200,7 @@ class AgentInteraction(TimeStampedModel):
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["episode", "-started_at"], name="interaction_episode_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=InteractionStatus.values), name="interaction_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=InteractionStatus.values), name="interaction_status_valid"),
             models.CheckConstraint(
                 condition=Q(severity="") | Q(severity__in=Severity.values), name="interaction_severity_valid"
             ),
@@ -232,3 +232,108 @@ class InteractionResponse(models.Model):
 
     def __str__(self) -> str:
         return f"Response {self.pk}"
+
+
+# --- The event log (outbox), its handler runs, and durable timers -------------------------------------------
+# PostgreSQL is the source of truth; Celery only carries ids of these rows (ARCHITECTURE.md, durability model).
+
+
+class Event(models.Model):
+    """One emitted event, written in the emitter's transaction. Its data are ids and codes, never PHI."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=64, db_index=True)
+    data = models.JSONField(default=dict)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.pk}"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+
+
+class HandlerRun(models.Model):
+    """One (event, handler) pair. The unique pair and the claim on PENDING make each succeed at most once."""
+
+    Status = RunStatus
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="runs")
+    handler = models.CharField(max_length=64)
+    queue = models.CharField(max_length=20, default="default")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The relay's scan: pending runs whose message may have been lost.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"), name="run_pending_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "handler"], name="run_one_per_event_and_handler"),
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} for {self.event_id} ({self.status})"
+
+
+class TimerKind(models.TextChoices):
+    SLA_WARNING = "SLA_WARNING", "SLA warning (75 %)"
+    SLA_BREACH = "SLA_BREACH", "SLA breach (100 %)"
+    CHECKIN_DUE = "CHECKIN_DUE", "Check-in due"
+    CHECKIN_NO_ANSWER = "CHECKIN_NO_ANSWER", "Check-in response window over"
+
+
+class Timer(models.Model):
+    """A durable timer. Fired exactly once (claimed by a conditional update), or cancelled (a state change)."""
+
+    Kind = TimerKind
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=20, choices=TimerKind.choices)
+    subject_id = models.UUIDField(help_text="The task, episode or outreach attempt the timer is about.")
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(fired_at__isnull=True, cancelled_at__isnull=True),
+                name="timer_due_idx",
+            ),
+            models.Index(fields=["subject_id"], name="timer_subject_idx"),
+        ]
+        constraints = [
+            # Scheduling the same timer twice (a redelivered event) finds the first row.
+            models.UniqueConstraint(fields=["kind", "subject_id"], name="timer_one_per_kind_and_subject"),
+            models.CheckConstraint(condition=Q(kind__in=TimerKind.values), name="timer_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(fired_at__isnull=True) | Q(cancelled_at__isnull=True),
+                name="timer_fired_or_cancelled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"

@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from notifications.choices import Channel, NotificationStatus, NotificationType
 
@@ -12,9 +13,7 @@ class NotificationLog(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(max_length=20, choices=NotificationType.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    status = models.CharField(
-        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
-    )
+    status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
 
     recipient_nurse = models.ForeignKey(
         "tasks_app.Nurse", on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
@@ -49,6 +48,9 @@ class NotificationLog(models.Model):
     error_code = models.CharField(max_length=50, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the next delivery attempt may start: a retry's backoff, or the lease of the attempt in progress.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
 
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -68,7 +70,7 @@ class NotificationLog(models.Model):
             models.Index(fields=["recipient_nurse", "-created_at"], name="notif_nurse_recent_idx"),
             models.Index(fields=["recipient_patient", "-created_at"], name="notif_patient_recent_idx"),
             models.Index(fields=["task", "created_at"], name="notif_task_idx"),
-            models.Index(fields=["created_at"], condition=Q(status="PENDING"), name="notif_pending_idx"),
+            models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"), name="notif_pending_idx"),
             models.Index(
                 fields=["provider", "provider_message_id"],
                 condition=~Q(provider_message_id=""),
@@ -83,9 +85,7 @@ class NotificationLog(models.Model):
             ),
             models.CheckConstraint(condition=Q(type__in=NotificationType.values), name="notif_type_valid"),
             models.CheckConstraint(condition=Q(channel__in=Channel.values), name="notif_channel_valid"),
-            models.CheckConstraint(
-                condition=Q(status__in=NotificationStatus.values), name="notif_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=NotificationStatus.values), name="notif_status_valid"),
         ]
 
     def __str__(self) -> str:

@@ -33,9 +33,7 @@ class NurseShiftInlineFormSet(BaseInlineFormSet):
         windows.sort()
         for (_, previous_end), (next_start, _) in pairwise(windows):
             if next_start < previous_end:
-                raise ValidationError(
-                    "Two of these shifts overlap each other; a nurse works one shift at a time."
-                )
+                raise ValidationError("Two of these shifts overlap each other; a nurse works one shift at a time.")
 
 
 class NurseShiftInline(admin.TabularInline):

@@ -5,3 +5,6 @@ class TasksAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tasks_app"
     verbose_name = "Nurses and escalation tasks"
+
+    def ready(self) -> None:
+        from tasks_app import handlers, signals  # noqa: F401 - registers subscriptions and receivers

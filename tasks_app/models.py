@@ -25,6 +25,10 @@ class Nurse(TimeStampedModel):
     email = models.EmailField()
     preferred_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
     is_active = models.BooleanField(default=True, help_text="Inactive nurses are never assigned tasks.")
+    is_supervisor = models.BooleanField(
+        default=False,
+        help_text="Charge nurse: alerted at every SLA breach and when a task finds nobody on shift.",
+    )
     last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     max_open_tasks = models.PositiveSmallIntegerField(
         default=10, help_text="Open (assigned or acknowledged) tasks this nurse may hold at once."
@@ -37,13 +41,9 @@ class Nurse(TimeStampedModel):
             models.Index(fields=["last_assigned_at"], condition=Q(is_active=True), name="nurse_rr_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="nurse_phone_e164"
-            ),
+            models.CheckConstraint(condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="nurse_phone_e164"),
             models.CheckConstraint(condition=Q(max_open_tasks__gte=1), name="nurse_max_open_tasks_positive"),
-            models.CheckConstraint(
-                condition=Q(preferred_channel__in=Channel.values), name="nurse_channel_valid"
-            ),
+            models.CheckConstraint(condition=Q(preferred_channel__in=Channel.values), name="nurse_channel_valid"),
         ]
 
     def __str__(self) -> str:
@@ -61,9 +61,7 @@ class NurseShift(models.Model):
         ordering = ["starts_at"]
         indexes = [models.Index(fields=["starts_at", "ends_at"], name="shift_window_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
-            ),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"),
             # Half-open ranges: a shift ending at 15:00 and the next starting at 15:00 do not overlap.
             ExclusionConstraint(
                 name="shift_no_overlap_per_nurse",
@@ -125,14 +123,20 @@ class EscalationTask(TimeStampedModel):
     action_type = models.CharField(max_length=30, choices=ActionType.choices)
     sla_minutes = models.PositiveIntegerField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
-    assigned_to = models.ForeignKey(
-        Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
-    )
+    assigned_to = models.ForeignKey(Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks")
     assigned_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    source_key = models.CharField(
+        max_length=100,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="What created the task (a response, an unanswered check-in): one task per source.",
+    )
     sla_warning_at = models.DateTimeField(help_text="75 % of the SLA after creation.")
     sla_breach_at = models.DateTimeField(help_text="100 % of the SLA after creation.")
 
@@ -151,9 +155,7 @@ class EscalationTask(TimeStampedModel):
             models.CheckConstraint(condition=Q(status__in=TaskStatus.values), name="task_status_valid"),
             models.CheckConstraint(condition=Q(severity__in=Severity.values), name="task_severity_valid"),
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="task_priority_valid"),
-            models.CheckConstraint(
-                condition=Q(action_type__in=ActionType.values), name="task_action_type_valid"
-            ),
+            models.CheckConstraint(condition=Q(action_type__in=ActionType.values), name="task_action_type_valid"),
             models.CheckConstraint(condition=Q(sla_minutes__gte=1), name="task_sla_minutes_positive"),
             models.CheckConstraint(
                 condition=Q(sla_warning_at__lte=models.F("sla_breach_at")), name="task_warning_before_breach"

@@ -8,9 +8,7 @@ def nurse_list_with_workload() -> QuerySet[Nurse]:
     """Nurses with `on_shift_now` and `open_task_count` annotated (the charge nurse's view in admin)."""
     now = timezone.now()
     return Nurse.objects.select_related("user").annotate(
-        on_shift_now=Exists(
-            NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)
-        ),
+        on_shift_now=Exists(NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)),
         open_task_count=Count("tasks", filter=Q(tasks__status__in=EscalationTask.OPEN_STATUSES)),
     )
 

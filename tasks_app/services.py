@@ -1,7 +1,39 @@
+"""Writes of tasks_app: nurses' logins, escalation tasks, round-robin assignment, SLA timers."""
+
+import datetime as dt
+import logging
+import uuid
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from tasks_app.models import Nurse
+from care_events.events import emit
+from care_events.models import AgentInteraction, Episode, Event, Severity, Timer, TimerKind
+from care_events.notify import notify
+from care_events.timers import timer_schedule, timers_cancel
+from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift, Priority
+
+logger = logging.getLogger(__name__)
+
+
+class TaskStateError(Exception):
+    """The task cannot make this move from its current status (the API answers 409)."""
+
+
+# Severity → (SLA minutes, priority, action). An explicit sla_minutes / priority / action_type on a flag wins.
+# DOMAIN.md's defaults; CRITICAL findings also tell the patient to seek emergency care: the task is follow-up.
+SEVERITY_DEFAULTS: dict[str, tuple[int, str, str]] = {
+    Severity.CRITICAL: (30, Priority.URGENT, ActionType.EMERGENCY_GUIDANCE),
+    Severity.HIGH: (120, Priority.HIGH, ActionType.NURSE_CALLBACK_2H),
+    Severity.MODERATE: (480, Priority.NORMAL, ActionType.NURSE_CALLBACK_24H),
+    Severity.LOW: (1440, Priority.LOW, ActionType.NURSE_CALLBACK_24H),
+}
+URGENT_ACTIONS = (ActionType.URGENT_HANDOFF, ActionType.EMERGENCY_GUIDANCE)
+OPEN = EscalationTask.OPEN_STATUSES
 
 
 def nurse_user_save(*, nurse: Nurse | None, first_name: str, last_name: str, email: str) -> AbstractUser:
@@ -14,3 +46,279 @@ def nurse_user_save(*, nurse: Nurse | None, first_name: str, last_name: str, ema
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+@transaction.atomic
+def task_create(
+    *,
+    episode: Episode,
+    severity: str,
+    reason_codes: list[str],
+    action_type: str | None = None,
+    priority: str | None = None,
+    sla_minutes: int | None = None,
+    interaction: AgentInteraction | None = None,
+    source_key: str | None = None,
+) -> EscalationTask:
+    """Create an escalation task; its save emits `task/created` (tasks_app/signals.py), which assigns it and
+    starts its SLA timers. With a `source_key`, creating twice returns the first task."""
+    if source_key is not None:
+        existing = EscalationTask.objects.filter(source_key=source_key).first()
+        if existing is not None:
+            return existing
+    default_sla, default_priority, default_action = SEVERITY_DEFAULTS[severity]
+    sla_minutes = sla_minutes or default_sla
+    now = timezone.now()
+    task = EscalationTask(
+        episode=episode,
+        patient_id=episode.patient_id,
+        interaction=interaction,
+        severity=severity,
+        reason_codes=reason_codes,
+        action_type=action_type or default_action,
+        priority=priority or default_priority,
+        sla_minutes=sla_minutes,
+        sla_warning_at=now + dt.timedelta(minutes=sla_minutes * 0.75),
+        sla_breach_at=now + dt.timedelta(minutes=sla_minutes),
+        source_key=source_key,
+    )
+    task.full_clean(exclude=["patient", "episode", "interaction"])
+    task.save()
+    return task
+
+
+def _is_urgent(task: EscalationTask) -> bool:
+    return task.severity == Severity.CRITICAL or task.action_type in URGENT_ACTIONS
+
+
+def _available_nurses(now: dt.datetime, exclude_id: int | None):
+    open_tasks = (
+        EscalationTask.objects.filter(assigned_to=OuterRef("pk"), status__in=OPEN)
+        .order_by()
+        .values("assigned_to")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Nurse.objects.filter(is_active=True, shifts__starts_at__lte=now, shifts__ends_at__gt=now)
+        .annotate(open_count=Coalesce(Subquery(open_tasks), 0))
+        .filter(open_count__lt=F("max_open_tasks"))
+        .exclude(pk=exclude_id)
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
+    )
+
+
+def _lock_next_nurse(now: dt.datetime, exclude_id: int | None = None) -> Nurse | None:
+    """The nurse on shift with room whose last assignment is oldest, locked for this transaction.
+
+    Candidates are read without locks, then locked one by one with SKIP LOCKED and only if their
+    last_assigned_at is unchanged. A nurse being assigned by another worker is skipped (not waited for), and a
+    nurse whose assignment committed since the read no longer matches: she moved to the back of the line. So two
+    workers never hand out the same turn, and the rotation stays exact under concurrency.
+    """
+    for candidate in _available_nurses(now, exclude_id)[:50]:
+        nurse = (
+            Nurse.objects.select_for_update(skip_locked=True).filter(
+                pk=candidate.pk, last_assigned_at=candidate.last_assigned_at
+            )
+            if candidate.last_assigned_at is not None
+            else Nurse.objects.select_for_update(skip_locked=True).filter(pk=candidate.pk, last_assigned_at=None)
+        ).first()
+        if nurse is not None:
+            return nurse
+    return None
+
+
+@transaction.atomic
+def task_assign(*, task_id: uuid.UUID | str, exclude_nurse_id: int | None = None) -> Nurse | None:
+    """Round-robin: give an OPEN task to the next nurse on shift. A task with an assignee is never reassigned
+    here, so a redelivered `task/created` changes nothing. Nobody available: the task stays OPEN, supervisors
+    are alerted once, and the Beat sweep tries again every minute (a new shift picks it up)."""
+    task = EscalationTask.objects.select_for_update().get(pk=task_id)
+    if task.status != EscalationTask.Status.OPEN or task.assigned_to_id is not None:
+        return None
+    now = timezone.now()
+    for _ in range(3):  # every candidate can change under us at once; a fresh read finds the next turn
+        nurse = _lock_next_nurse(now, exclude_nurse_id)
+        if nurse is not None:
+            break
+    else:
+        _alert_unassigned(task)
+        return None
+    _assign_to(task, nurse, now=now, previous_id=exclude_nurse_id)
+    return nurse
+
+
+def _assign_to(task: EscalationTask, nurse: Nurse, *, now: dt.datetime, previous_id: int | None) -> None:
+    """Hand a locked task to a locked nurse: task, nurse and shift counter change together, then the events."""
+    task.status, task.assigned_to, task.assigned_at = EscalationTask.Status.ASSIGNED, nurse, now
+    task.save(update_fields=["status", "assigned_to", "assigned_at", "updated_at"])
+    Nurse.objects.filter(pk=nurse.pk).update(last_assigned_at=now)
+    NurseShift.objects.filter(nurse=nurse, starts_at__lte=now, ends_at__gt=now).update(
+        tasks_assigned=F("tasks_assigned") + 1
+    )
+    # One assignment = the task, the nurse and the moment: keys that repeat only if this very write repeats.
+    key = f"{task.pk}:{nurse.pk}:{now.isoformat()}"
+    if previous_id is None:
+        emit("task/assigned", {"task_id": task.pk, "nurse_id": nurse.pk}, idempotency_key=f"assigned:{key}")
+        notification_type = "URGENT_HANDOFF" if task.action_type == ActionType.URGENT_HANDOFF else "TASK_ASSIGNED"
+    else:
+        emit(
+            "task/reassigned",
+            {"task_id": task.pk, "from_nurse_id": previous_id, "to_nurse_id": nurse.pk},
+            idempotency_key=f"reassigned:{key}",
+        )
+        notification_type = "TASK_REASSIGNED"
+    notify(
+        notification_type=notification_type,
+        recipient_nurse_id=nurse.pk,
+        task_id=task.pk,
+        episode_id=task.episode_id,
+        urgent=_is_urgent(task),
+        dedupe_key=f"assigned:{key}",
+    )
+    logger.info("task %s assigned to nurse %s", task.pk, nurse.pk)
+
+
+def supervisors() -> list[Nurse]:
+    return list(Nurse.objects.filter(is_active=True, is_supervisor=True).order_by("pk"))
+
+
+def _alert_unassigned(task: EscalationTask) -> None:
+    chiefs = supervisors()
+    if not chiefs:
+        logger.error("task %s has nobody on shift and no supervisor is configured", task.pk)
+    for chief in chiefs:
+        notify(
+            notification_type="TASK_UNASSIGNED",
+            recipient_nurse_id=chief.pk,
+            task_id=task.pk,
+            episode_id=task.episode_id,
+            urgent=True,
+            dedupe_key=f"unassigned:{task.pk}:{chief.pk}",
+        )
+
+
+def tasks_assign_waiting(*, older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
+    """The assignment sweep: try again for every task still OPEN (nobody was on shift when it came)."""
+    waiting = EscalationTask.objects.filter(
+        status=EscalationTask.Status.OPEN, assigned_to=None, created_at__lte=timezone.now() - older_than
+    ).values_list("pk", flat=True)
+    return sum(task_assign(task_id=task_id) is not None for task_id in waiting)
+
+
+def sla_timers_schedule(*, task_id: str) -> None:
+    task = EscalationTask.objects.get(pk=task_id)
+    if task.is_open:
+        timer_schedule(kind=TimerKind.SLA_WARNING, subject_id=task.pk, due_at=task.sla_warning_at)
+        timer_schedule(kind=TimerKind.SLA_BREACH, subject_id=task.pk, due_at=task.sla_breach_at)
+
+
+def sla_stage_reached(*, timer: Timer) -> None:
+    """A task's SLA timer fired: if the task is still open, emit the warning or the breach."""
+    task = EscalationTask.objects.get(pk=timer.subject_id)
+    if not task.is_open:
+        return
+    name = "task/sla_warning" if timer.kind == TimerKind.SLA_WARNING else "task/sla_breach"
+    emit(name, {"task_id": task.pk}, idempotency_key=f"{name}:{task.pk}")
+
+
+def sla_notify(*, event: Event) -> None:
+    """The warning goes to the assignee; the breach to the assignee and every supervisor, urgently.
+    A task nobody holds sends both to the supervisors."""
+    task = EscalationTask.objects.get(pk=event.data["task_id"])
+    if not task.is_open:
+        return
+    breach = event.name == "task/sla_breach"
+    recipients = {nurse.pk for nurse in supervisors()} if breach or task.assigned_to_id is None else set()
+    if task.assigned_to_id is not None:
+        recipients.add(task.assigned_to_id)
+    stage = "SLA_BREACH" if breach else "SLA_WARNING"
+    for nurse_id in sorted(recipients):
+        notify(
+            notification_type=stage,
+            recipient_nurse_id=nurse_id,
+            task_id=task.pk,
+            episode_id=task.episode_id,
+            urgent=breach,
+            dedupe_key=f"{stage.lower()}:{task.pk}:{nurse_id}",
+        )
+
+
+def _lock_open_task(task: EscalationTask) -> EscalationTask:
+    task = EscalationTask.objects.select_for_update().get(pk=task.pk)
+    if not task.is_open:
+        raise TaskStateError(f"The task is {task.status.lower()} already.")
+    return task
+
+
+@transaction.atomic
+def task_acknowledge(*, task: EscalationTask, nurse: Nurse | None) -> EscalationTask:
+    """The assignee (or staff acting for her, nurse=None) acknowledges: ASSIGNED → ACKNOWLEDGED."""
+    task = _lock_open_task(task)
+    if task.status == EscalationTask.Status.ACKNOWLEDGED:
+        return task
+    if task.status != EscalationTask.Status.ASSIGNED:
+        raise TaskStateError("Only an assigned task can be acknowledged.")
+    if nurse is not None and task.assigned_to_id != nurse.pk:
+        raise TaskStateError("Only the assignee can acknowledge this task.")
+    task.status, task.acknowledged_at = EscalationTask.Status.ACKNOWLEDGED, timezone.now()
+    task.save(update_fields=["status", "acknowledged_at", "updated_at"])
+    emit(
+        "task/acknowledged",
+        {"task_id": task.pk, "nurse_id": task.assigned_to_id},
+        idempotency_key=f"acknowledged:{task.pk}",
+    )
+    return task
+
+
+@transaction.atomic
+def task_resolve(*, task: EscalationTask, resolution: str) -> EscalationTask:
+    """Resolve an open task and cancel its SLA timers (a state change: the timers then never fire)."""
+    task = _lock_open_task(task)
+    task.status, task.resolved_at, task.resolution = (
+        EscalationTask.Status.RESOLVED,
+        timezone.now(),
+        resolution,
+    )
+    task.save(update_fields=["status", "resolved_at", "resolution", "updated_at"])
+    timers_cancel(subject_id=task.pk, kinds=[TimerKind.SLA_WARNING, TimerKind.SLA_BREACH])
+    emit("task/resolved", {"task_id": task.pk}, idempotency_key=f"resolved:{task.pk}")
+    return task
+
+
+@transaction.atomic
+def task_cancel(*, task: EscalationTask, reason: str = "") -> EscalationTask:
+    task = _lock_open_task(task)
+    task.status, task.cancelled_at, task.resolution = EscalationTask.Status.CANCELLED, timezone.now(), reason
+    task.save(update_fields=["status", "cancelled_at", "resolution", "updated_at"])
+    timers_cancel(subject_id=task.pk, kinds=[TimerKind.SLA_WARNING, TimerKind.SLA_BREACH])
+    emit("task/cancelled", {"task_id": task.pk}, idempotency_key=f"cancelled:{task.pk}")
+    return task
+
+
+@transaction.atomic
+def task_reassign(*, task: EscalationTask, nurse: Nurse | None) -> EscalationTask:
+    """Staff move an open task to `nurse`, or (nurse=None) back to round-robin among the other nurses on
+    shift. The SLA deadlines stay those of the task's creation."""
+    task = _lock_open_task(task)
+    previous = task.assigned_to_id
+    if nurse is not None:
+        nurse = Nurse.objects.select_for_update().get(pk=nurse.pk)
+        if not nurse.is_active:
+            raise TaskStateError("That nurse is not active.")
+        if nurse.pk == previous:
+            return task
+    task.status, task.assigned_to, task.assigned_at, task.acknowledged_at = (
+        EscalationTask.Status.OPEN,
+        None,
+        None,
+        None,
+    )
+    task.save(update_fields=["status", "assigned_to", "assigned_at", "acknowledged_at", "updated_at"])
+    if nurse is None:
+        task_assign(task_id=task.pk, exclude_nurse_id=previous)
+    else:
+        _assign_to(task, nurse, now=timezone.now(), previous_id=previous)
+    task.refresh_from_db()
+    return task

@@ -115,9 +115,55 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_WORKER_SEND_TASK_EVENTS = True
+# A second queue, "urgent", is chosen per message (SLA breaches, urgent hand-offs and their notifications) so
+# they never wait behind routine work; workers consume both (-Q urgent,default), and Celery creates queues.
+CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing happens after a commit, inside a request or a worker: if Redis is down, give up quickly and let
+# the relay publish the committed row later instead of hanging the caller.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+# Redis redelivers any message not acked within visibility_timeout, and an ETA/countdown message stays unacked
+# in the worker until it runs: with a shorter timeout, every long timer would be delivered again and again.
+# So it must exceed the longest ETA we publish: CHECKIN_DELAY (24 h) pushed past quiet hours (up to ~12 h),
+# and the longest SLA (24 h). 48 h covers both. A message lost with a dead worker is not waited for this long:
+# the Beat sweep and relay re-drive it from PostgreSQL within a minute. Celery reads it from all three places.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=48 * 60 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_TASK_ROUTES = {
+    "care_events.tasks.timers_sweep_task": {"queue": "urgent"},
+    "care_events.tasks.events_relay_task": {"queue": "urgent"},
+}
+# The backstop. Each entry expires before the next is due, so a stopped worker does not come back to a pile.
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "fire-due-timers": {
+        "task": "care_events.tasks.timers_sweep_task",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": SWEEP_INTERVAL_SECONDS},
+    },
+    "relay-pending-events": {
+        "task": "care_events.tasks.events_relay_task",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": SWEEP_INTERVAL_SECONDS},
+    },
+    "assign-waiting-tasks": {
+        "task": "tasks_app.tasks.assign_waiting_tasks_task",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    "relay-pending-notifications": {
+        "task": "notifications.tasks.notifications_relay_task",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": SWEEP_INTERVAL_SECONDS},
+    },
+}
 
 # --- Product settings ---------------------------------------------------------------------------------------
 # Seconds between a discharge and the patient's check-in message (24 h by default; shorten for demos).
@@ -128,9 +174,28 @@ CHECKIN_RESPONSE_WINDOW = env.int("CHECKIN_RESPONSE_WINDOW", default=4 * 60 * 60
 QUIET_HOURS_START = env.int("QUIET_HOURS_START", default=21)
 QUIET_HOURS_END = env.int("QUIET_HOURS_END", default=8)
 
+# A channel's backend: a dotted class path, or "local" / "twilio" for the two shipped with the product.
+# The local in-memory backend is the embedded default: nothing leaves the machine.
+_BACKEND_ALIASES = {
+    "local": "notifications.backends.local.LocalBackend",
+    "twilio": "notifications.backends.twilio.TwilioSmsBackend",
+    "twilio-voice": "notifications.backends.twilio.TwilioVoiceBackend",
+}
+NOTIFICATION_BACKENDS = {
+    channel: _BACKEND_ALIASES.get(path, path)
+    for channel, path in {
+        "SMS": env("NOTIFICATION_SMS_BACKEND", default="local"),
+        "EMAIL": env("NOTIFICATION_EMAIL_BACKEND", default="local"),
+        "PUSH": env("NOTIFICATION_PUSH_BACKEND", default="local"),
+        "VOICE": env("NOTIFICATION_VOICE_BACKEND", default="local"),
+    }.items()
+}
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_WHATSAPP_FROM_NUMBER = env("TWILIO_WHATSAPP_FROM_NUMBER", default="")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10)
 
 LOGGING = {
     "version": 1,

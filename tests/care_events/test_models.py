@@ -28,9 +28,7 @@ def test_every_factory_writes_a_row():
     assert OutreachAttempt.objects.count() == 1
 
 
-@pytest.mark.parametrize(
-    "phone", ["4155550123", "+1 415 555 0123", "+1415555", "+15555550100", "", "+0123456789"]
-)
+@pytest.mark.parametrize("phone", ["4155550123", "+1 415 555 0123", "+1415555", "+15555550100", "", "+0123456789"])
 def test_a_bad_phone_number_is_a_clear_validation_error(phone):
     patient = PatientFactory.build(phone=phone)
     with pytest.raises(ValidationError) as excinfo:

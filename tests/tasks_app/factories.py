@@ -51,7 +51,5 @@ class EscalationTaskFactory(factory.django.DjangoModelFactory):
     reason_codes = factory.LazyFunction(lambda: ["HF_BREATHING_WORSE"])
     action_type = ActionType.NURSE_CALLBACK_2H
     sla_minutes = 120
-    sla_warning_at = factory.LazyAttribute(
-        lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes * 0.75)
-    )
+    sla_warning_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes * 0.75))
     sla_breach_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes))

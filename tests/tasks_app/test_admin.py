@@ -54,9 +54,7 @@ def test_a_charge_nurse_creates_a_nurse_and_a_week_of_shifts(admin_client):
     assert nurse.user.username == "grace.hopper@hospital.example"
     assert not nurse.user.has_usable_password()
     assert nurse.max_open_tasks == 8
-    assert list(nurse.shifts.values_list("starts_at", flat=True)) == [
-        MONDAY + dt.timedelta(days=d) for d in range(7)
-    ]
+    assert list(nurse.shifts.values_list("starts_at", flat=True)) == [MONDAY + dt.timedelta(days=d) for d in range(7)]
 
 
 def test_overlapping_shifts_typed_together_are_refused_and_nothing_is_saved(admin_client):
@@ -124,12 +122,8 @@ def test_a_bad_phone_number_is_refused_in_admin(admin_client):
 def test_the_nurse_list_shows_who_is_on_shift_and_open_tasks(admin_client):
     on_shift = NurseShiftFactory(nurse__user__last_name="Nightingale").nurse
     NurseFactory(user__last_name="Seacole")
-    EscalationTaskFactory(
-        status=EscalationTask.Status.ASSIGNED, assigned_to=on_shift, assigned_at=timezone.now()
-    )
-    EscalationTaskFactory(
-        status=EscalationTask.Status.ASSIGNED, assigned_to=on_shift, assigned_at=timezone.now()
-    )
+    EscalationTaskFactory(status=EscalationTask.Status.ASSIGNED, assigned_to=on_shift, assigned_at=timezone.now())
+    EscalationTaskFactory(status=EscalationTask.Status.ASSIGNED, assigned_to=on_shift, assigned_at=timezone.now())
 
     response = admin_client.get(reverse("admin:tasks_app_nurse_changelist"))
 

@@ -19,9 +19,7 @@ def test_a_shift_must_end_after_it_starts():
 
 def test_an_inverted_shift_is_a_clear_validation_error():
     start = timezone.now()
-    shift = NurseShiftFactory.build(
-        nurse=NurseFactory(), starts_at=start, ends_at=start - dt.timedelta(hours=1)
-    )
+    shift = NurseShiftFactory.build(nurse=NurseFactory(), starts_at=start, ends_at=start - dt.timedelta(hours=1))
     with pytest.raises(ValidationError) as excinfo:
         shift.full_clean()
     assert "A shift must end after it starts." in excinfo.value.messages

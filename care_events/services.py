@@ -1,0 +1,181 @@
+"""Writes of the care_events app: discharge, check-in scheduling, interactions and their responses."""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from care_events.events import emit
+from care_events.models import (
+    AgentInteraction,
+    Episode,
+    InteractionResponse,
+    OutreachAttempt,
+    OutreachPlan,
+    Severity,
+    Timer,
+    TimerKind,
+)
+from care_events.notify import notify
+from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
+from care_events.timers import timer_reschedule, timer_schedule, timers_cancel
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = None) -> Episode:
+    """Record the discharge and emit `patient/discharged`. A repeated discharge of an episode changes nothing."""
+    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    if episode.discharged_at is None:
+        discharged_at = discharged_at or timezone.now()
+        if discharged_at < episode.admitted_at:
+            raise ValidationError({"discharged_at": "The discharge cannot be before the admission."})
+        episode.discharged_at = discharged_at
+        episode.save(update_fields=["discharged_at", "updated_at"])
+    emit("patient/discharged", {"episode_id": episode.pk}, idempotency_key=f"discharged:{episode.pk}")
+    return episode
+
+
+def checkin_due_at(*, discharged_at: dt.datetime, tz_name: str) -> dt.datetime:
+    return next_allowed_moment(discharged_at + dt.timedelta(seconds=settings.CHECKIN_DELAY), tz_name)
+
+
+def checkin_schedule(*, episode_id: str, discharged_at: dt.datetime) -> Timer:
+    """The check-in timer of an episode: CHECKIN_DELAY after discharge, outside the patient's quiet hours."""
+    episode = Episode.objects.select_related("patient").get(pk=episode_id)
+    if episode.discharged_at is None:
+        # Discharged through POST /events/ rather than the discharge endpoint: the event's time is the discharge.
+        episode.discharged_at = max(discharged_at, episode.admitted_at)
+        episode.save(update_fields=["discharged_at", "updated_at"])
+    due_at = checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)
+    return timer_schedule(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk, due_at=due_at)
+
+
+def checkin_start(*, timer: Timer) -> OutreachAttempt | None:
+    """The check-in is due: record the plan and the attempt, and text the patient (unless they opted out)."""
+    episode = Episode.objects.select_related("patient").get(pk=timer.subject_id)
+    patient = episode.patient
+    now = timezone.now()
+    if in_quiet_hours(now, patient.timezone):
+        # Fired late (the system was down): wait for the morning rather than text at 3 a.m.
+        timer_reschedule(timer=timer, due_at=next_allowed_moment(now, patient.timezone))
+        return None
+    plan, _ = OutreachPlan.objects.get_or_create(episode=episode, status=OutreachPlan.Status.ACTIVE)
+    attempt = OutreachAttempt.objects.create(
+        plan=plan,
+        attempt_number=plan.attempts.count() + 1,
+        scheduled_at=timer.due_at,
+        attempted_at=now,
+        status=OutreachAttempt.Status.SENT,
+    )
+    emit(
+        "checkin/scheduled",
+        {"episode_id": episode.pk, "outreach_plan_id": plan.pk, "outreach_attempt_id": attempt.pk},
+        idempotency_key=f"checkin-scheduled:{attempt.pk}",
+    )
+    if not patient.sms_consent:
+        # The patient texted STOP: no SMS, and a nurse calls instead (a documented attempt still counts for TCM).
+        attempt.status, attempt.outcome = OutreachAttempt.Status.CANCELLED, "Patient opted out of SMS"
+        attempt.save(update_fields=["status", "outcome", "updated_at"])
+        emit(
+            "checkin/no_answer",
+            {"episode_id": episode.pk, "outreach_attempt_id": attempt.pk, "reason": "SMS_OPT_OUT"},
+            idempotency_key=f"no-answer:{attempt.pk}",
+        )
+        return attempt
+    notify(
+        notification_type="CHECKIN",
+        recipient_patient_id=patient.pk,
+        episode_id=episode.pk,
+        dedupe_key=f"checkin:{attempt.pk}",
+    )
+    timer_schedule(
+        kind=TimerKind.CHECKIN_NO_ANSWER,
+        subject_id=attempt.pk,
+        due_at=now + dt.timedelta(seconds=settings.CHECKIN_RESPONSE_WINDOW),
+    )
+    return attempt
+
+
+def checkin_no_answer(*, timer: Timer) -> None:
+    """The response window is over. If the patient has not answered, a nurse must call."""
+    attempt = OutreachAttempt.objects.select_for_update().select_related("plan").get(pk=timer.subject_id)
+    if attempt.status != OutreachAttempt.Status.SENT:
+        return
+    attempt.status, attempt.outcome = OutreachAttempt.Status.NO_ANSWER, "No response within the window"
+    attempt.save(update_fields=["status", "outcome", "updated_at"])
+    emit(
+        "checkin/no_answer",
+        {"episode_id": attempt.plan.episode_id, "outreach_attempt_id": attempt.pk, "reason": "NO_RESPONSE"},
+        idempotency_key=f"no-answer:{attempt.pk}",
+    )
+
+
+def interaction_start(*, episode: Episode, outreach_attempt: OutreachAttempt | None = None) -> AgentInteraction:
+    if outreach_attempt is not None and outreach_attempt.plan.episode_id != episode.pk:
+        raise ValidationError({"outreach_attempt_id": "This outreach attempt belongs to another episode."})
+    return AgentInteraction.objects.create(episode=episode, outreach_attempt=outreach_attempt)
+
+
+OPEN_INTERACTION = (AgentInteraction.Status.IN_PROGRESS, AgentInteraction.Status.ESCALATED)
+
+
+@transaction.atomic
+def interaction_response_record(
+    *, interaction: AgentInteraction, text: str, severity: str, reason_codes: list[str]
+) -> InteractionResponse:
+    """Record one graded answer. Its save emits `interaction/response_received` (care_events/signals.py).
+
+    An answer also means the patient was reached: the episode's open check-in attempts become ANSWERED and their
+    no-answer timers are cancelled, so no "call the patient" task is created after all.
+    """
+    interaction = AgentInteraction.objects.select_for_update().get(pk=interaction.pk)
+    if interaction.status not in OPEN_INTERACTION:
+        raise ValidationError({"interaction": "This interaction is finished; start a new one."})
+    now = timezone.now()
+    response = InteractionResponse.objects.create(
+        interaction=interaction, text=text, severity=severity, reason_codes=reason_codes
+    )
+    interaction.last_response_at = now
+    if Severity.rank(severity) > Severity.rank(interaction.severity):
+        interaction.severity = severity
+    interaction.save(update_fields=["last_response_at", "severity", "updated_at"])
+    answered = list(
+        OutreachAttempt.objects.filter(
+            plan__episode_id=interaction.episode_id, status=OutreachAttempt.Status.SENT
+        ).values_list("pk", flat=True)
+    )
+    OutreachAttempt.objects.filter(pk__in=answered).update(
+        status=OutreachAttempt.Status.ANSWERED, answered_at=now, updated_at=now
+    )
+    for attempt_id in answered:
+        timers_cancel(subject_id=attempt_id, kinds=[TimerKind.CHECKIN_NO_ANSWER])
+    return response
+
+
+def interaction_mark_escalated(*, interaction_id: str) -> None:
+    AgentInteraction.objects.filter(pk=interaction_id, status=AgentInteraction.Status.IN_PROGRESS).update(
+        status=AgentInteraction.Status.ESCALATED, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def interaction_complete(*, interaction: AgentInteraction, outcome: str, summary: str = "") -> AgentInteraction:
+    """Complete the check-in; the save emits `checkin/completed`. Completing twice changes nothing."""
+    interaction = AgentInteraction.objects.select_for_update().get(pk=interaction.pk)
+    if interaction.status == AgentInteraction.Status.COMPLETED:
+        return interaction
+    if interaction.status not in OPEN_INTERACTION:
+        raise ValidationError({"interaction": "This interaction was abandoned and cannot be completed."})
+    interaction.status = AgentInteraction.Status.COMPLETED
+    interaction.completed_at = timezone.now()
+    interaction.outcome, interaction.summary = outcome, summary
+    interaction.save()
+    OutreachPlan.objects.filter(episode_id=interaction.episode_id, status=OutreachPlan.Status.ACTIVE).update(
+        status=OutreachPlan.Status.COMPLETED, updated_at=timezone.now()
+    )
+    return interaction

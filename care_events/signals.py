@@ -1,0 +1,32 @@
+"""Signals only record events, in the saving transaction (ARCHITECTURE.md: "Signals are the bridge")."""
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from care_events.events import emit
+from care_events.models import AgentInteraction, InteractionResponse
+
+
+@receiver(post_save, sender=InteractionResponse, dispatch_uid="care_events.response_received")
+def record_response_received(sender, instance: InteractionResponse, created: bool, **kwargs) -> None:
+    if created:
+        emit(
+            "interaction/response_received",
+            {
+                "interaction_id": instance.interaction_id,
+                "response_id": instance.pk,
+                "severity": instance.severity,
+            },
+            idempotency_key=f"response:{instance.pk}",
+        )
+
+
+@receiver(post_save, sender=AgentInteraction, dispatch_uid="care_events.checkin_completed")
+def record_checkin_completed(sender, instance: AgentInteraction, **kwargs) -> None:
+    # Keyed by the interaction: a later save of a completed interaction finds the first event and emits nothing.
+    if instance.status == AgentInteraction.Status.COMPLETED:
+        emit(
+            "checkin/completed",
+            {"episode_id": instance.episode_id, "interaction_id": instance.pk},
+            idempotency_key=f"checkin-completed:{instance.pk}",
+        )

@@ -1,0 +1,179 @@
+"""Twilio backends: SMS (and its WhatsApp route) and voice calls, through the official SDK."""
+
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from notifications.backends.base import (
+    OutgoingMessage,
+    PermanentSendError,
+    SendError,
+    SendResult,
+    TransientSendError,
+)
+from notifications.choices import NotificationStatus
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_BASE_URL = "https://api.twilio.com"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+WHATSAPP_PREFIX = "whatsapp:"
+# api.twilio.com, and the edge/region forms the SDK builds from TWILIO_EDGE / TWILIO_REGION
+# (api.us1.twilio.com, api.sydney.au1.twilio.com).
+_TWILIO_API_HOST = re.compile(r"api(\.[a-z0-9-]+){0,2}\.twilio\.com", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    account_sid: str
+    auth_token: str = field(repr=False)
+    from_number: str
+    whatsapp_from_number: str
+    api_base_url: str
+    timeout_seconds: float
+
+    @classmethod
+    def from_settings(cls) -> "TwilioConfig":
+        # Read on every send rather than once, so override_settings and the test fixtures take effect.
+        return cls(
+            account_sid=getattr(settings, "TWILIO_ACCOUNT_SID", ""),
+            auth_token=getattr(settings, "TWILIO_AUTH_TOKEN", ""),
+            from_number=getattr(settings, "TWILIO_FROM_NUMBER", ""),
+            whatsapp_from_number=getattr(settings, "TWILIO_WHATSAPP_FROM_NUMBER", ""),
+            api_base_url=getattr(settings, "TWILIO_API_BASE_URL", "") or DEFAULT_API_BASE_URL,
+            timeout_seconds=float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)),
+        )
+
+
+def rewrite_api_url(url: str, base_url: str) -> str:
+    """Point a Twilio REST API URL at `base_url` (a local fake in tests); a no-op for the real API."""
+    base_url = base_url.rstrip("/")
+    # With the default base URL, edge and region hosts must stay as the SDK built them.
+    if base_url == DEFAULT_API_BASE_URL:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not _TWILIO_API_HOST.fullmatch(parts.hostname or ""):
+        return url
+    return base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class BaseUrlTwilioHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client, sending api.twilio.com requests to the configured base URL."""
+
+    def __init__(self, *, base_url: str, timeout: float) -> None:
+        # No max_retries: retrying is the delivery task's decision, made from the SendError we raise.
+        super().__init__(timeout=timeout)
+        self.base_url = base_url
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        return super().request(
+            method,
+            rewrite_api_url(url, self.base_url),
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
+
+
+def twilio_error_to_send_error(exc: Exception) -> SendError:
+    """The one place that decides whether a failed Twilio call is retried or given up.
+
+    Only status and error code are kept: Twilio's messages quote the phone number ("The 'To' number +1...
+    is not a valid phone number"), so they must not reach our exceptions or logs.
+    """
+    if isinstance(exc, TwilioRestException | TwilioServiceException):
+        code = f"twilio:{exc.code}" if exc.code else f"http:{exc.status}"
+        detail = f"HTTP {exc.status}"
+        if exc.status == 429 or exc.status >= 500:
+            return TransientSendError(code, detail)
+        return PermanentSendError(code, detail)
+    if isinstance(exc, requests.RequestException | TwilioException):
+        # Connection refused, DNS, TLS, timeouts: the request may never have reached Twilio.
+        return TransientSendError("network", type(exc).__name__)
+    raise TypeError(f"not a Twilio or HTTP error: {type(exc).__name__}") from exc
+
+
+class _TwilioBackend:
+    provider = "twilio"
+
+    def __init__(self) -> None:
+        # One SDK client (and its connection pool) per configuration; rebuilt when the settings change.
+        self._client: tuple[TwilioConfig, Client] | None = None
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        config = TwilioConfig.from_settings()
+        self._check_configured(config, message)
+        try:
+            sid = self._create(self._client_for(config), config, message)
+        except (TwilioException, requests.RequestException) as exc:
+            error = twilio_error_to_send_error(exc)
+            logger.warning("twilio %s send failed code=%s retryable=%s", message.channel, error.code, error.retryable)
+            # `from None`: the provider's exception text may hold the number; keep it out of tracebacks.
+            raise error from None
+        logger.info("twilio %s send accepted sid=%s", message.channel, sid)
+        return SendResult(provider=self.provider, message_id=sid, status=NotificationStatus.SENT.value)
+
+    def _check_configured(self, config: TwilioConfig, message: OutgoingMessage) -> None:
+        if not (config.account_sid and config.auth_token and self._from_number(config, message)):
+            raise PermanentSendError("not_configured", "Twilio credentials or sender number missing")
+
+    def _client_for(self, config: TwilioConfig) -> Client:
+        if self._client is None or self._client[0] != config:
+            http = BaseUrlTwilioHttpClient(base_url=config.api_base_url, timeout=config.timeout_seconds)
+            client = Client(config.account_sid, config.auth_token, http_client=http)
+            self._client = (config, client)
+        return self._client[1]
+
+    def _from_number(self, config: TwilioConfig, message: OutgoingMessage) -> str:
+        return config.from_number
+
+    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
+        raise NotImplementedError
+
+
+def _whatsapp_address(number: str) -> str:
+    return number if number.startswith(WHATSAPP_PREFIX) else WHATSAPP_PREFIX + number
+
+
+class TwilioSmsBackend(_TwilioBackend):
+    def _from_number(self, config: TwilioConfig, message: OutgoingMessage) -> str:
+        return config.whatsapp_from_number if message.whatsapp else config.from_number
+
+    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
+        to, from_ = message.to, self._from_number(config, message)
+        if message.whatsapp:
+            to, from_ = _whatsapp_address(to), _whatsapp_address(from_)
+        optional = {"status_callback": message.status_callback_url} if message.status_callback_url else {}
+        created = client.messages.create(to=to, from_=from_, body=message.body, **optional)
+        return str(created.sid)
+
+
+class TwilioVoiceBackend(_TwilioBackend):
+    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
+        # The body is text inside XML: escape it so "<", ">" and "&" are read out, not parsed as TwiML.
+        twiml = f"<Response><Say>{html.escape(message.body, quote=False)}</Say></Response>"
+        optional = {"status_callback": message.status_callback_url} if message.status_callback_url else {}
+        created = client.calls.create(to=message.to, from_=config.from_number, twiml=twiml, **optional)
+        return str(created.sid)

@@ -1,0 +1,187 @@
+"""Writes of the notifications app: the log row first, then delivery through a channel backend.
+
+A NotificationLog row with a unique dedupe key is written before any provider is called. Delivery claims the
+row with a conditional UPDATE (PENDING and not leased), calls the provider, and stores the provider's id; the
+status only moves forward. The only window for a duplicate is a worker dying after the provider accepted the
+message and before our UPDATE committed: the lease then expires and the message is sent again. We accept that
+window (milliseconds) because the alternative, giving up on an in-doubt send, can leave a nurse unalerted.
+"""
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from care_events.events import URGENT, emit
+from care_events.models import Episode, Event, Patient
+from care_events.retry import backoff_seconds
+from notifications.backends import get_backend
+from notifications.backends.base import OutgoingMessage, SendError
+from notifications.choices import Channel, NotificationStatus
+from notifications.messages import render_for_nurse, render_for_patient
+from notifications.models import NotificationLog
+from tasks_app.models import EscalationTask, Nurse
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+LEASE = dt.timedelta(minutes=5)  # longer than any provider call (timeouts are 10 s): an expired lease = dead worker
+# Forward-only order; FAILED and CANCELLED are final.
+STATUS_ORDER = [
+    NotificationStatus.PENDING,
+    NotificationStatus.SENT,
+    NotificationStatus.DELIVERED,
+    NotificationStatus.READ,
+]
+
+
+def notification_create(*, event: Event) -> NotificationLog:
+    """Turn a `notification/send` event into its log row (found again if the event is handled twice)."""
+    data = event.data
+    dedupe_key = event.idempotency_key or f"event:{event.pk}"
+    existing = NotificationLog.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing
+    task = EscalationTask.objects.filter(pk=data.get("task_id")).first() if data.get("task_id") else None
+    episode = Episode.objects.filter(pk=data.get("episode_id")).first() if data.get("episode_id") else None
+    log = NotificationLog(
+        type=data["notification_type"],
+        dedupe_key=dedupe_key,
+        task=task,
+        episode=episode or (task.episode if task else None),
+        patient_id=(task.patient_id if task else episode.patient_id if episode else None),
+    )
+    if data.get("recipient_nurse_id"):
+        nurse = Nurse.objects.get(pk=data["recipient_nurse_id"])
+        log.recipient_nurse, log.channel = nurse, nurse.preferred_channel
+        log.subject, log.body = render_for_nurse(log.type, task)
+    else:
+        patient = Patient.objects.get(pk=data["recipient_patient_id"])
+        log.recipient_patient, log.channel = patient, Channel.SMS
+        log.subject, log.body = render_for_patient(log.type, episode, patient.preferred_language)
+        if not patient.sms_consent:
+            log.status, log.error_code = NotificationStatus.CANCELLED, "opted_out"
+    log.save()
+    if log.status == NotificationStatus.PENDING:
+        _publish_delivery(log.pk, urgent=data.get("urgent", False))
+    return log
+
+
+def _publish_delivery(notification_id, *, urgent: bool) -> None:
+    from notifications.tasks import notification_deliver_task
+
+    def publish() -> None:
+        try:
+            notification_deliver_task.apply_async(args=[str(notification_id)], queue=URGENT if urgent else "default")
+        except Exception:
+            logger.warning("could not publish delivery of %s; the relay will", notification_id, exc_info=True)
+
+    transaction.on_commit(publish)
+
+
+def _address(log: NotificationLog) -> str:
+    if log.recipient_nurse_id:
+        nurse = log.recipient_nurse
+        return nurse.email if log.channel == Channel.EMAIL else nurse.phone
+    return log.recipient_patient.phone
+
+
+def notification_deliver(*, notification_id: str) -> int | None:
+    """Send one pending notification. Returns None when done (sent, failed for good, or not ours to send),
+    or the seconds to wait before the next try after a transient failure."""
+    now = timezone.now()
+    # The claim: only a PENDING row whose lease is free, so two workers (or a redelivered message) never both
+    # call the provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires.
+    claimed = NotificationLog.objects.filter(
+        pk=notification_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now
+    ).update(attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + LEASE, updated_at=now)
+    if not claimed:
+        return None
+    log = NotificationLog.objects.select_related("recipient_nurse", "recipient_patient").get(pk=notification_id)
+    if log.recipient_patient_id and not log.recipient_patient.sms_consent:
+        _finish(log, NotificationStatus.CANCELLED, error_code="opted_out")
+        return None
+    message = OutgoingMessage(channel=log.channel, to=_address(log), body=log.body, subject=log.subject)
+    try:
+        result = get_backend(log.channel).send(message)
+    except SendError as exc:
+        return _record_send_error(log, exc)
+    with transaction.atomic():
+        log.provider, log.provider_message_id = result.provider, result.message_id
+        log.save(update_fields=["provider", "provider_message_id"])
+        _finish(log, result.status)
+        emit("notification/delivered", {"notification_id": log.pk}, idempotency_key=f"delivered:{log.pk}")
+    logger.info("notification %s sent via %s (%s)", log.pk, result.provider, result.message_id)
+    return None
+
+
+def _record_send_error(log: NotificationLog, exc: SendError) -> int | None:
+    logger.warning("notification %s attempt %d failed: %s", log.pk, log.attempts, exc.code)
+    if exc.retryable and log.attempts < MAX_ATTEMPTS:
+        retry_in = backoff_seconds(log.attempts)
+        NotificationLog.objects.filter(pk=log.pk, status=NotificationStatus.PENDING).update(
+            error_code=exc.code,
+            error_message=str(exc)[:500],
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=retry_in),
+            updated_at=timezone.now(),
+        )
+        return retry_in
+    with transaction.atomic():
+        _finish(log, NotificationStatus.FAILED, error_code=exc.code, error_message=str(exc)[:500])
+        emit(
+            "notification/failed",
+            {"notification_id": log.pk, "error_code": exc.code},
+            idempotency_key=f"failed:{log.pk}",
+        )
+    return None
+
+
+def _finish(log: NotificationLog, status: str, *, error_code: str = "", error_message: str = "") -> None:
+    now = timezone.now()
+    stamps = {
+        NotificationStatus.SENT: {"sent_at": now},
+        NotificationStatus.DELIVERED: {"sent_at": now, "delivered_at": now},
+        NotificationStatus.FAILED: {"failed_at": now},
+    }.get(status, {})
+    NotificationLog.objects.filter(pk=log.pk).update(
+        status=status, error_code=error_code, error_message=error_message, updated_at=now, **stamps
+    )
+
+
+def notification_status_advance(*, log: NotificationLog, status: str) -> bool:
+    """Move a log forward (SENT → DELIVERED → READ); a late or repeated provider callback never moves it back."""
+    if log.status not in STATUS_ORDER or status not in STATUS_ORDER:
+        return False
+    if STATUS_ORDER.index(status) <= STATUS_ORDER.index(log.status):
+        return False
+    stamp = {NotificationStatus.DELIVERED: "delivered_at", NotificationStatus.READ: "read_at"}.get(status)
+    updates = {"status": status, "updated_at": timezone.now()}
+    if stamp:
+        updates[stamp] = timezone.now()
+    return bool(NotificationLog.objects.filter(pk=log.pk, status=log.status).update(**updates))
+
+
+@transaction.atomic
+def notification_mark_read(*, log: NotificationLog) -> NotificationLog:
+    if notification_status_advance(log=log, status=NotificationStatus.READ):
+        emit("notification/read", {"notification_id": log.pk}, idempotency_key=f"read:{log.pk}")
+    log.refresh_from_db()
+    return log
+
+
+def notifications_relay(*, limit: int = 500) -> int:
+    """Publish again every pending notification whose next try is due over a minute ago (lost message,
+    dead worker's lease expired, Redis flushed)."""
+    cutoff = timezone.now() - dt.timedelta(seconds=60)
+    pending = list(
+        NotificationLog.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=cutoff).values_list(
+            "pk", "type"
+        )[:limit]
+    )
+    for pk, notification_type in pending:
+        _publish_delivery(pk, urgent=notification_type in ("SLA_BREACH", "URGENT_HANDOFF", "TASK_UNASSIGNED"))
+    if pending:
+        logger.warning("relay: publishing %d pending notifications again", len(pending))
+    return len(pending)
