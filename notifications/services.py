@@ -10,6 +10,7 @@ window (milliseconds) because the alternative, giving up on an in-doubt send, ca
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -174,7 +175,7 @@ def notification_mark_read(*, log: NotificationLog) -> NotificationLog:
 def notifications_relay(*, limit: int = 500) -> int:
     """Publish again every pending notification whose next try is due over a minute ago (lost message,
     dead worker's lease expired, Redis flushed)."""
-    cutoff = timezone.now() - dt.timedelta(seconds=60)
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
     pending = list(
         NotificationLog.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=cutoff).values_list(
             "pk", "type"

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -208,12 +209,9 @@ def handler_runs_redrive(*, run_ids: list[int]) -> int:
     return count
 
 
-RELAY_GRACE = dt.timedelta(seconds=60)
-
-
 def handler_runs_relay(*, limit: int = 500) -> int:
     """Publish again the pending runs whose message was published (or due) over a minute ago and not run."""
-    cutoff = timezone.now() - RELAY_GRACE
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
     with transaction.atomic():
         runs = list(
             HandlerRun.objects.select_for_update(skip_locked=True)

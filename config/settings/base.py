@@ -142,6 +142,9 @@ CELERY_TASK_ROUTES = {
 }
 # The backstop. Each entry expires before the next is due, so a stopped worker does not come back to a pile.
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
+# A pending handler run or notification whose message was published this long ago and has not run is taken
+# for lost and published again (duplicates are harmless: every consumer claims its row first).
+RELAY_GRACE_SECONDS = env.int("RELAY_GRACE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {
         "task": "care_events.tasks.timers_sweep_task",
