@@ -109,24 +109,34 @@ def _available_nurses(now: dt.datetime, exclude_id: int | None):
 
 
 def _lock_next_nurse(now: dt.datetime, exclude_id: int | None = None) -> Nurse | None:
-    """The nurse on shift with room whose last assignment is oldest, locked for this transaction.
+    """The nurse on shift with room whose last assignment is oldest, locked for this transaction; None only when
+    nobody on shift has room.
 
-    Candidates are read without locks, then locked one by one with SKIP LOCKED and only if their
-    last_assigned_at is unchanged. A nurse being assigned by another worker is skipped (not waited for), and a
-    nurse whose assignment committed since the read no longer matches: she moved to the back of the line. So two
-    workers never hand out the same turn, and the rotation stays exact under concurrency.
+    Candidates are read without locks, then locked one by one with SKIP LOCKED and only if their last_assigned_at
+    is unchanged. A nurse being assigned by another worker is skipped, not waited for, and a nurse whose
+    assignment committed since the read no longer matches (she moved to the back of the line). So two workers
+    never hand out the same turn and the rotation stays exact under concurrency. When every candidate is being
+    assigned at this instant, wait for the first one's transaction to end and read the line again.
     """
-    for candidate in _available_nurses(now, exclude_id)[:50]:
-        nurse = (
-            Nurse.objects.select_for_update(skip_locked=True).filter(
-                pk=candidate.pk, last_assigned_at=candidate.last_assigned_at
+    while True:
+        candidates = list(_available_nurses(now, exclude_id)[:50])
+        if not candidates:
+            return None
+        for candidate in candidates:
+            nurse = (
+                Nurse.objects.select_for_update(skip_locked=True)
+                .filter(pk=candidate.pk, last_assigned_at=candidate.last_assigned_at)
+                .first()
+                if candidate.last_assigned_at is not None
+                else Nurse.objects.select_for_update(skip_locked=True)
+                .filter(pk=candidate.pk, last_assigned_at=None)
+                .first()
             )
-            if candidate.last_assigned_at is not None
-            else Nurse.objects.select_for_update(skip_locked=True).filter(pk=candidate.pk, last_assigned_at=None)
-        ).first()
-        if nurse is not None:
-            return nurse
-    return None
+            if nurse is not None:
+                return nurse
+        # A blocking lock: returns when the other assignment commits. Held until our commit, which is harmless:
+        # the next read sees her new last_assigned_at and she is only chosen again if she is truly next.
+        Nurse.objects.select_for_update().filter(pk=candidates[0].pk).first()
 
 
 @transaction.atomic
@@ -137,15 +147,12 @@ def task_assign(*, task_id: uuid.UUID | str, exclude_nurse_id: int | None = None
     task = EscalationTask.objects.select_for_update().get(pk=task_id)
     if task.status != EscalationTask.Status.OPEN or task.assigned_to_id is not None:
         return None
-    now = timezone.now()
-    for _ in range(3):  # every candidate can change under us at once; a fresh read finds the next turn
-        nurse = _lock_next_nurse(now, exclude_nurse_id)
-        if nurse is not None:
-            break
-    else:
+    nurse = _lock_next_nurse(timezone.now(), exclude_nurse_id)
+    if nurse is None:
         _alert_unassigned(task)
         return None
-    _assign_to(task, nurse, now=now, previous_id=exclude_nurse_id)
+    # The time of the assignment is taken once the nurse is locked, so last_assigned_at follows commit order.
+    _assign_to(task, nurse, now=timezone.now(), previous_id=exclude_nurse_id)
     return nurse
 
 
@@ -234,6 +241,8 @@ def sla_notify(*, event: Event) -> None:
     if task.assigned_to_id is not None:
         recipients.add(task.assigned_to_id)
     stage = "SLA_BREACH" if breach else "SLA_WARNING"
+    if not recipients:
+        logger.error("task %s reached %s with nobody to alert: no assignee and no supervisor", task.pk, stage)
     for nurse_id in sorted(recipients):
         notify(
             notification_type=stage,

@@ -7,3 +7,25 @@ from tests.notifications.fake_twilio import fake_twilio_fixture  # noqa: F401 - 
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def celery_stack(django_db_setup, django_db_blocker):
+    """Two real worker processes and Beat, for the whole session; tests may kill and restart the workers."""
+    from tests.worker import CeleryStack
+
+    stack = CeleryStack()
+    stack.flush_redis()
+    stack.start_workers()
+    stack.start_beat()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def worker(celery_stack):
+    """The running stack, with Twilio's request log cleared and both workers up."""
+    celery_stack.twilio.reset()
+    if not celery_stack.workers:
+        celery_stack.start_workers()
+    yield celery_stack

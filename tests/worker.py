@@ -1,0 +1,124 @@
+"""A real Celery stack for tests: worker processes and Beat against the test database and Redis database 15.
+
+Only Twilio is replaced, by tests/notifications/fake_twilio.py at its HTTP boundary: the workers send SMS through
+the real twilio SDK to that local server. Timers are short (CHECKIN_DELAY 3 s, response window 4 s) and the
+backstops fast (sweep every second, relay after 2 s) so the durability tests finish in seconds.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from tests.notifications.fake_twilio import FakeTwilio
+
+ROOT = Path(__file__).resolve().parent.parent
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+WORKER_SETTINGS = {
+    "CHECKIN_DELAY": "3",
+    "CHECKIN_RESPONSE_WINDOW": "4",
+    "QUIET_HOURS_START": "0",  # equal start and end: no quiet hours, so the tests do not depend on the hour
+    "QUIET_HOURS_END": "0",
+    "SWEEP_INTERVAL_SECONDS": "1",
+    "RELAY_GRACE_SECONDS": "2",
+    "NOTIFICATION_SMS_BACKEND": "twilio",
+}
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float = 30, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class CeleryStack:
+    def __init__(self) -> None:
+        self.twilio = FakeTwilio().start()
+        self.tmp = Path(tempfile.mkdtemp(prefix="sequora-celery-"))
+        self.broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        db = connection.settings_dict
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            **WORKER_SETTINGS,
+            **self.twilio.settings_overrides(),
+        }
+        self.workers: list[subprocess.Popen] = []
+        self.beat: subprocess.Popen | None = None
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's lifetime
+        return subprocess.Popen(  # noqa: S603 - our own celery binary and fixed arguments
+            [CELERY, "-A", "config.celery_app", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+
+    def start_workers(self, count: int = 2, concurrency: int = 2) -> None:
+        for n in range(count):
+            self.workers.append(
+                self._spawn(
+                    f"worker{n}",
+                    "worker",
+                    "-Q",
+                    "urgent,default",
+                    "--concurrency",
+                    str(concurrency),
+                    "--hostname",
+                    f"w{n}-{os.getpid()}@%h",
+                    "--loglevel",
+                    "INFO",
+                    "--without-mingle",
+                    "--without-gossip",
+                )
+            )
+        from config.celery_app import app
+
+        wait_until(lambda: len(app.control.ping(timeout=0.5) or []) >= count, timeout=60, what="workers to answer")
+
+    def start_beat(self) -> None:
+        self.beat = self._spawn("beat", "beat", "--schedule", str(self.tmp / "beat-schedule"), "--loglevel", "INFO")
+
+    def kill_workers(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: nothing is acked, nothing is cleaned up."""
+        for process in self.workers:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        self.workers = []
+
+    def stop(self) -> None:
+        for process in [*self.workers, *([self.beat] if self.beat else [])]:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in [*self.workers, *([self.beat] if self.beat else [])]:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.workers, self.beat = [], None
+        self.twilio.stop()
+
+    def flush_redis(self) -> None:
+        """Redis loses everything it holds for us: queues, unacked and ETA messages, Beat's last-run marks.
+        FLUSHDB of the test broker's database, not FLUSHALL: that would also wipe a developer's running demo."""
+        self.broker.flushdb()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.tmp.glob("*.log")))
