@@ -58,6 +58,7 @@ class NurseAdminForm(forms.ModelForm):
             "phone",
             "preferred_channel",
             "is_active",
+            "is_supervisor",
             "max_open_tasks",
         )
 
@@ -86,11 +87,12 @@ class NurseAdmin(admin.ModelAdmin):
         "phone",
         "preferred_channel",
         "is_active",
+        "is_supervisor",
         "on_shift_now",
         "open_task_count",
         "last_assigned_at",
     )
-    list_filter = ("is_active", "preferred_channel")
+    list_filter = ("is_active", "is_supervisor", "preferred_channel")
     search_fields = ("user__first_name", "user__last_name", "email", "phone")
     readonly_fields = ("last_assigned_at",)
 
