@@ -3,6 +3,7 @@
 import html
 import logging
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -115,7 +116,7 @@ def twilio_error_to_send_error(exc: Exception) -> SendError:
     raise TypeError(f"not a Twilio or HTTP error: {type(exc).__name__}") from exc
 
 
-class _TwilioBackend:
+class _TwilioBackend(ABC):
     provider = "twilio"
 
     def __init__(self) -> None:
@@ -149,8 +150,9 @@ class _TwilioBackend:
     def _from_number(self, config: TwilioConfig, message: OutgoingMessage) -> str:
         return config.from_number
 
+    @abstractmethod
     def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
-        raise NotImplementedError
+        """Create the message or call at Twilio and return its SID."""
 
 
 def _whatsapp_address(number: str) -> str:
