@@ -19,7 +19,7 @@ from care_events.events import URGENT, emit
 from care_events.models import Episode, Event, Patient
 from care_events.retry import backoff_seconds
 from notifications.backends import get_backend
-from notifications.backends.base import OutgoingMessage, SendError
+from notifications.backends.base import OutgoingMessage, SendError, TransientSendError
 from notifications.choices import Channel, NotificationStatus
 from notifications.messages import render_for_nurse, render_for_patient
 from notifications.models import NotificationLog
@@ -83,10 +83,11 @@ def _publish_delivery(notification_id, *, urgent: bool) -> None:
 
 
 def _address(log: NotificationLog) -> str:
-    if log.recipient_nurse_id:
-        nurse = log.recipient_nurse
-        return nurse.email if log.channel == Channel.EMAIL else nurse.phone
-    return log.recipient_patient.phone
+    if log.recipient_patient_id:
+        return log.recipient_patient.phone
+    nurse = log.recipient_nurse
+    # A push provider maps our nurse id to her devices; SMS and voice use her phone.
+    return {Channel.EMAIL: nurse.email, Channel.PUSH: f"nurse:{nurse.pk}"}.get(log.channel, nurse.phone)
 
 
 def notification_deliver(*, notification_id: str) -> int | None:
@@ -109,6 +110,11 @@ def notification_deliver(*, notification_id: str) -> int | None:
         result = get_backend(log.channel).send(message)
     except SendError as exc:
         return _record_send_error(log, exc)
+    except Exception as exc:
+        # A bug in a backend is retried like an outage and counted, so it ends FAILED instead of looping; the
+        # class name only, since a provider's own text can quote the number or the body.
+        logger.error("notification %s: backend raised %s", log.pk, type(exc).__name__)
+        return _record_send_error(log, TransientSendError("backend_error", type(exc).__name__))
     with transaction.atomic():
         log.provider, log.provider_message_id = result.provider, result.message_id
         log.save(update_fields=["provider", "provider_message_id"])

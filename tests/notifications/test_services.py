@@ -1,0 +1,99 @@
+"""Delivery through the real Twilio SDK to the local fake of Twilio's API: claims, retries, failures, status."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from care_events.events.bus import handler_run_execute
+from care_events.models import Event, HandlerRun
+from care_events.notify import notify
+from notifications.models import NotificationLog
+from notifications.services import notification_deliver, notification_mark_read, notification_status_advance
+from tests.care_events.factories import EpisodeFactory
+from tests.helpers import drain
+from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def twilio_sms(settings, fake_twilio):
+    settings.NOTIFICATION_BACKENDS = {
+        **settings.NOTIFICATION_BACKENDS,
+        "SMS": "notifications.backends.twilio.TwilioSmsBackend",
+    }
+    return fake_twilio
+
+
+def ask(nurse, task, key="k"):
+    notify(notification_type="TASK_ASSIGNED", recipient_nurse_id=nurse.pk, task_id=task.pk, dedupe_key=key)
+    drain()
+    return NotificationLog.objects.get(dedupe_key=f"notify:{key}")
+
+
+def test_asking_twice_writes_one_log_and_sends_one_sms(twilio_sms):
+    nurse, task = NurseFactory(), EscalationTaskFactory()
+    first = ask(nurse, task)
+    again = ask(nurse, task)
+    assert first.pk == again.pk
+    assert (first.status, first.provider, first.attempts) == ("SENT", "twilio", 1)
+    [request] = twilio_sms.requests
+    assert (request.form["To"], request.sid) == (nurse.phone, first.provider_message_id)
+    assert notification_deliver(notification_id=first.pk) is None  # not pending any more: nothing is sent
+    assert len(twilio_sms.requests) == 1
+
+
+def test_a_transient_failure_is_retried_after_a_backoff_then_sent(twilio_sms):
+    nurse, task = NurseFactory(), EscalationTaskFactory()
+    twilio_sms.fail_next(1, status=503, code=20503)
+    log = ask(nurse, task)
+    assert (log.status, log.attempts, log.error_code) == ("PENDING", 1, "twilio:20503")
+    assert log.next_attempt_at > timezone.now()
+    with time_machine.travel(log.next_attempt_at + dt.timedelta(seconds=1), tick=False):
+        drain()
+    log.refresh_from_db()
+    assert (log.status, log.attempts) == ("SENT", 2)
+    assert Event.objects.filter(name="notification/delivered").count() == 1
+
+
+def test_a_permanent_failure_fails_once_and_emits_notification_failed(twilio_sms):
+    nurse, task = NurseFactory(), EscalationTaskFactory()
+    twilio_sms.fail_next(1, status=400, code=21211)
+    log = ask(nurse, task)
+    assert (log.status, log.error_code, log.attempts) == ("FAILED", "twilio:21211", 1)
+    assert log.failed_at is not None
+    assert nurse.phone not in log.error_message
+    event = Event.objects.get(name="notification/failed")
+    assert event.data == {"notification_id": str(log.pk), "error_code": "twilio:21211"}
+
+
+def test_a_message_whose_lease_is_held_is_not_sent_by_a_second_worker(twilio_sms):
+    nurse, task = NurseFactory(), EscalationTaskFactory()
+    notify(notification_type="TASK_ASSIGNED", recipient_nurse_id=nurse.pk, task_id=task.pk, dedupe_key="lease")
+    handler_run_execute(run_id=HandlerRun.objects.get(handler="send-notification").pk)
+    log = NotificationLog.objects.get()
+    # Another worker claimed it a moment ago and is calling the provider: its lease is in the future.
+    NotificationLog.objects.filter(pk=log.pk).update(next_attempt_at=timezone.now() + dt.timedelta(minutes=5))
+    assert notification_deliver(notification_id=log.pk) is None
+    assert twilio_sms.requests == []
+
+
+def test_a_patient_who_opted_out_is_never_texted(twilio_sms):
+    episode = EpisodeFactory(patient__sms_consent=False)
+    notify(notification_type="CHECKIN", recipient_patient_id=episode.patient_id, episode_id=episode.pk, dedupe_key="c")
+    drain()
+    log = NotificationLog.objects.get()
+    assert (log.status, log.error_code) == ("CANCELLED", "opted_out")
+    assert twilio_sms.requests == []
+
+
+def test_status_only_moves_forward_and_read_emits_once():
+    log = ask(NurseFactory(), EscalationTaskFactory())  # local backend: DELIVERED at once
+    assert log.status == "DELIVERED"
+    assert notification_status_advance(log=log, status="SENT") is False
+    log = notification_mark_read(log=log)
+    log = notification_mark_read(log=log)
+    assert (log.status, log.read_at is not None) == ("READ", True)
+    assert Event.objects.filter(name="notification/read").count() == 1
