@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -337,3 +338,29 @@ class Timer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- The API's idempotency records ----------------------------------------------------------------------------
+
+
+class IdempotencyRecord(models.Model):
+    """One POST sent with an `Idempotency-Key`, and the response it got (care_events/api/idempotency.py).
+
+    The row is inserted in the same transaction as the request's side effect, so it exists if and only if the
+    side effect committed; a repeat of the request finds it and gets the stored response instead of a second run.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and JSON body.")
+    status_code = models.PositiveSmallIntegerField(null=True)
+    # Text, not jsonb: jsonb reorders keys, and a replay should be the very bytes of the first answer.
+    response_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_one_per_user_and_key")]
+
+    def __str__(self) -> str:
+        return f"Idempotency record {self.pk}"

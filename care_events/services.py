@@ -15,6 +15,7 @@ from care_events.models import (
     InteractionResponse,
     OutreachAttempt,
     OutreachPlan,
+    Patient,
     Severity,
     Timer,
     TimerKind,
@@ -24,6 +25,39 @@ from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
 from care_events.timers import timer_reschedule, timer_schedule, timers_cancel
 
 logger = logging.getLogger(__name__)
+
+
+def patient_create(
+    *,
+    first_name: str,
+    last_name: str,
+    date_of_birth: dt.date,
+    phone: str,
+    timezone: str = "America/New_York",
+    preferred_language: str = "en",
+    sms_consent: bool = True,
+) -> Patient:
+    """`phone` must already be E.164 (the API normalises what it is given)."""
+    patient = Patient(
+        first_name=first_name,
+        last_name=last_name,
+        date_of_birth=date_of_birth,
+        phone=phone,
+        timezone=timezone,
+        preferred_language=preferred_language,
+        sms_consent=sms_consent,
+    )
+    patient.full_clean()
+    patient.save()
+    return patient
+
+
+def episode_create(*, patient: Patient, admitted_at: dt.datetime, condition: str, facility: str) -> Episode:
+    """An episode starts admitted; its discharge is recorded by `episode_discharge`, which emits the event."""
+    episode = Episode(patient=patient, admitted_at=admitted_at, condition=condition, facility=facility)
+    episode.full_clean(exclude=["patient"])
+    episode.save()
+    return episode
 
 
 @transaction.atomic

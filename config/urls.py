@@ -1,10 +1,27 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 admin.site.site_header = "Sequora care events"
 admin.site.site_title = "Sequora admin"
 admin.site.index_title = "Nurses, shifts and escalation tasks"
 
+api_v1 = [
+    path("", include("care_events.urls")),
+    path("", include("tasks_app.urls")),
+    path("", include("notifications.urls")),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Session login for nurses in a browser (then /api/docs/ can call the API as them).
+    path("api/auth/", include("rest_framework.urls")),
 ]
+
+# JSON errors under /api/ for what happens outside DRF's views (a path that matches nothing, a server error).
+handler400 = "care_events.api.errors.bad_request"
+handler404 = "care_events.api.errors.page_not_found"
+handler500 = "care_events.api.errors.server_error"

@@ -1,3 +1,4 @@
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -19,3 +20,18 @@ def shift_overlaps(*, nurse_id: int, starts_at, ends_at, exclude_pk: int | None 
     if exclude_pk is not None:
         shifts = shifts.exclude(pk=exclude_pk)
     return shifts.exists()
+
+
+def task_list_for(
+    *, user: AbstractBaseUser, status: str | None = None, priority: str | None = None
+) -> QuerySet[EscalationTask]:
+    """The tasks a user may see, newest first: staff all of them, a nurse those assigned to her, anyone else
+    none. Another nurse's task is not in the queryset, so reading it is a 404 (no existence leak)."""
+    tasks = EscalationTask.objects.select_related("assigned_to__user", "patient").order_by("-created_at", "-pk")
+    if not user.is_staff:
+        tasks = tasks.filter(assigned_to__user=user) if user.is_authenticated else tasks.none()
+    if status:
+        tasks = tasks.filter(status=status)
+    if priority:
+        tasks = tasks.filter(priority=priority)
+    return tasks

@@ -14,6 +14,7 @@ from django.utils import timezone
 from care_events.events import emit
 from care_events.models import AgentInteraction, Episode, Event, Severity, Timer, TimerKind
 from care_events.notify import notify
+from care_events.services import interaction_mark_escalated
 from care_events.timers import timer_schedule, timers_cancel
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift, Priority
 
@@ -331,3 +332,45 @@ def task_reassign(*, task: EscalationTask, nurse: Nurse | None) -> EscalationTas
         _assign_to(task, nurse, now=timezone.now(), previous_id=previous)
     task.refresh_from_db()
     return task
+
+
+@transaction.atomic
+def interaction_flag_raise(
+    *,
+    interaction: AgentInteraction,
+    severity: str,
+    reason_codes: list[str],
+    action_type: str,
+    priority: str | None = None,
+    sla_minutes: int | None = None,
+) -> EscalationTask:
+    """The agent raises a flag: a task for this interaction (assigned and timed through `task/created`), and the
+    interaction is marked escalated. No dedupe key: two flags are two findings (a retried request is
+    deduplicated by the API's Idempotency-Key)."""
+    task = task_create(
+        episode=interaction.episode,
+        interaction=interaction,
+        severity=severity,
+        reason_codes=reason_codes,
+        action_type=action_type,
+        priority=priority,
+        sla_minutes=sla_minutes,
+    )
+    interaction_mark_escalated(interaction_id=interaction.pk)
+    return task
+
+
+@transaction.atomic
+def interaction_handoff(
+    *, interaction: AgentInteraction, reason: str, severity: str = Severity.CRITICAL
+) -> EscalationTask:
+    """The agent hands the patient to a nurse now: an URGENT_HANDOFF task of URGENT priority, CRITICAL unless
+    the agent grades it otherwise, with the severity's SLA (30 min for CRITICAL). Its assignment notifies the
+    nurse with an URGENT_HANDOFF message on the urgent queue. `reason` is a reason code."""
+    return interaction_flag_raise(
+        interaction=interaction,
+        severity=severity,
+        reason_codes=[reason],
+        action_type=ActionType.URGENT_HANDOFF,
+        priority=Priority.URGENT,
+    )

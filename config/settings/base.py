@@ -86,18 +86,68 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- REST framework -----------------------------------------------------------------------------------------
+# --- REST framework (the API: docs/api.md) -------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "care_events.api.schema.ApiSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["care_events.api.parsers.LimitedJSONParser"],
+    "EXCEPTION_HANDLER": "care_events.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "care_events.api.throttling.ClientRateThrottle",
+        "care_events.api.throttling.AnonymousRateThrottle",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "care_events.api.pagination.Pagination",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Per client: each authenticated user (the agent's service account, each nurse), and each anonymous address.
+# DRF's notation: <count>/<second|minute|hour|day>. Counted in the cache below, shared by every web process.
+API_RATE_LIMIT = env("API_RATE_LIMIT", default="600/minute")
+API_ANON_RATE_LIMIT = env("API_ANON_RATE_LIMIT", default="60/minute")
+# The largest request body the API reads (413 above it); Django applies the same limit to admin forms.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+# How long a POST's Idempotency-Key is remembered (records older than this are pruned by
+# `manage.py prune_idempotency_records`; a key reused after that runs the request again).
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# Phone numbers given without a country code are read as numbers of this region (ISO 3166 code).
+PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sequora care-events API",
+    "DESCRIPTION": "The interaction agent's and the nurses' API. Authentication: `Authorization: Token <key>` "
+    '(or a session). Errors: `{"error": {"code", "message", "fields"}}`. Every POST accepts an '
+    "`Idempotency-Key`. See docs/api.md.",
     "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Request and response bodies as separate components: read-only fields (id, status...) are not inputs.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "care_events.api.schema.strict_request_bodies",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "SeverityEnum": "care_events.models.Severity",
+        "TaskStatusEnum": "tasks_app.models.TaskStatus",
+        "InteractionStatusEnum": "care_events.models.InteractionStatus",
+        "NotificationStatusEnum": "notifications.choices.NotificationStatus",
+    },
+}
+
+# --- Cache: the API's rate-limit counters --------------------------------------------------------------------
+# Redis, shared by every web process (a per-process cache would multiply the rate by the number of processes).
+# Short timeouts: when Redis is down the API answers without rate limits rather than hang.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", default=env("REDIS_URL", default="redis://127.0.0.1:6379/0")),
+        "KEY_PREFIX": "sequora",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
 }
 
 # --- Redis and Celery ---------------------------------------------------------------------------------------

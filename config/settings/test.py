@@ -15,3 +15,11 @@ STORAGES = {
 }
 # Static files are not collected for tests; WhiteNoise would warn on every request.
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise")]
+# The API's rate-limit counters in their own Redis database, emptied by the API tests (tests/api/conftest.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("TEST_CACHE_URL", default="redis://127.0.0.1:6379/14"),
+        "KEY_PREFIX": "sequora-test",
+    }
+}

@@ -1,0 +1,165 @@
+"""The one error format of the API, and the exceptions the endpoints raise.
+
+Every error body is `{"error": {"code": "...", "message": "...", "fields": {"field": ["message", ...]}}}`;
+`fields` is present only for invalid input, nested fields are dotted (`data.episode_id`, `reason_codes.0`).
+Messages never quote a submitted value: the values of a clinical API are PHI (ARCHITECTURE.md).
+"""
+
+import logging
+import traceback
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler, set_rollback
+
+from care_events.api.exceptions import PayloadTooLarge
+from care_events.events import EventPayloadError, UnknownEventError
+
+logger = logging.getLogger(__name__)
+
+
+# DRF's and Django's messages for these codes quote the submitted value ('"x" is not a valid choice.',
+# 'Invalid pk "x" - object does not exist.'): replaced by messages that do not.
+_SAFE_MESSAGES = {
+    "invalid_choice": "Not one of the allowed values.",
+    "does_not_exist": "No such object.",
+}
+# Fixed messages where DRF's own would quote request details (a media type, a parser's complaint).
+_MESSAGES = {
+    "parse_error": "The body is not valid JSON.",
+    "unsupported_media_type": "Send a JSON body with Content-Type: application/json.",
+    "invalid": "The request is invalid; see fields.",
+    "not_acceptable": "This API answers in JSON only (Accept: application/json).",
+    "method_not_allowed": "This method is not allowed on this path.",
+    "error": "Internal server error.",
+}
+_CODES = {"parse_error": "malformed_json", "error": "server_error"}
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
+    error: dict = {"code": code, "message": message}
+    if fields is not None:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _message(detail) -> str:
+    return _SAFE_MESSAGES.get(getattr(detail, "code", None), str(detail))
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer errors → {"dotted.path": [messages]}."""
+    if isinstance(detail, dict):
+        fields: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            fields.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return fields
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        fields = {}
+        for index, item in enumerate(detail):
+            if item:  # a ListSerializer reports {} for its valid items
+                fields.update(_flatten(item, f"{prefix}.{index}"))
+        return fields
+    items = detail if isinstance(detail, list) else [detail]
+    return {prefix or api_settings.NON_FIELD_ERRORS_KEY: [_message(item) for item in items]}
+
+
+def _django_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """A service's ValidationError (a message_dict keyed by field) as DRF's. A message built from the value
+    itself (Django's `%(value)s` messages) is replaced, so that the value is not echoed."""
+    errors = exc.error_dict if hasattr(exc, "error_dict") else {api_settings.NON_FIELD_ERRORS_KEY: exc.error_list}
+    safe = DjangoValidationError(
+        {
+            field: [
+                DjangoValidationError("Enter a valid value.", code=error.code)
+                if error.params and "value" in error.params
+                else error
+                for error in field_errors
+            ]
+            for field, field_errors in errors.items()
+        }
+    )
+    return exceptions.ValidationError(as_serializer_error(safe))
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        return _django_validation_error(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    if isinstance(exc, UnknownEventError):
+        return exceptions.ValidationError({"name": [unknown_event_message()]})
+    if isinstance(exc, EventPayloadError):
+        return exceptions.ValidationError({"data": exc.errors})
+    return exc
+
+
+def unknown_event_message() -> str:
+    from care_events.events import CATALOGUE
+
+    allowed = sorted(name for name, event in CATALOGUE.items() if event.external)
+    return f"Unknown event name. Allowed: {', '.join(allowed)}."
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response:
+    """DRF's EXCEPTION_HANDLER: DRF's own handling (status, WWW-Authenticate, Retry-After), then our body.
+
+    Anything unexpected becomes a generic 500 without details; the log line has the exception class and the
+    traceback's code lines, but not the exception's message, which can quote row values (PHI).
+    """
+    exc = _translate(exc)
+    response = exception_handler(exc, context)
+    if response is None:
+        set_rollback()
+        view = type(context["view"]).__name__ if context.get("view") else "?"
+        logger.error(
+            "unhandled %s in %s\n%s", type(exc).__name__, view, "".join(traceback.format_tb(exc.__traceback__))
+        )
+        return Response(error_body("server_error", _MESSAGES["error"]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body("invalid", _MESSAGES["invalid"], _flatten(exc.detail))
+        return response
+    if not isinstance(exc, exceptions.APIException):  # Django's Http404 / PermissionDenied, which DRF mapped
+        exc = exceptions.NotFound() if response.status_code == 404 else exceptions.PermissionDenied()
+    code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+    if isinstance(exc, exceptions.Throttled):
+        message = f"Too many requests; retry after {exc.wait or 1} seconds."
+    else:
+        message = _MESSAGES.get(code, str(exc.detail))
+    response.data = error_body(_CODES.get(code, code), message)
+    return response
+
+
+# --- Django's own error views (a URL that matches nothing, an error outside DRF), JSON under /api/ -------------
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", "No such path."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return JsonResponse(error_body("payload_too_large", str(PayloadTooLarge(limit).detail)), status=413)
+        return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("server_error", _MESSAGES["error"]), status=500)
+    return defaults.server_error(request)

@@ -1,0 +1,59 @@
+"""The API's three roles, and which endpoints each reaches (docs/permissions.md).
+
+- staff: `user.is_staff`;
+- nurse: a user with a `tasks_app.Nurse` profile (`user.nurse`);
+- agent: the interaction agent's service account, a user in the group AGENT_GROUP.
+
+Which *rows* a nurse sees is the selectors' job (her own tasks and notifications; another nurse's are 404).
+care_events does not import tasks_app: the nurse profile is found through the reverse one-to-one accessor.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from rest_framework.permissions import BasePermission
+
+AGENT_GROUP = "interaction-agent"
+
+
+def is_agent(user: AbstractBaseUser | AnonymousUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    cached = getattr(user, "_is_agent", None)
+    if cached is None:
+        cached = user._is_agent = user.groups.filter(name=AGENT_GROUP).exists()
+    return cached
+
+
+def is_nurse(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.is_authenticated and hasattr(user, "nurse")
+
+
+def is_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.is_authenticated and user.is_staff
+
+
+class _Role(BasePermission):
+    message = "Your role does not allow this endpoint."
+    roles: tuple = ()
+
+    def has_permission(self, request, view) -> bool:
+        return any(role(request.user) for role in self.roles)
+
+
+class IsAgent(_Role):
+    roles = (is_agent,)
+
+
+class IsAgentOrStaff(_Role):
+    roles = (is_agent, is_staff)
+
+
+class IsNurseOrStaff(_Role):
+    roles = (is_nurse, is_staff)
+
+
+class IsNurse(_Role):
+    roles = (is_nurse,)
+
+
+class IsStaff(_Role):
+    roles = (is_staff,)

@@ -1,0 +1,101 @@
+"""OpenAPI (drf-spectacular): the error responses, the Idempotency-Key header and strict request bodies are
+documented once here rather than on every endpoint."""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from care_events.api.idempotency import HEADER, KEY_PATTERN
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="Stable, machine-readable: invalid, malformed_json, unsupported_media_type, not_authenticated, "
+        "authentication_failed, permission_denied, event_not_allowed, not_found, method_not_allowed, conflict, "
+        "payload_too_large, idempotency_key_reused, throttled, server_error."
+    )
+    message = serializers.CharField(help_text="For people; never quotes a submitted value.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Only for invalid input (400): each bad field (dotted when nested) and its messages.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+_ERRORS = {
+    "400": "Invalid input: malformed JSON, an unknown or read-only field, a bad value (see error.fields).",
+    "401": "No credentials, or invalid ones (send Authorization: Token <key>).",
+    "403": "Your role does not allow this endpoint (or this event).",
+    "404": "No such object, or not one you may see.",
+    "409": "The object's current state does not allow this move.",
+    "413": "The body is larger than the limit (API_MAX_BODY_BYTES, 64 KiB by default).",
+    "415": "The body is not JSON (send Content-Type: application/json).",
+    "422": "This Idempotency-Key was already used with a different request.",
+    "429": "Over the per-client rate (API_RATE_LIMIT); retry after the Retry-After header's seconds.",
+}
+
+
+def _error(code: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=_ERRORS[code])
+
+
+class ApiSchema(AutoSchema):
+    """Every operation documents the errors it can answer with; every POST its Idempotency-Key header.
+
+    A view may list more error codes in `extra_error_codes` (e.g. 409 on a task's state moves).
+    """
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self.method == "POST":
+            parameters.append(
+                OpenApiParameter(
+                    HEADER,
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    pattern=KEY_PATTERN,
+                    description="Makes the POST safe to retry: the same key with the same body gets the first "
+                    "response again (header Idempotent-Replayed: true) and causes one side effect; the same key "
+                    "with another body is 422. Scoped to the authenticated user; kept 24 hours.",
+                )
+            )
+        return parameters
+
+    def _error_codes(self) -> list[str]:
+        codes = ["401", "403", "429"]
+        if self.method == "POST":
+            codes += ["400", "413", "415", "422"]
+        if "{" in self.path:
+            codes.append("404")
+        if self.method == "GET" and not self._is_a_detail():
+            codes += ["400", "404"]  # a bad filter value; a page past the end
+        codes += [str(code) for code in getattr(self.view, "extra_error_codes", ())]
+        return sorted(set(codes))
+
+    def _is_a_detail(self) -> bool:
+        return "{" in self.path
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(_error(code), code, direction=direction)
+        if "429" in responses:
+            responses["429"].setdefault("headers", {})["Retry-After"] = {
+                "schema": {"type": "integer"},
+                "description": "Seconds to wait before the next request.",
+            }
+        return responses
+
+
+def strict_request_bodies(result: dict, generator, request, public) -> dict:
+    """POSTPROCESSING_HOOK: request bodies refuse unknown properties (as the API does: 400 naming them)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

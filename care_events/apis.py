@@ -1,0 +1,221 @@
+"""The interaction agent's endpoints: patients, episodes and their discharge, interactions, events.
+
+Thin: validate with a serializer, call one service, answer with a serializer. Who may call each is in
+care_events/api/permissions.py; the error format, idempotency and limits are in care_events/api/.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.generics import RetrieveAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from care_events.api.exceptions import EventNotAllowed
+from care_events.api.idempotency import idempotent
+from care_events.api.permissions import IsAgent, IsAgentOrStaff
+from care_events.events import CATALOGUE, emit
+from care_events.selectors import episode_list, interaction_list, patient_list
+from care_events.serializers import (
+    DischargeSerializer,
+    EpisodeSerializer,
+    EventAcceptedSerializer,
+    EventSerializer,
+    InteractionCompleteSerializer,
+    InteractionResponseSerializer,
+    InteractionSerializer,
+    PatientSerializer,
+)
+from care_events.services import (
+    episode_create,
+    episode_discharge,
+    interaction_complete,
+    interaction_response_record,
+    interaction_start,
+    patient_create,
+)
+
+
+class PatientCreateApi(APIView):
+    permission_classes = [IsAgentOrStaff]
+
+    @extend_schema(
+        tags=["patients"],
+        operation_id="patient_create",
+        summary="Create a patient (agent, staff)",
+        request=PatientSerializer,
+        responses={201: PatientSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        serializer = PatientSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        patient = patient_create(**serializer.validated_data)
+        return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["patients"], operation_id="patient_read", summary="Read a patient (agent, staff)")
+)
+class PatientDetailApi(RetrieveAPIView):
+    permission_classes = [IsAgentOrStaff]
+    serializer_class = PatientSerializer
+
+    def get_queryset(self):
+        return patient_list()
+
+
+class EpisodeCreateApi(APIView):
+    permission_classes = [IsAgentOrStaff]
+
+    @extend_schema(
+        tags=["episodes"],
+        operation_id="episode_create",
+        summary="Create an episode (agent, staff)",
+        description="An episode starts admitted; record its discharge with POST episodes/{id}/discharge/.",
+        request=EpisodeSerializer,
+        responses={201: EpisodeSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        serializer = EpisodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        episode = episode_create(**serializer.validated_data)
+        return Response(EpisodeSerializer(episode).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["episodes"], operation_id="episode_read", summary="Read an episode (agent, staff)")
+)
+class EpisodeDetailApi(RetrieveAPIView):
+    permission_classes = [IsAgentOrStaff]
+    serializer_class = EpisodeSerializer
+
+    def get_queryset(self):
+        return episode_list()
+
+
+class EpisodeDischargeApi(APIView):
+    permission_classes = [IsAgentOrStaff]
+
+    @extend_schema(
+        tags=["episodes"],
+        operation_id="episode_discharge",
+        summary="Record the discharge (agent, staff)",
+        description="Emits `patient/discharged`; the check-in is scheduled CHECKIN_DELAY later (24 h), outside "
+        "the patient's quiet hours. A repeated discharge keeps the first time and schedules nothing new.",
+        request=DischargeSerializer,
+        responses={202: EpisodeSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        serializer = DischargeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        episode = get_object_or_404(episode_list(), pk=pk)
+        episode = episode_discharge(episode=episode, discharged_at=serializer.validated_data.get("discharged_at"))
+        return Response(EpisodeSerializer(episode).data, status=status.HTTP_202_ACCEPTED)
+
+
+class InteractionStartApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        tags=["interactions"],
+        operation_id="interaction_start",
+        summary="Start an interaction (agent)",
+        request=InteractionSerializer,
+        responses={201: InteractionSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        serializer = InteractionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        interaction = interaction_start(
+            episode=serializer.validated_data["episode"],
+            outreach_attempt=serializer.validated_data.get("outreach_attempt"),
+        )
+        return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["interactions"], operation_id="interaction_read", summary="Read an interaction and its responses"
+    )
+)
+class InteractionDetailApi(RetrieveAPIView):
+    permission_classes = [IsAgentOrStaff]
+    serializer_class = InteractionSerializer
+
+    def get_queryset(self):
+        return interaction_list()
+
+
+class InteractionResponseCreateApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        tags=["interactions"],
+        operation_id="interaction_response_record",
+        summary="Record a patient's response (agent)",
+        description="Emits `interaction/response_received`. MODERATE, HIGH and CRITICAL escalate: a task is "
+        "created and assigned to a nurse on shift (`interaction/escalated`, `task/created`). Refused (400, field "
+        "`interaction`) once the interaction is completed or abandoned.",
+        request=InteractionResponseSerializer,
+        responses={201: InteractionResponseSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        serializer = InteractionResponseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        interaction = get_object_or_404(interaction_list(), pk=pk)
+        response = interaction_response_record(interaction=interaction, **serializer.validated_data)
+        return Response(InteractionResponseSerializer(response).data, status=status.HTTP_201_CREATED)
+
+
+class InteractionCompleteApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        tags=["interactions"],
+        operation_id="interaction_complete",
+        summary="Complete the check-in (agent)",
+        description="Emits `checkin/completed` and closes the episode's outreach plan. Completing again changes "
+        "nothing.",
+        request=InteractionCompleteSerializer,
+        responses={200: InteractionSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        serializer = InteractionCompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        interaction = get_object_or_404(interaction_list(), pk=pk)
+        interaction = interaction_complete(interaction=interaction, **serializer.validated_data)
+        interaction = interaction_list().get(pk=interaction.pk)
+        return Response(InteractionSerializer(interaction).data)
+
+
+class EventEmitApi(APIView):
+    permission_classes = [IsAgentOrStaff]
+
+    @extend_schema(
+        tags=["events"],
+        operation_id="event_send",
+        summary="Send an event (agent, staff)",
+        description="Like Inngest's event API, for the catalogue's events that outside callers may send "
+        "(patient/discharged). An unknown name is 400 (the message lists the allowed names); an event the system "
+        "alone emits (e.g. task/sla_breach) is 403. With `id`, the event is accepted once: a repeat answers with "
+        "the first event.",
+        request=EventSerializer,
+        responses={202: EventAcceptedSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        serializer = EventSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        name, data = serializer.validated_data["name"], serializer.validated_data["data"]
+        if name in CATALOGUE and not CATALOGUE[name].external:
+            raise EventNotAllowed()
+        event_id = serializer.validated_data.get("id")
+        # An unknown name raises UnknownEventError, a bad payload EventPayloadError: both 400 (api/errors.py).
+        event = emit(name, data, idempotency_key=f"api:{event_id}" if event_id else None)
+        return Response(EventAcceptedSerializer(event).data, status=status.HTTP_202_ACCEPTED)

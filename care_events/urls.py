@@ -1,0 +1,20 @@
+from django.urls import path
+
+from care_events import apis
+
+urlpatterns = [
+    path("patients/", apis.PatientCreateApi.as_view(), name="patient-create"),
+    path("patients/<uuid:pk>/", apis.PatientDetailApi.as_view(), name="patient-detail"),
+    path("episodes/", apis.EpisodeCreateApi.as_view(), name="episode-create"),
+    path("episodes/<uuid:pk>/", apis.EpisodeDetailApi.as_view(), name="episode-detail"),
+    path("episodes/<uuid:pk>/discharge/", apis.EpisodeDischargeApi.as_view(), name="episode-discharge"),
+    path("interactions/", apis.InteractionStartApi.as_view(), name="interaction-start"),
+    path("interactions/<uuid:pk>/", apis.InteractionDetailApi.as_view(), name="interaction-detail"),
+    path(
+        "interactions/<uuid:pk>/responses/",
+        apis.InteractionResponseCreateApi.as_view(),
+        name="interaction-response-create",
+    ),
+    path("interactions/<uuid:pk>/complete/", apis.InteractionCompleteApi.as_view(), name="interaction-complete"),
+    path("events/", apis.EventEmitApi.as_view(), name="event-send"),
+]

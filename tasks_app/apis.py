@@ -1,0 +1,181 @@
+"""Escalation tasks over the API: the agent's flags and hand-offs, the nurses' queue and its moves.
+
+Thin: validate with a serializer, call one service, answer with a serializer. A nurse reads and moves only the
+tasks assigned to her (tasks_app/selectors.py); another nurse's task is 404.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from care_events.api.exceptions import Conflict
+from care_events.api.idempotency import idempotent
+from care_events.api.permissions import IsAgent, IsNurseOrStaff, IsStaff
+from care_events.api.serializers import EmptySerializer
+from care_events.selectors import interaction_list
+from tasks_app.selectors import task_list_for
+from tasks_app.serializers import (
+    FlagSerializer,
+    HandoffSerializer,
+    ReassignSerializer,
+    ResolveSerializer,
+    TaskFilterSerializer,
+    TaskSerializer,
+)
+from tasks_app.services import (
+    TaskStateError,
+    interaction_flag_raise,
+    interaction_handoff,
+    task_acknowledge,
+    task_reassign,
+    task_resolve,
+)
+
+
+class InteractionFlagRaiseApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        tags=["interactions"],
+        operation_id="interaction_raise_flag",
+        summary="Raise a flag: create an escalation task (agent)",
+        description="The task is created OPEN and then assigned round-robin to a nurse on shift, who is notified "
+        "(`task/created`, `task/assigned`); its SLA timers start. The interaction becomes ESCALATED.",
+        request=FlagSerializer,
+        responses={201: TaskSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        serializer = FlagSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        interaction = get_object_or_404(interaction_list(), pk=pk)
+        task = interaction_flag_raise(interaction=interaction, **serializer.validated_data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class InteractionHandoffApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        tags=["interactions"],
+        operation_id="interaction_handoff",
+        summary="Hand the patient off to a nurse now (agent)",
+        description="Creates an URGENT_HANDOFF task of priority URGENT (severity CRITICAL unless given: SLA "
+        "30 min); the assigned nurse gets an urgent hand-off message. The interaction becomes ESCALATED.",
+        request=HandoffSerializer,
+        responses={201: TaskSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        serializer = HandoffSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        interaction = get_object_or_404(interaction_list(), pk=pk)
+        task = interaction_handoff(interaction=interaction, **serializer.validated_data)
+        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["tasks"],
+        operation_id="task_list",
+        summary="List tasks: a nurse's own, or all for staff",
+        description="Newest first, paginated.",
+        parameters=[TaskFilterSerializer],
+    )
+)
+class TaskListApi(ListAPIView):
+    permission_classes = [IsNurseOrStaff]
+    serializer_class = TaskSerializer
+
+    def get_queryset(self):
+        filters = TaskFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return task_list_for(user=self.request.user, **filters.validated_data)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["tasks"], operation_id="task_read", summary="Read a task (its assignee, staff)")
+)
+class TaskDetailApi(RetrieveAPIView):
+    permission_classes = [IsNurseOrStaff]
+    serializer_class = TaskSerializer
+
+    def get_queryset(self):
+        return task_list_for(user=self.request.user)
+
+
+class TaskMoveApi(APIView):
+    """A move of a task's state: a move its state does not allow (TaskStateError) is 409."""
+
+    extra_error_codes = (409,)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, TaskStateError):
+            exc = Conflict(str(exc))
+        return super().handle_exception(exc)
+
+    def get_task(self, pk):
+        return get_object_or_404(task_list_for(user=self.request.user), pk=pk)
+
+
+class TaskAcknowledgeApi(TaskMoveApi):
+    permission_classes = [IsNurseOrStaff]
+
+    @extend_schema(
+        tags=["tasks"],
+        operation_id="task_acknowledge",
+        summary="Acknowledge a task (its assignee, staff)",
+        description="ASSIGNED → ACKNOWLEDGED (`task/acknowledged`); acknowledging again changes nothing.",
+        request=EmptySerializer,
+        responses={200: TaskSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        EmptySerializer(data=request.data).is_valid(raise_exception=True)
+        task = self.get_task(pk)
+        # Staff act for the assignee; a nurse (she can only reach her own tasks) acts as herself.
+        nurse = None if request.user.is_staff else request.user.nurse
+        task = task_acknowledge(task=task, nurse=nurse)
+        return Response(TaskSerializer(self.get_task(task.pk)).data)
+
+
+class TaskResolveApi(TaskMoveApi):
+    permission_classes = [IsNurseOrStaff]
+
+    @extend_schema(
+        tags=["tasks"],
+        operation_id="task_resolve",
+        summary="Resolve a task (its assignee, staff)",
+        description="Open → RESOLVED (`task/resolved`); its SLA warning and breach are cancelled.",
+        request=ResolveSerializer,
+        responses={200: TaskSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        serializer = ResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = task_resolve(task=self.get_task(pk), **serializer.validated_data)
+        return Response(TaskSerializer(self.get_task(task.pk)).data)
+
+
+class TaskReassignApi(TaskMoveApi):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["tasks"],
+        operation_id="task_reassign",
+        summary="Reassign a task (staff)",
+        description="To the named nurse (`task/reassigned`), or, with nurse_id null or absent, to the next nurse "
+        "on shift other than the current one (the task stays OPEN if there is none). The SLA deadlines stay.",
+        request=ReassignSerializer,
+        responses={200: TaskSerializer},
+    )
+    @idempotent
+    def post(self, request, pk):
+        serializer = ReassignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = task_reassign(task=self.get_task(pk), nurse=serializer.validated_data.get("nurse"))
+        return Response(TaskSerializer(self.get_task(task.pk)).data)

@@ -1,0 +1,120 @@
+"""The tasks API's bodies: escalation tasks, the agent's flags and hand-offs, the nurses' moves."""
+
+from rest_framework import serializers
+
+from care_events.api.serializers import ReasonCodeField, StrictSerializer, reason_codes_field
+from care_events.models import Patient, Severity
+from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
+
+
+class TaskPatientSerializer(serializers.ModelSerializer):
+    """Who to call back: shown to the task's assignee and to staff only."""
+
+    class Meta:
+        model = Patient
+        fields = ["id", "first_name", "last_name", "phone", "preferred_language"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    episode_id = serializers.UUIDField(read_only=True, help_text="The episode's UUID.")
+    interaction_id = serializers.UUIDField(
+        read_only=True, allow_null=True, help_text="The interaction that raised it, if any."
+    )
+    patient = TaskPatientSerializer(read_only=True, help_text="The patient to call back.")
+    assigned_to = serializers.IntegerField(
+        source="assigned_to_id", read_only=True, allow_null=True, help_text="The assignee nurse's id; null while OPEN."
+    )
+
+    class Meta:
+        model = EscalationTask
+        fields = [
+            "id",
+            "episode_id",
+            "interaction_id",
+            "patient",
+            "status",
+            "priority",
+            "severity",
+            "reason_codes",
+            "action_type",
+            "sla_minutes",
+            "sla_warning_at",
+            "sla_breach_at",
+            "assigned_to",
+            "assigned_at",
+            "acknowledged_at",
+            "resolved_at",
+            "cancelled_at",
+            "resolution",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "The task's UUID."},
+            "status": {
+                "help_text": "OPEN (waiting for a nurse on shift) → ASSIGNED → ACKNOWLEDGED → RESOLVED, or CANCELLED."
+            },
+            "priority": {"help_text": "LOW, NORMAL, HIGH or URGENT."},
+            "severity": {"help_text": "LOW, MODERATE, HIGH or CRITICAL."},
+            "reason_codes": {"help_text": "Why the task exists, as codes."},
+            "action_type": {"help_text": "What the nurse must do."},
+            "sla_minutes": {"help_text": "Minutes from creation within which the nurse must act."},
+            "sla_warning_at": {"help_text": "75 % of the SLA: the assignee is warned if the task is still open."},
+            "sla_breach_at": {"help_text": "100 % of the SLA: assignee and supervisors are alerted."},
+            "assigned_at": {"help_text": "UTC; null while OPEN."},
+            "acknowledged_at": {"help_text": "UTC."},
+            "resolved_at": {"help_text": "UTC."},
+            "cancelled_at": {"help_text": "UTC."},
+            "resolution": {"help_text": "What the nurse did, given on resolve."},
+            "created_at": {"help_text": "UTC; the SLA runs from here."},
+            "updated_at": {"help_text": "UTC."},
+        }
+
+
+class FlagSerializer(StrictSerializer):
+    severity = serializers.ChoiceField(choices=Severity.choices, help_text="The agent's grading of the finding.")
+    reason_codes = reason_codes_field(allow_empty=False)
+    action_type = serializers.ChoiceField(choices=ActionType.choices, help_text="What the nurse must do.")
+    priority = serializers.ChoiceField(
+        choices=Priority.choices,
+        required=False,
+        help_text="Default by severity: CRITICAL URGENT, HIGH HIGH, MODERATE NORMAL, LOW LOW.",
+    )
+    sla_minutes = serializers.IntegerField(
+        min_value=1,
+        max_value=7 * 24 * 60,
+        required=False,
+        help_text="Default by severity: CRITICAL 30, HIGH 120, MODERATE 480, LOW 1440.",
+    )
+
+
+class HandoffSerializer(StrictSerializer):
+    reason = ReasonCodeField(help_text="Why, as a code, e.g. PATIENT_REQUEST, AMI_CHEST_PAIN.")
+    severity = serializers.ChoiceField(
+        choices=Severity.choices,
+        default=Severity.CRITICAL,
+        help_text="Default CRITICAL (SLA 30 min). The task is always URGENT_HANDOFF, priority URGENT.",
+    )
+
+
+class ResolveSerializer(StrictSerializer):
+    resolution = serializers.CharField(max_length=2000, help_text="What was done (e.g. called, advised, referred).")
+
+
+class ReassignSerializer(StrictSerializer):
+    nurse_id = serializers.PrimaryKeyRelatedField(
+        source="nurse",
+        queryset=Nurse.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The nurse to give the task to; null or absent: the next nurse on shift (round-robin), "
+        "not the current assignee.",
+    )
+
+
+class TaskFilterSerializer(serializers.Serializer):
+    """Query parameters of the task list (other parameters are ignored, as query strings usually are)."""
+
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False, help_text="Only tasks in it.")
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False, help_text="Only tasks of it.")
