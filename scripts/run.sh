@@ -20,27 +20,27 @@ $py manage.py collectstatic --noinput >/dev/null
 $py manage.py ensure_admin
 
 mkdir -p run
-pids=()
-cleanup() {
-    trap - INT TERM EXIT
-    kill "${pids[@]}" 2>/dev/null || true
-    wait 2>/dev/null || true
-}
-trap cleanup INT TERM EXIT
+# Ctrl-C (or a TERM) stops every process this script started: they share its process group.
+trap 'trap - INT TERM EXIT; kill 0 2>/dev/null; wait' INT TERM EXIT
 
-$py manage.py runserver "0.0.0.0:$PORT" --noreload &
-pids+=($!)
-.venv/bin/celery -A config.celery_app worker -Q urgent,default --loglevel INFO --concurrency 2 &
-pids+=($!)
-.venv/bin/celery -A config.celery_app beat --loglevel INFO --schedule run/celerybeat-schedule &
-pids+=($!)
-.venv/bin/celery -A config.celery_app flower --port="$FLOWER_PORT" \
+supervise() {  # supervise NAME COMMAND...: start COMMAND again whenever it dies, as a process manager would
+    local name=$1; shift
+    while true; do
+        "$@" || true
+        echo "$name stopped; starting it again in 2 s" >&2
+        sleep 2
+    done
+}
+
+supervise web $py manage.py runserver "0.0.0.0:$PORT" --noreload &
+supervise worker .venv/bin/celery -A config.celery_app worker -Q urgent,default --loglevel INFO --concurrency 2 &
+supervise beat .venv/bin/celery -A config.celery_app beat --loglevel INFO --schedule run/celerybeat-schedule &
+supervise flower .venv/bin/celery -A config.celery_app flower --port="$FLOWER_PORT" \
     --basic-auth="${FLOWER_BASIC_AUTH:-admin:admin}" >run/flower.log 2>&1 &
-pids+=($!)
 
 echo
 echo "Sequora is running:"
 echo "  admin   http://127.0.0.1:$PORT/admin/   (user admin, password \$SEQUORA_ADMIN_PASSWORD or 'admin')"
 echo "  Flower  http://127.0.0.1:$FLOWER_PORT/  (basic auth \$FLOWER_BASIC_AUTH or admin:admin)"
-echo "Ctrl-C stops everything."
-wait -n "${pids[@]}"
+echo "Ctrl-C stops everything. A process that dies (a killed worker, say) is started again."
+wait

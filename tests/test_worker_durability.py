@@ -194,3 +194,34 @@ def test_200_tasks_at_once_on_two_workers_round_robin_to_10_nurses(worker):
     assert NotificationLog.objects.filter(type="TASK_ASSIGNED", status="SENT").count() == 200
     assert {t.pk for t in tasks} == set(EscalationTask.objects.values_list("pk", flat=True))
     assert_each_message_sent_once(worker)
+
+
+def test_redis_wiped_under_running_workers_loses_nothing(worker):
+    """FLUSHDB while workers hold ETA messages and queued runs: what they hold still runs, what Redis held is
+    re-driven by Beat, and the claims keep every effect to one."""
+    NurseShiftFactory(nurse__max_open_tasks=100)
+    with transaction.atomic():
+        for _ in range(10):
+            EscalationTaskFactory(
+                sla_warning_at=timezone.now() + dt.timedelta(seconds=3),
+                sla_breach_at=timezone.now() + dt.timedelta(seconds=5),
+            )
+    for _ in range(3):
+        episode_discharge(episode=EpisodeFactory(discharged_at=None))
+    worker.flush_redis()
+
+    wait_until(
+        lambda: NotificationLog.objects.filter(type="SLA_BREACH", status="SENT").count() == 10,
+        timeout=60,
+        what="every breach alert",
+    )
+    wait_until(
+        lambda: NotificationLog.objects.filter(type="CHECKIN", status="SENT").count() == 3,
+        timeout=60,
+        what="every check-in SMS",
+    )
+    settle("the work after the wipe")
+    assert Event.objects.filter(name="task/assigned").count() == 10
+    assert Event.objects.filter(name__startswith="task/sla_").count() == 20
+    assert NotificationLog.objects.filter(status="SENT").count() == 10 + 20 + 3
+    assert_each_message_sent_once(worker)
