@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -191,7 +192,7 @@ def interaction_response_record(
     return response
 
 
-def interaction_mark_escalated(*, interaction_id: str) -> None:
+def interaction_mark_escalated(*, interaction_id: uuid.UUID | str) -> None:
     AgentInteraction.objects.filter(pk=interaction_id, status=AgentInteraction.Status.IN_PROGRESS).update(
         status=AgentInteraction.Status.ESCALATED, updated_at=timezone.now()
     )

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 LEASE = dt.timedelta(minutes=5)  # longer than any provider call (timeouts are 10 s): an expired lease = dead worker
 # Forward-only order; FAILED and CANCELLED are final.
-STATUS_ORDER = [
+STATUS_ORDER: list[str] = [
     NotificationStatus.PENDING,
     NotificationStatus.SENT,
     NotificationStatus.DELIVERED,
@@ -83,11 +83,13 @@ def _publish_delivery(notification_id, *, urgent: bool) -> None:
 
 
 def _address(log: NotificationLog) -> str:
-    if log.recipient_patient_id:
+    if log.recipient_patient is not None:
         return log.recipient_patient.phone
     nurse = log.recipient_nurse
+    assert nurse is not None  # the notif_exactly_one_recipient constraint
     # A push provider maps our nurse id to her devices; SMS and voice use her phone.
-    return {Channel.EMAIL: nurse.email, Channel.PUSH: f"nurse:{nurse.pk}"}.get(log.channel, nurse.phone)
+    addresses: dict[str, str] = {Channel.EMAIL: nurse.email, Channel.PUSH: f"nurse:{nurse.pk}"}
+    return addresses.get(log.channel, nurse.phone)
 
 
 def notification_deliver(*, notification_id: str) -> int | None:
@@ -102,7 +104,7 @@ def notification_deliver(*, notification_id: str) -> int | None:
     if not claimed:
         return None
     log = NotificationLog.objects.select_related("recipient_nurse", "recipient_patient").get(pk=notification_id)
-    if log.recipient_patient_id and not log.recipient_patient.sms_consent:
+    if log.recipient_patient is not None and not log.recipient_patient.sms_consent:
         _finish(log, NotificationStatus.CANCELLED, error_code="opted_out")
         return None
     message = OutgoingMessage(channel=log.channel, to=_address(log), body=log.body, subject=log.subject)
@@ -147,11 +149,12 @@ def _record_send_error(log: NotificationLog, exc: SendError) -> int | None:
 
 def _finish(log: NotificationLog, status: str, *, error_code: str = "", error_message: str = "") -> None:
     now = timezone.now()
-    stamps = {
+    by_status: dict[str, dict[str, dt.datetime]] = {
         NotificationStatus.SENT: {"sent_at": now},
         NotificationStatus.DELIVERED: {"sent_at": now, "delivered_at": now},
         NotificationStatus.FAILED: {"failed_at": now},
-    }.get(status, {})
+    }
+    stamps = by_status.get(status, {})
     NotificationLog.objects.filter(pk=log.pk).update(
         status=status, error_code=error_code, error_message=error_message, updated_at=now, **stamps
     )
@@ -163,8 +166,9 @@ def notification_status_advance(*, log: NotificationLog, status: str) -> bool:
         return False
     if STATUS_ORDER.index(status) <= STATUS_ORDER.index(log.status):
         return False
-    stamp = {NotificationStatus.DELIVERED: "delivered_at", NotificationStatus.READ: "read_at"}.get(status)
-    updates = {"status": status, "updated_at": timezone.now()}
+    stamps: dict[str, str] = {NotificationStatus.DELIVERED: "delivered_at", NotificationStatus.READ: "read_at"}
+    stamp = stamps.get(status)
+    updates: dict[str, object] = {"status": status, "updated_at": timezone.now()}
     if stamp:
         updates[stamp] = timezone.now()
     return bool(NotificationLog.objects.filter(pk=log.pk, status=log.status).update(**updates))

@@ -5,7 +5,7 @@ import logging
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -37,7 +37,7 @@ URGENT_ACTIONS = (ActionType.URGENT_HANDOFF, ActionType.EMERGENCY_GUIDANCE)
 OPEN = EscalationTask.OPEN_STATUSES
 
 
-def nurse_user_save(*, nurse: Nurse | None, first_name: str, last_name: str, email: str) -> AbstractUser:
+def nurse_user_save(*, nurse: Nurse | None, first_name: str, last_name: str, email: str) -> User:
     """Create or update the user a nurse logs in with (username = email; no usable password at first)."""
     user = nurse.user if nurse is not None and nurse.user_id else get_user_model()()
     if user.pk is None:
@@ -104,7 +104,7 @@ def _available_nurses(now: dt.datetime, exclude_id: int | None):
         Nurse.objects.filter(is_active=True, shifts__starts_at__lte=now, shifts__ends_at__gt=now)
         .annotate(open_count=Coalesce(Subquery(open_tasks), 0))
         .filter(open_count__lt=F("max_open_tasks"))
-        .exclude(pk=exclude_id)
+        .exclude(pk__in=[exclude_id] if exclude_id is not None else [])
         .order_by(F("last_assigned_at").asc(nulls_first=True), "pk")
     )
 
