@@ -8,7 +8,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
-from care_events.api.serializers import StrictModelSerializer, StrictSerializer, reason_codes_field
+from care_events.api.serializers import StrictModelSerializer, StrictSerializer, UUIDRelatedField, reason_codes_field
 from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient
 from care_events.selectors import episode_list, outreach_attempt_list, patient_list
 
@@ -85,9 +85,7 @@ class PatientSerializer(StrictModelSerializer):
 
 
 class EpisodeSerializer(StrictModelSerializer):
-    patient_id = serializers.PrimaryKeyRelatedField(
-        source="patient", queryset=patient_list(), help_text="The patient's UUID."
-    )
+    patient_id = UUIDRelatedField(source="patient", queryset=patient_list(), help_text="The patient's UUID.")
 
     class Meta:
         model = Episode
@@ -132,10 +130,8 @@ class InteractionResponseSerializer(StrictModelSerializer):
 
 
 class InteractionSerializer(StrictModelSerializer):
-    episode_id = serializers.PrimaryKeyRelatedField(
-        source="episode", queryset=episode_list(), help_text="The episode's UUID."
-    )
-    outreach_attempt_id = serializers.PrimaryKeyRelatedField(
+    episode_id = UUIDRelatedField(source="episode", queryset=episode_list(), help_text="The episode's UUID.")
+    outreach_attempt_id = UUIDRelatedField(
         source="outreach_attempt",
         queryset=outreach_attempt_list(),
         required=False,

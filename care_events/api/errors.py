@@ -50,25 +50,46 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
     return {"error": error}
 
 
-def _message(detail) -> str:
-    return _SAFE_MESSAGES.get(getattr(detail, "code", None), str(detail))
+def _submitted_strings(data) -> set[str]:
+    if isinstance(data, dict):
+        return {text for value in data.values() for text in _submitted_strings(value)}
+    if isinstance(data, list):
+        return {text for item in data for text in _submitted_strings(item)}
+    return {data} if isinstance(data, str) and len(data) >= 3 else set()
 
 
-def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+def _message(detail, submitted: set[str]) -> str:
+    message = _SAFE_MESSAGES.get(getattr(detail, "code", None), str(detail))
+    # The net under the rules above: whatever library wrote the message, a submitted value never comes back.
+    if any(value in message for value in submitted):
+        return "Enter a valid value."
+    return message
+
+
+def _flatten(detail, submitted: set[str], prefix: str = "") -> dict[str, list[str]]:
     """Nested serializer errors → {"dotted.path": [messages]}."""
     if isinstance(detail, dict):
         fields: dict[str, list[str]] = {}
         for key, value in detail.items():
-            fields.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+            fields.update(_flatten(value, submitted, f"{prefix}.{key}" if prefix else str(key)))
         return fields
     if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
         fields = {}
         for index, item in enumerate(detail):
             if item:  # a ListSerializer reports {} for its valid items
-                fields.update(_flatten(item, f"{prefix}.{index}"))
+                fields.update(_flatten(item, submitted, f"{prefix}.{index}"))
         return fields
     items = detail if isinstance(detail, list) else [detail]
-    return {prefix or api_settings.NON_FIELD_ERRORS_KEY: [_message(item) for item in items]}
+    return {prefix or api_settings.NON_FIELD_ERRORS_KEY: [_message(item, submitted) for item in items]}
+
+
+def _request_strings(context: dict) -> set[str]:
+    request = context.get("request")
+    if request is None:
+        return set()
+    # Only a body already parsed: reading it here could raise again (the error may be about the body itself).
+    data = getattr(request, "_full_data", None)
+    return _submitted_strings(data) | _submitted_strings(dict(request.query_params))
 
 
 def _django_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
@@ -124,7 +145,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         )
         return Response(error_body("server_error", _MESSAGES["error"]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.ValidationError):
-        response.data = error_body("invalid", _MESSAGES["invalid"], _flatten(exc.detail))
+        response.data = error_body("invalid", _MESSAGES["invalid"], _flatten(exc.detail, _request_strings(context)))
         return response
     if not isinstance(exc, exceptions.APIException):  # Django's Http404 / PermissionDenied, which DRF mapped
         exc = exceptions.NotFound() if response.status_code == 404 else exceptions.PermissionDenied()

@@ -1,5 +1,7 @@
 """Serializer pieces shared by every app's API."""
 
+import uuid
+
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
@@ -37,6 +39,19 @@ class StrictModelSerializer(StrictMixin, serializers.ModelSerializer):
 
 class EmptySerializer(StrictSerializer):
     """A POST that takes no fields (an empty body or {})."""
+
+
+class UUIDRelatedField(serializers.PrimaryKeyRelatedField):
+    """An object by its UUID. Django's own UUID error quotes the value; this one does not."""
+
+    default_error_messages = {"does_not_exist": "No such object.", "invalid_uuid": "Must be a valid UUID."}
+
+    def to_internal_value(self, data):
+        try:
+            uuid.UUID(str(data))
+        except ValueError:
+            self.fail("invalid_uuid")
+        return super().to_internal_value(data)
 
 
 class ReasonCodeField(serializers.CharField):
