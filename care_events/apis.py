@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from care_events.api.exceptions import EventNotAllowed
 from care_events.api.idempotency import idempotent
 from care_events.api.permissions import IsAgent, IsAgentOrStaff
+from care_events.api.schema import EXAMPLE_ID, request_example
 from care_events.events import CATALOGUE, emit
 from care_events.selectors import episode_list, interaction_list, patient_list
 from care_events.serializers import (
@@ -42,6 +43,16 @@ class PatientCreateApi(APIView):
     @extend_schema(
         tags=["patients"],
         operation_id="patient_create",
+        examples=[
+            request_example(
+                first_name="Ada",
+                last_name="Moreno",
+                date_of_birth="1948-05-17",
+                phone="+12025550143",
+                timezone="America/New_York",
+                preferred_language="en",
+            )
+        ],
         summary="Create a patient (agent, staff)",
         request=PatientSerializer,
         responses={201: PatientSerializer},
@@ -71,6 +82,11 @@ class EpisodeCreateApi(APIView):
     @extend_schema(
         tags=["episodes"],
         operation_id="episode_create",
+        examples=[
+            request_example(
+                patient_id=EXAMPLE_ID, admitted_at="2026-01-10T08:00:00Z", condition="HF", facility="St Mary"
+            )
+        ],
         summary="Create an episode (agent, staff)",
         description="An episode starts admitted; record its discharge with POST episodes/{id}/discharge/.",
         request=EpisodeSerializer,
@@ -101,6 +117,7 @@ class EpisodeDischargeApi(APIView):
     @extend_schema(
         tags=["episodes"],
         operation_id="episode_discharge",
+        examples=[request_example(discharged_at="2026-01-14T15:30:00Z")],
         summary="Record the discharge (agent, staff)",
         description="Emits `patient/discharged`; the check-in is scheduled CHECKIN_DELAY later (24 h), outside "
         "the patient's quiet hours. A repeated discharge keeps the first time and schedules nothing new.",
@@ -122,6 +139,7 @@ class InteractionStartApi(APIView):
     @extend_schema(
         tags=["interactions"],
         operation_id="interaction_start",
+        examples=[request_example(episode_id=EXAMPLE_ID)],
         summary="Start an interaction (agent)",
         request=InteractionSerializer,
         responses={201: InteractionSerializer},
@@ -156,6 +174,11 @@ class InteractionResponseCreateApi(APIView):
     @extend_schema(
         tags=["interactions"],
         operation_id="interaction_response_record",
+        examples=[
+            request_example(
+                text="I gained four pounds since yesterday.", severity="HIGH", reason_codes=["HF_WEIGHT_GAIN"]
+            )
+        ],
         summary="Record a patient's response (agent)",
         description="Emits `interaction/response_received`. MODERATE, HIGH and CRITICAL escalate: a task is "
         "created and assigned to a nurse on shift (`interaction/escalated`, `task/created`). Refused (400, field "
@@ -178,6 +201,7 @@ class InteractionCompleteApi(APIView):
     @extend_schema(
         tags=["interactions"],
         operation_id="interaction_complete",
+        examples=[request_example(outcome="PATIENT_OK", summary="Feels well; medications filled.")],
         summary="Complete the check-in (agent)",
         description="Emits `checkin/completed` and closes the episode's outreach plan. Completing again changes "
         "nothing.",
@@ -200,6 +224,7 @@ class EventEmitApi(APIView):
     @extend_schema(
         tags=["events"],
         operation_id="event_send",
+        examples=[request_example(name="patient/discharged", data={"episode_id": EXAMPLE_ID}, id="adt-a03-8841")],
         summary="Send an event (agent, staff)",
         description="Like Inngest's event API, for the catalogue's events that outside callers may send "
         "(patient/discharged). An unknown name is 400 (the message lists the allowed names); an event the system "

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from care_events.api.serializers import StrictModelSerializer, StrictSerializer, UUIDRelatedField, reason_codes_field
-from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient
+from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient, Severity
 from care_events.selectors import episode_list, outreach_attempt_list, patient_list
 
 # Clocks differ: a time a few minutes ahead of ours is a skewed clock, not a time in the future.
@@ -138,6 +138,12 @@ class InteractionSerializer(StrictModelSerializer):
         allow_null=True,
         help_text="The check-in attempt that started this conversation, if any (UUID).",
     )
+    severity = serializers.ChoiceField(
+        choices=Severity.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The highest severity among its responses; empty before the first.",
+    )
     responses = InteractionResponseSerializer(many=True, read_only=True, help_text="Its responses, oldest first.")
 
     class Meta:
@@ -168,7 +174,6 @@ class InteractionSerializer(StrictModelSerializer):
         extra_kwargs = {
             "id": {"help_text": "The interaction's UUID."},
             "status": {"help_text": "IN_PROGRESS, ESCALATED (a task was created), COMPLETED or ABANDONED."},
-            "severity": {"help_text": "The highest severity among its responses; empty before the first."},
             "outcome": {"help_text": "Set on completion."},
             "summary": {"help_text": "Set on completion."},
             "started_at": {"help_text": "UTC."},

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from care_events.api.exceptions import Conflict
 from care_events.api.idempotency import idempotent
 from care_events.api.permissions import IsAgent, IsNurseOrStaff, IsStaff
+from care_events.api.schema import request_example
 from care_events.api.serializers import EmptySerializer
 from care_events.selectors import interaction_list
 from tasks_app.selectors import task_list_for
@@ -41,6 +42,9 @@ class InteractionFlagRaiseApi(APIView):
     @extend_schema(
         tags=["interactions"],
         operation_id="interaction_raise_flag",
+        examples=[
+            request_example(severity="HIGH", reason_codes=["HF_BREATHING_WORSE"], action_type="NURSE_CALLBACK_2H")
+        ],
         summary="Raise a flag: create an escalation task (agent)",
         description="The task is created OPEN and then assigned round-robin to a nurse on shift, who is notified "
         "(`task/created`, `task/assigned`); its SLA timers start. The interaction becomes ESCALATED.",
@@ -62,6 +66,7 @@ class InteractionHandoffApi(APIView):
     @extend_schema(
         tags=["interactions"],
         operation_id="interaction_handoff",
+        examples=[request_example(reason="PATIENT_REQUEST")],
         summary="Hand the patient off to a nurse now (agent)",
         description="Creates an URGENT_HANDOFF task of priority URGENT (severity CRITICAL unless given: SLA "
         "30 min); the assigned nurse gets an urgent hand-off message. The interaction becomes ESCALATED.",
@@ -91,7 +96,8 @@ class TaskListApi(ListAPIView):
     serializer_class = TaskSerializer
 
     def get_queryset(self):
-        filters = TaskFilterSerializer(data=self.request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty `?status=` from a QueryDict as "not given".
+        filters = TaskFilterSerializer(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         return task_list_for(user=self.request.user, **filters.validated_data)
 
@@ -148,6 +154,7 @@ class TaskResolveApi(TaskMoveApi):
     @extend_schema(
         tags=["tasks"],
         operation_id="task_resolve",
+        examples=[request_example(resolution="Called the patient; diuretic dose adjusted with the cardiologist.")],
         summary="Resolve a task (its assignee, staff)",
         description="Open → RESOLVED (`task/resolved`); its SLA warning and breach are cancelled.",
         request=ResolveSerializer,
@@ -167,6 +174,7 @@ class TaskReassignApi(TaskMoveApi):
     @extend_schema(
         tags=["tasks"],
         operation_id="task_reassign",
+        examples=[request_example(nurse_id=None)],
         summary="Reassign a task (staff)",
         description="To the named nurse (`task/reassigned`), or, with nurse_id null or absent, to the next nurse "
         "on shift other than the current one (the task stays OPEN if there is none). The SLA deadlines stay.",

@@ -13,6 +13,11 @@ class TaskPatientSerializer(serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = ["id", "first_name", "last_name", "phone", "preferred_language"]
+        extra_kwargs = {
+            "id": {"help_text": "The patient's UUID."},
+            "first_name": {"help_text": "Given name."},
+            "last_name": {"help_text": "Family name."},
+        }
 
 
 class TaskSerializer(serializers.ModelSerializer):

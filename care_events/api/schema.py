@@ -2,10 +2,16 @@
 documented once here rather than on every endpoint."""
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from care_events.api.idempotency import HEADER, KEY_PATTERN
+
+EXAMPLE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+
+def request_example(**value) -> OpenApiExample:
+    return OpenApiExample("Example", value=value, request_only=True)
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -311,3 +311,28 @@ def test_an_unexpected_error_is_a_generic_500_without_details(agent_client, monk
     assert response.json() == {"error": {"code": "server_error", "message": "Internal server error."}}
     assert PHI not in caplog.text
     assert "RuntimeError" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("sms_consent", 0, "Must be true or false."),
+        ("first_name", 0, "Must be a string."),
+        ("date_of_birth", 19480517, "Must be a string."),
+    ],
+)
+def test_values_of_the_wrong_json_type_are_400_not_coerced(agent_client, field, value, message):
+    response = agent_client.post("/api/v1/patients/", {**PATIENT, field: value}, format="json")
+
+    assert response.status_code == 400
+    assert error(response)["fields"] == {field: [message]}
+    assert not Patient.objects.exists()
+
+
+def test_an_empty_string_is_not_a_null_id(agent_client):
+    body = {"episode_id": str(EpisodeFactory().pk), "outreach_attempt_id": ""}
+
+    response = agent_client.post("/api/v1/interactions/", body, format="json")
+
+    assert response.status_code == 400
+    assert error(response)["fields"] == {"outreach_attempt_id": ["Must be a valid UUID."]}
