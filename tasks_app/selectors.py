@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -22,9 +22,7 @@ def shift_overlaps(*, nurse_id: int, starts_at, ends_at, exclude_pk: int | None 
     return shifts.exists()
 
 
-def task_list_for(
-    *, user: AbstractBaseUser, status: str | None = None, priority: str | None = None
-) -> QuerySet[EscalationTask]:
+def task_list_for(*, user: User, status: str | None = None, priority: str | None = None) -> QuerySet[EscalationTask]:
     """The tasks a user may see, newest first: staff all of them, a nurse those assigned to her, anyone else
     none. Another nurse's task is not in the queryset, so reading it is a 404 (no existence leak)."""
     tasks = EscalationTask.objects.select_related("assigned_to__user", "patient").order_by("-created_at", "-pk")

@@ -59,7 +59,7 @@ def _submitted_strings(data) -> set[str]:
 
 
 def _message(detail, submitted: set[str]) -> str:
-    message = _SAFE_MESSAGES.get(getattr(detail, "code", None), str(detail))
+    message = _SAFE_MESSAGES.get(str(getattr(detail, "code", "")), str(detail))
     # The net under the rules above: whatever library wrote the message, a submitted value never comes back.
     if any(value in message for value in submitted):
         return "Enter a valid value."
@@ -147,13 +147,17 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body("invalid", _MESSAGES["invalid"], _flatten(exc.detail, _request_strings(context)))
         return response
-    if not isinstance(exc, exceptions.APIException):  # Django's Http404 / PermissionDenied, which DRF mapped
-        exc = exceptions.NotFound() if response.status_code == 404 else exceptions.PermissionDenied()
-    code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
-    if isinstance(exc, exceptions.Throttled):
-        message = f"Too many requests; retry after {exc.wait or 1} seconds."
+    api_exc: exceptions.APIException
+    if isinstance(exc, exceptions.APIException):
+        api_exc = exc
+    else:  # Django's Http404 / PermissionDenied, which DRF mapped
+        api_exc = exceptions.NotFound() if response.status_code == 404 else exceptions.PermissionDenied()
+    codes = api_exc.get_codes()
+    code = codes if isinstance(codes, str) else "error"
+    if isinstance(api_exc, exceptions.Throttled):
+        message = f"Too many requests; retry after {api_exc.wait or 1} seconds."
     else:
-        message = _MESSAGES.get(code, str(exc.detail))
+        message = _MESSAGES.get(code, str(api_exc.detail))
     response.data = error_body(_CODES.get(code, code), message)
     return response
 

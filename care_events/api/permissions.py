@@ -8,26 +8,27 @@ Which *rows* a nurse sees is the selectors' job (her own tasks and notifications
 care_events does not import tasks_app: the nurse profile is found through the reverse one-to-one accessor.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.permissions import BasePermission
 
 AGENT_GROUP = "interaction-agent"
 
 
-def is_agent(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_agent(user: User | AnonymousUser) -> bool:
     if not user.is_authenticated:
         return False
-    cached = getattr(user, "_is_agent", None)
+    cached = getattr(user, "_is_agent", None)  # asked once per request by each permission class
     if cached is None:
-        cached = user._is_agent = user.groups.filter(name=AGENT_GROUP).exists()
+        cached = user.groups.filter(name=AGENT_GROUP).exists()
+        setattr(user, "_is_agent", cached)  # noqa: B010 - an attribute User does not declare
     return cached
 
 
-def is_nurse(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_nurse(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and hasattr(user, "nurse")
 
 
-def is_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_staff(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and user.is_staff
 
 

@@ -51,7 +51,7 @@ def _type_error(field: serializers.Field, value) -> str | None:
     return None
 
 
-class StrictMixin:
+class StrictSerializer(serializers.Serializer):
     """Refuses keys the input does not accept (unknown ones, and read-only ones such as `id`, `status` or
     `assigned_to`), naming each, so a typo or a forbidden write is an error rather than silently ignored; and
     values of the wrong JSON type (see _type_error)."""
@@ -76,11 +76,7 @@ class StrictMixin:
         return value
 
 
-class StrictSerializer(StrictMixin, serializers.Serializer):
-    pass
-
-
-class StrictModelSerializer(StrictMixin, serializers.ModelSerializer):
+class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
 
 
