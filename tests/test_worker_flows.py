@@ -137,7 +137,7 @@ def test_an_unanswered_checkin_makes_one_call_task_and_an_answered_one_none(work
         what="the call task",
     )
     assert (task.action_type, task.reason_codes) == ("CALL_PATIENT_NO_ANSWER", ["CHECKIN_NO_ANSWER"])
-    time.sleep(6)  # past the answering patient's window too
+    time.sleep(7)  # past the answering patient's window too
     assert EscalationTask.objects.filter(episode=silent).count() == 1
     assert not EscalationTask.objects.filter(episode=answering).exists()
     assert names(name="checkin/no_answer") == ["checkin/no_answer"]

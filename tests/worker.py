@@ -1,7 +1,7 @@
 """A real Celery stack for tests: worker processes and Beat against the test database and Redis database 15.
 
 Only Twilio is replaced, by tests/notifications/fake_twilio.py at its HTTP boundary: the workers send SMS through
-the real twilio SDK to that local server. Timers are short (CHECKIN_DELAY 3 s, response window 4 s) and the
+the real twilio SDK to that local server. Timers are short (CHECKIN_DELAY 3 s, response window 6 s) and the
 backstops fast (sweep every second, relay after 2 s) so the durability tests finish in seconds.
 """
 
@@ -25,7 +25,7 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 
 WORKER_SETTINGS = {
     "CHECKIN_DELAY": "3",
-    "CHECKIN_RESPONSE_WINDOW": "4",
+    "CHECKIN_RESPONSE_WINDOW": "6",
     "QUIET_HOURS_START": "0",  # equal start and end: no quiet hours, so the tests do not depend on the hour
     "QUIET_HOURS_END": "0",
     "SWEEP_INTERVAL_SECONDS": "1",

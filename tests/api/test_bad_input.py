@@ -114,8 +114,9 @@ def test_an_episode_cannot_be_created_discharged(agent_client):
     assert list(error(response)["fields"]) == ["discharged_at"]
 
 
-def test_an_unknown_event_name_is_400_listing_the_allowed_names(agent_client):
-    response = agent_client.post("/api/v1/events/", {"name": "patient/exploded", "data": {}}, format="json")
+@pytest.mark.parametrize("name", ["patient/exploded", "patient/discharge"])
+def test_an_unknown_event_name_is_400_listing_the_allowed_names(agent_client, name):
+    response = agent_client.post("/api/v1/events/", {"name": name, "data": {}}, format="json")
 
     assert response.status_code == 400
     assert error(response)["fields"] == {"name": ["Unknown event name. Allowed: patient/discharged."]}
