@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -40,6 +41,9 @@ _MESSAGES = {
     "method_not_allowed": "This method is not allowed on this path.",
     "error": "Internal server error.",
 }
+# Messages we write that list allowed values: a submitted value close to one of them ("patient/discharge") is
+# a substring of the list, not an echo.
+_OUR_MESSAGES = {"unknown_event"}
 _CODES = {"parse_error": "malformed_json", "error": "server_error"}
 
 
@@ -59,7 +63,10 @@ def _submitted_strings(data) -> set[str]:
 
 
 def _message(detail, submitted: set[str]) -> str:
-    message = _SAFE_MESSAGES.get(str(getattr(detail, "code", "")), str(detail))
+    code = str(getattr(detail, "code", ""))
+    message = _SAFE_MESSAGES.get(code, str(detail))
+    if code in _OUR_MESSAGES:
+        return message
     # The net under the rules above: whatever library wrote the message, a submitted value never comes back.
     if any(value in message for value in submitted):
         return "Enter a valid value."
@@ -116,7 +123,7 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     if isinstance(exc, UnknownEventError):
-        return exceptions.ValidationError({"name": [unknown_event_message()]})
+        return exceptions.ValidationError({"name": [ErrorDetail(unknown_event_message(), code="unknown_event")]})
     if isinstance(exc, EventPayloadError):
         return exceptions.ValidationError({"data": exc.errors})
     return exc

@@ -9,12 +9,21 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_number(self, request, paginator) -> int | str:
+        self._require_positive_integer(request, self.page_query_param)  # DRF reads "" as 1 and accepts "last"
+        return super().get_page_number(request, paginator)
+
     def get_page_size(self, request) -> int:
-        """A page_size that is not a positive integer is a 400, like any other bad parameter (DRF ignores it)."""
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
-            raise ValidationError({self.page_size_query_param: ["Must be a positive integer."]})
+        self._require_positive_integer(request, self.page_size_query_param)  # DRF ignores a bad one
         return super().get_page_size(request)
+
+    @staticmethod
+    def _require_positive_integer(request, name: str) -> None:
+        """A parameter that is not a positive integer is a 400, like any other bad input. (A page past the end
+        is a 404, as DRF has it.)"""
+        raw = request.query_params.get(name)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+            raise ValidationError({name: ["Must be a positive integer."]})
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paginated = super().get_paginated_response_schema(schema)

@@ -337,3 +337,17 @@ def test_an_empty_string_is_not_a_null_id(agent_client):
 
     assert response.status_code == 400
     assert error(response)["fields"] == {"outreach_attempt_id": ["Must be a valid UUID."]}
+
+
+@pytest.mark.parametrize("query", [{"page": ""}, {"page": "last"}, {"page": "0"}, {"page_size": "many"}])
+def test_a_bad_page_parameter_is_400(staff_client, query):
+    response = staff_client.get("/api/v1/tasks/", query)
+
+    assert response.status_code == 400
+    assert list(error(response)["fields"]) == list(query)
+
+
+def test_a_page_past_the_end_is_404(staff_client):
+    response = staff_client.get("/api/v1/tasks/", {"page": "7"})
+
+    assert response.status_code == 404
