@@ -67,7 +67,7 @@ class ApiSchema(AutoSchema):
                     pattern=KEY_PATTERN,
                     description="Makes the POST safe to retry: the same key with the same body gets the first "
                     "response again (header Idempotent-Replayed: true) and causes one side effect; the same key "
-                    "with another body is 422. Scoped to the authenticated user; kept 24 hours.",
+                    "with another body is 422. Scoped to the authenticated user; kept IDEMPOTENCY_KEY_TTL_HOURS (24).",
                 )
             )
         return parameters
@@ -78,13 +78,10 @@ class ApiSchema(AutoSchema):
             codes += ["400", "413", "415", "422"]
         if "{" in self.path:
             codes.append("404")
-        if self.method == "GET" and not self._is_a_detail():
-            codes += ["400", "404"]  # a bad filter value; a page past the end
+        elif self.method == "GET":
+            codes += ["400", "404"]  # a list: a bad filter or page parameter; a page past the end
         codes += [str(code) for code in getattr(self.view, "extra_error_codes", ())]
         return sorted(set(codes))
-
-    def _is_a_detail(self) -> bool:
-        return "{" in self.path
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)

@@ -103,6 +103,9 @@ REST_FRAMEWORK = {
         "care_events.api.throttling.AnonymousRateThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "care_events.api.pagination.Pagination",
+    # How many reverse proxies stand before the app: an anonymous caller's address is taken that many hops back in
+    # X-Forwarded-For. 0 (the default) uses the connection's address, so a forged header cannot dodge the limit.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Per client: each authenticated user (the agent's service account, each nurse), and each anonymous address.

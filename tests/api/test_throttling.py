@@ -65,3 +65,12 @@ def test_when_the_cache_is_down_the_api_still_answers(agent_client, settings, ca
 
     assert statuses == [200, 200]
     assert "rate limit not applied" in caplog.text
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_anonymous_limit(settings):
+    settings.API_ANON_RATE_LIMIT = "2/minute"
+    client = client_for(None)
+
+    statuses = [client.get("/api/schema/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(3)]
+
+    assert statuses == [200, 200, 429]
