@@ -3,7 +3,7 @@ local fake of Twilio's HTTP API. Prints its figures; asserts nothing.
 
     .venv/bin/python bench/workflows.py [--tasks 500] [--timers 2000] [--emits 2000]
 
-It uses its own database (sequora_bench, recreated each run) and Redis database 14.
+It uses its own database (sequora_bench, recreated each run) and Redis database 13.
 """
 
 import argparse
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
 os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/sequora_bench"
-os.environ["TEST_CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/14"
+os.environ["TEST_CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/13"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 

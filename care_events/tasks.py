@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from care_events.api.idempotency import idempotency_records_prune
 from care_events.events.bus import HandlerFailedError, handler_run_execute, handler_runs_relay
 from care_events.timers import timer_fire, timers_fire_due
 
@@ -34,3 +35,8 @@ def timers_sweep_task() -> None:
 @shared_task(**IDEMPOTENT)
 def events_relay_task() -> None:
     handler_runs_relay()
+
+
+@shared_task
+def idempotency_records_prune_task() -> None:
+    idempotency_records_prune()

@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from care_events.api.errors import api_path_not_found
 
 admin.site.site_header = "Sequora care events"
 admin.site.site_title = "Sequora admin"
@@ -19,6 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Session login for nurses in a browser (then /api/docs/ can call the API as them).
     path("api/auth/", include("rest_framework.urls")),
+    re_path(r"^api/(?P<path>.*)$", api_path_not_found),
 ]
 
 # JSON errors under /api/ for what happens outside DRF's views (a path that matches nothing, a server error).

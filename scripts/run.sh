@@ -42,5 +42,6 @@ echo
 echo "Sequora is running:"
 echo "  admin   http://127.0.0.1:$PORT/admin/   (user admin, password \$SEQUORA_ADMIN_PASSWORD or 'admin')"
 echo "  Flower  http://127.0.0.1:$FLOWER_PORT/  (basic auth \$FLOWER_BASIC_AUTH or admin:admin)"
+echo "  API     http://127.0.0.1:$PORT/api/docs/  (agent token: .venv/bin/python manage.py create_agent_token interaction-agent)"
 echo "Ctrl-C stops everything. A process that dies (a killed worker, say) is started again."
 wait

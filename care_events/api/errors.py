@@ -13,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
@@ -180,6 +181,13 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(error_body("not_found", "No such path."), status=404)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # it only ever answers 404; without this a POST with a session cookie would get a CSRF page
+def api_path_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """The last URL pattern under /api/: a JSON 404 even with DEBUG on (Django's handler404 is skipped then)."""
+    hint = "" if request.path.endswith("/") else " API paths end with a slash."
+    return JsonResponse(error_body("not_found", "No such path." + hint), status=404)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from rest_framework import serializers
 
-from care_events.models import Severity
+from care_events.models import Episode, Severity
 
 URGENT = "urgent"
 DEFAULT = "default"
@@ -68,6 +68,15 @@ class EpisodePayload(Payload):
     episode_id = serializers.UUIDField()
 
 
+class DischargedPayload(EpisodePayload):
+    """External callers send this one: an episode that does not exist is refused here, not in a worker later."""
+
+    def validate_episode_id(self, value):
+        if not Episode.objects.filter(pk=value).exists():
+            raise serializers.ValidationError("No episode has this id.")
+        return value
+
+
 class CheckinScheduledPayload(EpisodePayload):
     outreach_plan_id = serializers.UUIDField()
     outreach_attempt_id = serializers.UUIDField()
@@ -117,7 +126,7 @@ CATALOGUE: dict[str, EventType] = {
         EventType("notification/read", NotificationPayload, "The recipient read the notification."),
         EventType(
             "patient/discharged",
-            EpisodePayload,
+            DischargedPayload,
             "A patient was discharged; schedule the check-in.",
             external=True,
         ),

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
     "care_events",
     "tasks_app",
     "notifications",
@@ -129,6 +130,9 @@ SPECTACULAR_SETTINGS = {
     # Request and response bodies as separate components: read-only fields (id, status...) are not inputs.
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "care_events.api.schema.strict_request_bodies",
@@ -213,6 +217,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tasks_app.tasks.assign_waiting_tasks_task",
         "schedule": 60,
         "options": {"expires": 60},
+    },
+    "forget-old-idempotency-keys": {
+        "task": "care_events.tasks.idempotency_records_prune_task",
+        "schedule": 60 * 60,
+        "options": {"expires": 60 * 60},
     },
     "relay-pending-notifications": {
         "task": "notifications.tasks.notifications_relay_task",

@@ -142,6 +142,16 @@ def test_an_event_payload_error_names_the_nested_field(agent_client):
     assert PHI not in response.content.decode()
 
 
+def test_a_discharge_event_for_an_unknown_episode_is_400_and_records_nothing(agent_client):
+    response = agent_client.post(
+        "/api/v1/events/", {"name": "patient/discharged", "data": {"episode_id": str(uuid.uuid4())}}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert error(response)["fields"] == {"data.episode_id": ["No episode has this id."]}
+    assert not Event.objects.exists()
+
+
 @pytest.mark.parametrize("phone", ["+1 202-555-0143", "(202) 555-0143", "202.555.0143", "+12025550143"])
 def test_any_notation_of_a_valid_phone_is_stored_in_e164(agent_client, phone):
     response = agent_client.post("/api/v1/patients/", {**PATIENT, "phone": phone}, format="json")

@@ -35,16 +35,16 @@ def test_an_unknown_event_name_is_a_clear_error_and_writes_nothing():
 
 
 @pytest.mark.parametrize(
-    ("data", "field"),
+    ("name", "data", "field"),
     [
-        ({}, "episode_id"),
-        ({"episode_id": "not-a-uuid"}, "episode_id"),
-        ({"episode_id": "7b0c5a44-7d1b-4c0e-9b1e-2f7a3d1b9c11", "name": "Ada"}, "name"),
+        ("patient/discharged", {}, "episode_id"),
+        ("patient/discharged", {"episode_id": "not-a-uuid"}, "episode_id"),
+        ("task/assigned", {"task_id": "7b0c5a44-7d1b-4c0e-9b1e-2f7a3d1b9c11", "nurse_id": 1, "name": "Ada"}, "name"),
     ],
 )
-def test_an_invalid_payload_names_the_field_and_writes_nothing(data, field):
+def test_an_invalid_payload_names_the_field_and_writes_nothing(name, data, field):
     with pytest.raises(EventPayloadError) as excinfo:
-        emit("patient/discharged", data)
+        emit(name, data)
     assert field in excinfo.value.errors
     assert field in str(excinfo.value)
     assert not Event.objects.exists()
@@ -117,3 +117,10 @@ def test_a_failing_handler_is_retried_with_backoff_then_failed_and_can_be_redriv
     assert handler_run_execute(run_id=run.pk) is True
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("SUCCEEDED", 1)
+
+
+def test_a_discharge_event_for_an_episode_that_does_not_exist_is_refused():
+    with pytest.raises(EventPayloadError) as excinfo:
+        emit("patient/discharged", {"episode_id": "7b0c5a44-7d1b-4c0e-9b1e-2f7a3d1b9c11"})
+    assert excinfo.value.errors == {"episode_id": ["No episode has this id."]}
+    assert not Event.objects.exists()
