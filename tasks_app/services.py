@@ -195,7 +195,7 @@ def supervisors() -> list[Nurse]:
 def _alert_unassigned(task: EscalationTask) -> None:
     chiefs = supervisors()
     if not chiefs:
-        logger.error("task %s has nobody on shift and no supervisor is configured", task.pk)
+        logger.error("task %s: no nurse on shift has room and no supervisor is configured", task.pk)
     for chief in chiefs:
         notify(
             notification_type="TASK_UNASSIGNED",
@@ -243,7 +243,7 @@ def sla_notify(*, event: Event) -> None:
         recipients.add(task.assigned_to_id)
     stage = "SLA_BREACH" if breach else "SLA_WARNING"
     if not recipients:
-        logger.error("task %s reached %s with nobody to alert: no assignee and no supervisor", task.pk, stage)
+        logger.error("task %s reached %s with no one to alert: no assignee and no supervisor", task.pk, stage)
     for nurse_id in sorted(recipients):
         notify(
             notification_type=stage,
