@@ -25,9 +25,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 def recreate_database() -> None:
     for sql in ("DROP DATABASE IF EXISTS sequora_bench WITH (FORCE)", "CREATE DATABASE sequora_bench"):
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)  # noqa: S603,S607
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ
-    )
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ)
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -3,8 +3,9 @@
 A NotificationLog row with a unique dedupe key is written before any provider is called. Delivery claims the
 row with a conditional UPDATE (PENDING and not leased), calls the provider, and stores the provider's id; the
 status only moves forward. The only window for a duplicate is a worker dying after the provider accepted the
-message and before our UPDATE committed: the lease then expires and the message is sent again. We accept that
-window (milliseconds) because the alternative, giving up on an in-doubt send, can leave a nurse unalerted.
+message and before our UPDATE committed: the lease (NOTIFICATION_SEND_LEASE_SECONDS) then expires and the
+message is sent again. We accept that window (milliseconds) because the alternative, giving up on an in-doubt
+send, can leave a nurse unalerted.
 """
 
 import datetime as dt
@@ -28,7 +29,6 @@ from tasks_app.models import EscalationTask, Nurse
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-LEASE = dt.timedelta(minutes=5)  # longer than any provider call (timeouts are 10 s): an expired lease = dead worker
 # Forward-only order; FAILED and CANCELLED are final.
 STATUS_ORDER: list[str] = [
     NotificationStatus.PENDING,
@@ -100,7 +100,12 @@ def notification_deliver(*, notification_id: str) -> int | None:
     # call the provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires.
     claimed = NotificationLog.objects.filter(
         pk=notification_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now
-    ).update(attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + LEASE, updated_at=now)
+    ).update(
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+        next_attempt_at=now + dt.timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_SECONDS),
+        updated_at=now,
+    )
     if not claimed:
         return None
     log = NotificationLog.objects.select_related("recipient_nurse", "recipient_patient").get(pk=notification_id)

@@ -30,6 +30,7 @@ WORKER_SETTINGS = {
     "QUIET_HOURS_END": "0",
     "SWEEP_INTERVAL_SECONDS": "1",
     "RELAY_GRACE_SECONDS": "2",
+    "NOTIFICATION_SEND_LEASE_SECONDS": "15",  # 3 x the fake Twilio's 5 s timeout (settings_overrides)
     "NOTIFICATION_SMS_BACKEND": "twilio",
 }
 
