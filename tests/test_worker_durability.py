@@ -118,8 +118,10 @@ def test_redis_losing_everything_loses_nothing(worker):
         for _ in range(20):
             tasks.append(
                 EscalationTaskFactory(
-                    sla_warning_at=timezone.now() + dt.timedelta(seconds=4),
-                    sla_breach_at=timezone.now() + dt.timedelta(seconds=6),
+                    # Far enough out that the re-driven assignment comes first: a warning that finds no
+                    # assignee goes to supervisors instead (there are none here), which is another test.
+                    sla_warning_at=timezone.now() + dt.timedelta(seconds=10),
+                    sla_breach_at=timezone.now() + dt.timedelta(seconds=12),
                 )
             )
     episodes = [EpisodeFactory(discharged_at=None) for _ in range(5)]
@@ -211,8 +213,9 @@ def test_redis_wiped_under_running_workers_loses_nothing(worker):
     with transaction.atomic():
         for _ in range(10):
             EscalationTaskFactory(
-                sla_warning_at=timezone.now() + dt.timedelta(seconds=3),
-                sla_breach_at=timezone.now() + dt.timedelta(seconds=5),
+                # After the relay has re-driven the wiped assignments (RELAY_GRACE_SECONDS 2 + a 1 s sweep).
+                sla_warning_at=timezone.now() + dt.timedelta(seconds=10),
+                sla_breach_at=timezone.now() + dt.timedelta(seconds=12),
             )
     for _ in range(3):
         episode_discharge(episode=EpisodeFactory(discharged_at=None))

@@ -194,3 +194,19 @@ def test_reassignment_keeps_the_deadlines_and_notifies_the_new_nurse():
         second.pk,
     }
     assert first.pk not in (task.assigned_to_id,)
+
+
+def test_the_sla_alerts_of_a_task_nobody_holds_go_to_the_supervisors():
+    with time_machine.travel(T0, tick=False):
+        chief = NurseFactory(is_supervisor=True)
+        task = task_create(episode=EpisodeFactory(), severity="CRITICAL", reason_codes=["AMI_CHEST_PAIN"])
+        drain()
+    with time_machine.travel(T0 + dt.timedelta(minutes=31), tick=False):
+        drain()
+        drain()
+    task.refresh_from_db()
+    assert task.status == "OPEN"
+    alerts = NotificationLog.objects.filter(task=task).values_list("type", "recipient_nurse_id")
+    assert sorted(alerts) == sorted(
+        [("TASK_UNASSIGNED", chief.pk), ("SLA_WARNING", chief.pk), ("SLA_BREACH", chief.pk)]
+    )
