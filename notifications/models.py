@@ -47,6 +47,7 @@ class NotificationLog(models.Model):
     provider_message_id = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=50, blank=True)
     error_message = models.TextField(blank=True)
+    urgent = models.BooleanField(default=False, help_text="Delivered through the urgent queue.")
     attempts = models.PositiveSmallIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the next delivery attempt may start: a retry's backoff, or the lease of the attempt in progress.

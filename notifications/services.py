@@ -53,6 +53,7 @@ def notification_create(*, event: Event) -> NotificationLog:
         task=task,
         episode=episode or (task.episode if task else None),
         patient_id=(task.patient_id if task else episode.patient_id if episode else None),
+        urgent=data.get("urgent", False),
     )
     if data.get("recipient_nurse_id"):
         nurse = Nurse.objects.get(pk=data["recipient_nurse_id"])
@@ -66,7 +67,7 @@ def notification_create(*, event: Event) -> NotificationLog:
             log.status, log.error_code = NotificationStatus.CANCELLED, "opted_out"
     log.save()
     if log.status == NotificationStatus.PENDING:
-        _publish_delivery(log.pk, urgent=data.get("urgent", False))
+        _publish_delivery(log.pk, urgent=log.urgent)
     return log
 
 
@@ -193,11 +194,11 @@ def notifications_relay(*, limit: int = 500) -> int:
     cutoff = timezone.now() - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
     pending = list(
         NotificationLog.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=cutoff).values_list(
-            "pk", "type"
+            "pk", "urgent"
         )[:limit]
     )
-    for pk, notification_type in pending:
-        _publish_delivery(pk, urgent=notification_type in ("SLA_BREACH", "URGENT_HANDOFF", "TASK_UNASSIGNED"))
+    for pk, urgent in pending:
+        _publish_delivery(pk, urgent=urgent)
     if pending:
         logger.warning("relay: publishing %d pending notifications again", len(pending))
     return len(pending)

@@ -36,10 +36,10 @@ def handle_checkin_response(event: Event) -> None:
     """MODERATE, HIGH or CRITICAL escalates: one task per response (its source key), then the event."""
     if not Severity.escalates(event.data["severity"]):
         return
-    response = InteractionResponse.objects.select_related("interaction").get(pk=event.data["response_id"])
+    response = InteractionResponse.objects.select_related("interaction__episode").get(pk=event.data["response_id"])
     interaction = response.interaction
     task = task_create(
-        episode=Episode.objects.get(pk=interaction.episode_id),
+        episode=interaction.episode,
         severity=response.severity,
         reason_codes=response.reason_codes,
         interaction=interaction,

@@ -47,6 +47,14 @@ def assert_each_message_sent_once(worker) -> None:
     assert all(count == 1 for count in deliveries.values()), deliveries.most_common(3)
 
 
+def wait_for_sent(notification_type: str, count: int) -> None:
+    wait_until(
+        lambda: NotificationLog.objects.filter(type=notification_type, status="SENT").count() == count,
+        timeout=60,
+        what=f"{count} {notification_type} messages sent",
+    )
+
+
 def assert_each_task_assigned_once() -> None:
     assigned = Counter(Event.objects.filter(name="task/assigned").values_list("data__task_id", flat=True))
     assert set(assigned.values()) == {1}
@@ -132,16 +140,8 @@ def test_redis_losing_everything_loses_nothing(worker):
     worker.start_workers()
 
     wait_until(lambda: EscalationTask.objects.filter(status="ASSIGNED").count() == 20, what="every task assigned")
-    wait_until(
-        lambda: NotificationLog.objects.filter(type="SLA_BREACH", status="SENT").count() == 20,
-        timeout=60,
-        what="every breach alert",
-    )
-    wait_until(
-        lambda: NotificationLog.objects.filter(type="CHECKIN", status="SENT").count() == 5,
-        timeout=60,
-        what="every check-in SMS",
-    )
+    wait_for_sent("SLA_BREACH", 20)
+    wait_for_sent("CHECKIN", 5)
     settle("the re-driven work")
 
     assert Counter(Event.objects.values_list("name", flat=True)) >= Counter(
@@ -221,16 +221,8 @@ def test_redis_wiped_under_running_workers_loses_nothing(worker):
         episode_discharge(episode=EpisodeFactory(discharged_at=None))
     worker.flush_redis()
 
-    wait_until(
-        lambda: NotificationLog.objects.filter(type="SLA_BREACH", status="SENT").count() == 10,
-        timeout=60,
-        what="every breach alert",
-    )
-    wait_until(
-        lambda: NotificationLog.objects.filter(type="CHECKIN", status="SENT").count() == 3,
-        timeout=60,
-        what="every check-in SMS",
-    )
+    wait_for_sent("SLA_BREACH", 10)
+    wait_for_sent("CHECKIN", 3)
     settle("the work after the wipe")
     assert Event.objects.filter(name__startswith="task/sla_").count() == 20
     assert_each_task_assigned_once()

@@ -115,9 +115,7 @@ def emit(name: str, data: dict, *, idempotency_key: str | None = None) -> Event:
 
 
 def emit_many(events: list[tuple[str, dict, str | None]]) -> list[Event]:
-    """Emit several events atomically: every payload is validated before any row is written."""
-    for name, data, _key in events:
-        validate_payload(name, data)
+    """Emit several events atomically: an invalid payload among them writes none of them."""
     with transaction.atomic():
         return [emit(name, data, idempotency_key=key) for name, data, key in events]
 
@@ -134,7 +132,7 @@ def enqueue_runs(runs: list[tuple[int, str]]) -> None:
         except Exception:
             logger.warning("could not publish handler run %s; the relay will publish it", run_id, exc_info=True)
             continue
-        HandlerRun.objects.filter(pk=run_id, enqueued_at=None).update(enqueued_at=now)
+        HandlerRun.objects.filter(pk=run_id).update(enqueued_at=now)
 
 
 class HandlerFailedError(Exception):
@@ -219,7 +217,8 @@ def handler_runs_relay(*, limit: int = 500) -> int:
             .exclude(enqueued_at__gt=cutoff)
             .values_list("pk", "queue")[:limit]
         )
-        HandlerRun.objects.filter(pk__in=[pk for pk, _ in runs]).update(enqueued_at=None)
+        # Marked while locked, so a second relay running at the same moment does not take them too.
+        HandlerRun.objects.filter(pk__in=[pk for pk, _ in runs]).update(enqueued_at=timezone.now())
     if runs:
         logger.warning("relay: publishing %d pending handler runs again", len(runs))
         enqueue_runs(runs)

@@ -2,7 +2,7 @@ import pytest
 
 from care_events.events import CATALOGUE, EventPayloadError, UnknownEventError, bus, emit, emit_many
 from care_events.events.bus import HandlerFailedError, handler_run_execute, handler_runs_redrive
-from care_events.models import Event, HandlerRun
+from care_events.models import Event, HandlerRun, Timer
 from tests.care_events.factories import EpisodeFactory
 from tests.tasks_app.factories import EscalationTaskFactory
 
@@ -85,7 +85,7 @@ def test_a_handler_run_succeeds_once_and_a_redelivery_finds_nothing_to_do():
     assert handler_run_execute(run_id=run.pk) is False
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("SUCCEEDED", 1)
-    assert task.pk  # the timers it made are checked in the SLA tests
+    assert set(Timer.objects.filter(subject_id=task.pk).values_list("kind", flat=True)) == {"SLA_WARNING", "SLA_BREACH"}
 
 
 def test_a_failing_handler_is_retried_with_backoff_then_failed_and_can_be_redriven(monkeypatch):
