@@ -52,6 +52,12 @@ class NotificationLog(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the next delivery attempt may start: a retry's backoff, or the lease of the attempt in progress.
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    in_doubt_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when a provider call starts and cleared once the provider answered; still set on the next "
+        "attempt, the message may already have left, so the provider is asked before it is sent again.",
+    )
 
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

@@ -1,11 +1,11 @@
 """Writes of the notifications app: the log row first, then delivery through a channel backend.
 
 A NotificationLog row with a unique dedupe key is written before any provider is called. Delivery claims the
-row with a conditional UPDATE (PENDING and not leased), calls the provider, and stores the provider's id; the
-status only moves forward. The only window for a duplicate is a worker dying after the provider accepted the
-message and before our UPDATE committed: the lease (NOTIFICATION_SEND_LEASE_SECONDS) then expires and the
-message is sent again. We accept that window (milliseconds) because the alternative, giving up on an in-doubt
-send, can leave a nurse unalerted.
+row (PENDING and not leased) and marks it in doubt, calls the provider, and stores the provider's id; the status
+only moves forward. A worker that dies after the provider accepted the message, or a call that times out, leaves
+the row in doubt: once the lease (NOTIFICATION_SEND_LEASE_SECONDS) expires the next attempt first asks the
+provider for a message it accepted since then (`find_sent`) and records that one instead of sending again. Only a
+backend that cannot be asked (email, push, the local outbox) sends again: at least once, never lost.
 """
 
 import datetime as dt
@@ -13,14 +13,13 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from care_events.events import URGENT, emit
 from care_events.models import Episode, Event, Patient
 from care_events.retry import backoff_seconds
 from notifications.backends import get_backend
-from notifications.backends.base import OutgoingMessage, SendError, TransientSendError
+from notifications.backends.base import ChannelBackend, OutgoingMessage, SendError, SendResult, TransientSendError
 from notifications.choices import Channel, NotificationStatus
 from notifications.messages import render_for_nurse, render_for_patient
 from notifications.models import NotificationLog
@@ -93,36 +92,71 @@ def _address(log: NotificationLog) -> str:
     return addresses.get(log.channel, nurse.phone)
 
 
+def _claim(notification_id: str) -> tuple[NotificationLog, dt.datetime | None] | None:
+    """Take a PENDING row whose lease is free, so two workers (or a redelivered message) never both call the
+    provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires. Returns the row
+    and, when an earlier attempt may already have reached the provider, since when."""
+    now = timezone.now()
+    with transaction.atomic():
+        log = (
+            NotificationLog.objects.select_for_update(of=("self",))
+            .select_related("recipient_nurse", "recipient_patient")
+            .filter(pk=notification_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if log is None:
+            return None
+        in_doubt_since = log.in_doubt_since
+        log.attempts += 1
+        log.last_attempt_at = now
+        log.next_attempt_at = now + dt.timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_SECONDS)
+        # Kept from the first attempt in doubt: a message that left then must still be found.
+        log.in_doubt_since = in_doubt_since or now
+        log.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at", "in_doubt_since", "updated_at"])
+    return log, in_doubt_since
+
+
+def _already_sent(
+    log: NotificationLog, message: OutgoingMessage, backend: ChannelBackend, since: dt.datetime
+) -> SendResult | None:
+    """After an attempt that died or timed out mid-call: the provider's record of this message, if it has one
+    that no other notification claimed."""
+    find_sent = getattr(backend, "find_sent", None)
+    if find_sent is None:
+        return None
+    for found in find_sent(message, since=since):
+        taken = NotificationLog.objects.filter(provider=found.provider, provider_message_id=found.message_id)
+        if not taken.exclude(pk=log.pk).exists():
+            return found
+    return None
+
+
 def notification_deliver(*, notification_id: str) -> int | None:
     """Send one pending notification. Returns None when done (sent, failed for good, or not ours to send),
     or the seconds to wait before the next try after a transient failure."""
-    now = timezone.now()
-    # The claim: only a PENDING row whose lease is free, so two workers (or a redelivered message) never both
-    # call the provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires.
-    claimed = NotificationLog.objects.filter(
-        pk=notification_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now
-    ).update(
-        attempts=F("attempts") + 1,
-        last_attempt_at=now,
-        next_attempt_at=now + dt.timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_SECONDS),
-        updated_at=now,
-    )
-    if not claimed:
+    claimed = _claim(notification_id)
+    if claimed is None:
         return None
-    log = NotificationLog.objects.select_related("recipient_nurse", "recipient_patient").get(pk=notification_id)
-    if log.recipient_patient is not None and not log.recipient_patient.sms_consent:
-        _finish(log, NotificationStatus.CANCELLED, error_code="opted_out")
-        return None
+    log, in_doubt_since = claimed
     message = OutgoingMessage(channel=log.channel, to=_address(log), body=log.body, subject=log.subject)
+    backend = get_backend(log.channel)
     try:
-        result = get_backend(log.channel).send(message)
+        result = _already_sent(log, message, backend, in_doubt_since) if in_doubt_since else None
+        if result is not None:
+            logger.warning("notification %s: an earlier attempt reached the provider; not sent again", log.pk)
+        elif log.recipient_patient is not None and not log.recipient_patient.sms_consent:
+            _finish(log, NotificationStatus.CANCELLED, error_code="opted_out")
+            return None
+        else:
+            result = backend.send(message)
     except SendError as exc:
         return _record_send_error(log, exc)
     except Exception as exc:
         # A bug in a backend is retried like an outage and counted, so it ends FAILED instead of looping; the
-        # class name only, since a provider's own text can quote the number or the body.
+        # class name only, since a provider's own text can quote the number or the body. Whether the message
+        # left is unknown, so the next attempt asks the provider first.
         logger.error("notification %s: backend raised %s", log.pk, type(exc).__name__)
-        return _record_send_error(log, TransientSendError("backend_error", type(exc).__name__))
+        return _record_send_error(log, TransientSendError("backend_error", type(exc).__name__, in_doubt=True))
     with transaction.atomic():
         log.provider, log.provider_message_id = result.provider, result.message_id
         log.save(update_fields=["provider", "provider_message_id"])
@@ -134,12 +168,15 @@ def notification_deliver(*, notification_id: str) -> int | None:
 
 def _record_send_error(log: NotificationLog, exc: SendError) -> int | None:
     logger.warning("notification %s attempt %d failed: %s", log.pk, log.attempts, exc.code)
+    # The provider answered with an error: nothing left, nothing to look for next time. A timeout: maybe it did.
+    in_doubt_since = log.in_doubt_since if exc.in_doubt else None
     if exc.retryable and log.attempts < MAX_ATTEMPTS:
         retry_in = backoff_seconds(log.attempts)
         NotificationLog.objects.filter(pk=log.pk, status=NotificationStatus.PENDING).update(
             error_code=exc.code,
             error_message=str(exc)[:500],
             next_attempt_at=timezone.now() + dt.timedelta(seconds=retry_in),
+            in_doubt_since=in_doubt_since,
             updated_at=timezone.now(),
         )
         return retry_in
@@ -162,7 +199,12 @@ def _finish(log: NotificationLog, status: str, *, error_code: str = "", error_me
     }
     stamps = by_status.get(status, {})
     NotificationLog.objects.filter(pk=log.pk).update(
-        status=status, error_code=error_code, error_message=error_message, updated_at=now, **stamps
+        status=status,
+        error_code=error_code,
+        error_message=error_message,
+        in_doubt_since=None,
+        updated_at=now,
+        **stamps,
     )
 
 

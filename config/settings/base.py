@@ -272,4 +272,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The Twilio SDK logs every request at INFO with its query string, and the lookup of a message in doubt
+    # filters by the recipient's number: PHI. Its warnings and errors still show.
+    "loggers": {"twilio.http_client": {"level": "WARNING"}},
 }

@@ -1,5 +1,6 @@
 """The contract every channel backend meets: one message in, a provider id out, or a SendError."""
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,8 +30,12 @@ class SendError(Exception):
     """
 
     retryable: bool = False
+    # The request may have reached the provider before it failed (a read timeout, a dropped connection): the
+    # message may have left, so the next attempt asks the provider first.
+    in_doubt: bool = False
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: str = "", *, in_doubt: bool = False) -> None:
+        self.in_doubt = in_doubt
         self.code = code
         super().__init__(f"{code}: {detail}" if detail else code)
 
@@ -51,3 +56,13 @@ class ChannelBackend(Protocol):
     provider: str
 
     def send(self, message: OutgoingMessage) -> SendResult: ...
+
+
+class SentLookup(Protocol):
+    """Optional: a backend whose provider can list what it sent. After a crash or a timeout mid-send, delivery asks
+    it before sending again; a backend without it sends again (at least once)."""
+
+    def find_sent(self, message: OutgoingMessage, *, since: dt.datetime) -> list[SendResult]:
+        """Messages the provider accepted for `message` (same recipient and content) since `since`, oldest
+        first. Raises SendError when the provider cannot be asked."""
+        ...

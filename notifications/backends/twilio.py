@@ -1,5 +1,6 @@
 """Twilio backends: SMS (and its WhatsApp route) and voice calls, through the official SDK."""
 
+import datetime as dt
 import html
 import logging
 import re
@@ -28,6 +29,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 WHATSAPP_PREFIX = "whatsapp:"
+# Asking Twilio what it sent after an attempt in doubt: how many recent messages to read, and how far before the
+# attempt began (our clock) Twilio's own timestamp may fall.
+LOOKUP_LIMIT = 20
+CLOCK_SKEW = dt.timedelta(seconds=60)
 # api.twilio.com, and the edge/region forms the SDK builds from TWILIO_EDGE / TWILIO_REGION
 # (api.us1.twilio.com, api.sydney.au1.twilio.com).
 _TWILIO_API_HOST = re.compile(r"api(\.[a-z0-9-]+){0,2}\.twilio\.com", re.IGNORECASE)
@@ -111,8 +116,9 @@ def twilio_error_to_send_error(exc: Exception) -> SendError:
             return TransientSendError(code, detail)
         return PermanentSendError(code, detail)
     if isinstance(exc, requests.RequestException | TwilioException):
-        # Connection refused, DNS, TLS, timeouts: the request may never have reached Twilio.
-        return TransientSendError("network", type(exc).__name__)
+        # Connection refused, DNS, TLS, timeouts: the request may or may not have reached Twilio, so the next
+        # attempt asks Twilio before sending again.
+        return TransientSendError("network", type(exc).__name__, in_doubt=True)
     raise TypeError(f"not a Twilio or HTTP error: {type(exc).__name__}") from exc
 
 
@@ -136,6 +142,23 @@ class _TwilioBackend(ABC):
         logger.info("twilio %s send accepted sid=%s", message.channel, sid)
         return SendResult(provider=self.provider, message_id=sid, status=NotificationStatus.SENT.value)
 
+    def find_sent(self, message: OutgoingMessage, *, since: dt.datetime) -> list[SendResult]:
+        config = TwilioConfig.from_settings()
+        self._check_configured(config, message)
+        cutoff = since - CLOCK_SKEW
+        try:
+            found = self._recent(self._client_for(config), config, message)
+        except (TwilioException, requests.RequestException) as exc:
+            error = twilio_error_to_send_error(exc)
+            logger.warning("twilio %s lookup failed code=%s", message.channel, error.code)
+            raise error from None
+        # Twilio lists newest first.
+        return [
+            SendResult(provider=self.provider, message_id=str(sid), status=NotificationStatus.SENT.value)
+            for sid, created in reversed(found)
+            if created is not None and created >= cutoff
+        ]
+
     def _check_configured(self, config: TwilioConfig, message: OutgoingMessage) -> None:
         if not (config.account_sid and config.auth_token and self._from_number(config, message)):
             raise PermanentSendError("not_configured", "Twilio credentials or sender number missing")
@@ -154,6 +177,12 @@ class _TwilioBackend(ABC):
     def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
         """Create the message or call at Twilio and return its SID."""
 
+    @abstractmethod
+    def _recent(
+        self, client: Client, config: TwilioConfig, message: OutgoingMessage
+    ) -> list[tuple[str, dt.datetime | None]]:
+        """SID and creation time of the latest messages or calls Twilio holds for this message, newest first."""
+
 
 def _whatsapp_address(number: str) -> str:
     return number if number.startswith(WHATSAPP_PREFIX) else WHATSAPP_PREFIX + number
@@ -163,13 +192,25 @@ class TwilioSmsBackend(_TwilioBackend):
     def _from_number(self, config: TwilioConfig, message: OutgoingMessage) -> str:
         return config.whatsapp_from_number if message.whatsapp else config.from_number
 
-    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
+    def _addresses(self, config: TwilioConfig, message: OutgoingMessage) -> tuple[str, str]:
         to, from_ = message.to, self._from_number(config, message)
         if message.whatsapp:
             to, from_ = _whatsapp_address(to), _whatsapp_address(from_)
+        return to, from_
+
+    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
+        to, from_ = self._addresses(config, message)
         optional = {"status_callback": message.status_callback_url} if message.status_callback_url else {}
         created = client.messages.create(to=to, from_=from_, body=message.body, **optional)
         return str(created.sid)
+
+    def _recent(
+        self, client: Client, config: TwilioConfig, message: OutgoingMessage
+    ) -> list[tuple[str, dt.datetime | None]]:
+        to, from_ = self._addresses(config, message)
+        # Same sender, recipient and text: our messages carry the task's reference, so the text tells them apart.
+        recent = client.messages.list(to=to, from_=from_, limit=LOOKUP_LIMIT)
+        return [(str(m.sid), m.date_created) for m in recent if m.body == message.body]
 
 
 class TwilioVoiceBackend(_TwilioBackend):
@@ -179,3 +220,11 @@ class TwilioVoiceBackend(_TwilioBackend):
         optional = {"status_callback": message.status_callback_url} if message.status_callback_url else {}
         created = client.calls.create(to=message.to, from_=config.from_number, twiml=twiml, **optional)
         return str(created.sid)
+
+    def _recent(
+        self, client: Client, config: TwilioConfig, message: OutgoingMessage
+    ) -> list[tuple[str, dt.datetime | None]]:
+        # A call's text is not listed, so any call to this nurse since the attempt began counts as this one;
+        # delivery skips calls another notification already recorded as its own.
+        recent = client.calls.list(to=message.to, from_=config.from_number, limit=LOOKUP_LIMIT)
+        return [(str(c.sid), c.date_created) for c in recent]

@@ -1,4 +1,5 @@
-"""A local fake of Twilio's REST API (Messages and Calls), so tests replace Twilio at the HTTP boundary.
+"""A local fake of Twilio's REST API (creating and listing Messages and Calls): tests replace Twilio at the HTTP
+boundary.
 
 Usable in-process through the `fake_twilio` pytest fixture, or from any script (for example to serve a
 separate Celery worker process): `FakeTwilio().start()`, point TWILIO_API_BASE_URL at `.url`, `stop()`.
@@ -8,6 +9,7 @@ import base64
 import json
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -61,6 +63,8 @@ class FakeTwilio:
         self.whatsapp_from_number = "+14155238886"  # Twilio's WhatsApp sandbox sender
         self.response_delay_seconds = 0.0  # set above the client timeout to simulate a timeout
         self._requests: list[RecordedRequest] = []
+        self._created: dict[str, list[dict[str, Any]]] = {"Messages": [], "Calls": []}  # resources, oldest first
+        self.lookups = 0  # list (GET) requests answered
         self._failures: list[_Failure] = []
         self._changed = threading.Condition()
         self._server: _Server | None = None
@@ -129,16 +133,32 @@ class FakeTwilio:
         with self._changed:
             self._requests.clear()
             self._failures.clear()
+            for created in self._created.values():
+                created.clear()
+            self.lookups = 0
 
     # Request handling (called from server threads).
     def _take_failure(self) -> _Failure | None:
         with self._changed:
             return self._failures.pop(0) if self._failures else None
 
-    def _record(self, request: RecordedRequest) -> None:
+    def _record(self, request: RecordedRequest, resource: dict[str, Any] | None = None) -> None:
         with self._changed:
             self._requests.append(request)
+            if resource is not None:
+                self._created[request.resource].append(resource)
             self._changed.notify_all()
+
+    def _list(self, resource: str, query: dict[str, str]) -> list[dict[str, Any]]:
+        """Twilio's list filters To and From, newest first, one page of PageSize."""
+        with self._changed:
+            self.lookups += 1
+            found = [
+                item
+                for item in reversed(self._created[resource])
+                if all(item[field] == query[name] for name, field in (("To", "to"), ("From", "from")) if name in query)
+            ]
+        return found[: int(query.get("PageSize", 50))]
 
     def _authorized(self, header: str) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -223,6 +243,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a request held in response_delay_seconds must not block stop()
     fake: FakeTwilio
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out has hung up before the answer: expected, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     @property
@@ -235,7 +260,21 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self._send_error(HTTPStatus.NOT_FOUND, 20404, "The requested resource was not found")
+        path, _, query_string = self.path.partition("?")
+        match = _PATH.match(path)
+        if not match:
+            self._send_error(HTTPStatus.NOT_FOUND, 20404, "The requested resource was not found")
+            return
+        account_sid, resource = match["account_sid"], match["resource"]
+        if account_sid != self.fake.account_sid or not self.fake._authorized(self.headers.get("Authorization", "")):
+            self._send_error(HTTPStatus.UNAUTHORIZED, 20003, "Authenticate")
+            return
+        query = dict(parse_qsl(query_string, keep_blank_values=True))
+        items = self.fake._list(resource, query)
+        uri = f"{path}?{query_string}"
+        page = {"first_page_uri": uri, "next_page_uri": None, "previous_page_uri": None, "uri": uri}
+        page |= {"page": 0, "page_size": len(items), "start": 0, "end": max(len(items) - 1, 0)}
+        self._send_json(HTTPStatus.OK, {resource.lower(): items, **page})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -259,9 +298,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(failure.status, failure.code, failure.message)
             return
         sid = _SID_PREFIX[resource] + secrets.token_hex(16)
-        self.fake._record(RecordedRequest(resource, account_sid, form, HTTPStatus.CREATED, sid))
-        now = formatdate(usegmt=True)
-        self._send_json(HTTPStatus.CREATED, _RESOURCE_BUILDERS[resource](account_sid, sid, form, now))
+        created = _RESOURCE_BUILDERS[resource](account_sid, sid, form, formatdate(usegmt=True))
+        self.fake._record(RecordedRequest(resource, account_sid, form, HTTPStatus.CREATED, sid), created)
+        self._send_json(HTTPStatus.CREATED, created)
 
     def _send_error(self, status: int, code: int, message: str) -> None:
         self._send_json(status, _error_body(status, code, message))

@@ -1,3 +1,4 @@
+import datetime as dt
 import logging
 import re
 import socket
@@ -7,6 +8,7 @@ import pytest
 import responses
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
+from django.utils import timezone
 
 from notifications.backends import (
     OutgoingMessage,
@@ -163,6 +165,59 @@ def test_timeout_is_transient(fake_twilio: FakeTwilio, settings: "Settings") -> 
         TwilioVoiceBackend().send(OutgoingMessage(channel="VOICE", to=PATIENT_PHONE, body=BODY))
 
     assert raised.value.code == "network"
+
+
+def test_timeout_leaves_the_send_in_doubt_and_an_http_error_does_not(
+    fake_twilio: FakeTwilio, settings: "Settings"
+) -> None:
+    fake_twilio.fail_next(1, status=503, code=20503)
+    with pytest.raises(TransientSendError) as answered:
+        TwilioSmsBackend().send(sms())
+    settings.TWILIO_TIMEOUT_SECONDS = 0.2
+    fake_twilio.response_delay_seconds = 1.0
+    with pytest.raises(TransientSendError) as timed_out:
+        TwilioSmsBackend().send(sms())
+
+    assert (answered.value.in_doubt, timed_out.value.in_doubt) == (False, True)
+
+
+def test_find_sent_lists_this_message_since_the_attempt_began_oldest_first(fake_twilio: FakeTwilio) -> None:
+    backend = TwilioSmsBackend()
+    since = timezone.now()
+    first, second = backend.send(sms()), backend.send(sms())
+    backend.send(sms(body="another message"))
+    backend.send(sms(to="+15558675311"))
+
+    found = backend.find_sent(sms(), since=since)
+
+    assert [f.message_id for f in found] == [first.message_id, second.message_id]
+    assert {f.provider for f in found} == {"twilio"}
+    assert backend.find_sent(sms(body="never sent"), since=since) == []
+    # Twilio's clock may be behind ours by up to a minute; older than that is another, earlier message.
+    assert backend.find_sent(sms(), since=since + dt.timedelta(minutes=5)) == []
+    assert fake_twilio.lookups == 3
+
+
+def test_find_sent_matches_whatsapp_and_calls_by_their_own_addresses(fake_twilio: FakeTwilio) -> None:
+    since = timezone.now()
+    whatsapp = TwilioSmsBackend().send(sms(whatsapp=True))
+    call = TwilioVoiceBackend().send(OutgoingMessage(channel="VOICE", to=PATIENT_PHONE, body=BODY))
+
+    assert [f.message_id for f in TwilioSmsBackend().find_sent(sms(whatsapp=True), since=since)] == [
+        whatsapp.message_id
+    ]
+    assert TwilioSmsBackend().find_sent(sms(), since=since) == []
+    voice = OutgoingMessage(channel="VOICE", to=PATIENT_PHONE, body="any text")
+    assert [f.message_id for f in TwilioVoiceBackend().find_sent(voice, since=since)] == [call.message_id]
+
+
+def test_a_failed_lookup_is_a_send_error_without_phi(
+    fake_twilio: FakeTwilio, settings: "Settings", caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.TWILIO_API_BASE_URL = closed_port_url()
+    with caplog.at_level(logging.DEBUG), pytest.raises(TransientSendError) as raised:
+        TwilioSmsBackend().find_sent(sms(), since=timezone.now())
+    assert_no_phi(raised.value, caplog)
 
 
 @pytest.mark.parametrize("missing", ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"])

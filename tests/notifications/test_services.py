@@ -9,6 +9,8 @@ from django.utils import timezone
 from care_events.events.bus import handler_run_execute
 from care_events.models import Event, HandlerRun
 from care_events.notify import notify
+from notifications.backends import OutgoingMessage
+from notifications.backends.twilio import TwilioSmsBackend
 from notifications.models import NotificationLog
 from notifications.services import notification_deliver, notification_mark_read, notification_status_advance
 from tests.care_events.factories import EpisodeFactory
@@ -97,3 +99,70 @@ def test_status_only_moves_forward_and_read_emits_once():
     log = notification_mark_read(log=log)
     assert (log.status, log.read_at is not None) == ("READ", True)
     assert Event.objects.filter(name="notification/read").count() == 1
+
+
+def expire_lease(log: NotificationLog) -> None:
+    NotificationLog.objects.filter(pk=log.pk).update(next_attempt_at=timezone.now())
+
+
+def test_a_send_that_timed_out_after_reaching_twilio_is_found_not_sent_again(twilio_sms, settings):
+    settings.TWILIO_TIMEOUT_SECONDS = 0.2
+    twilio_sms.response_delay_seconds = 0.5  # Twilio takes the message, but too late for our client
+    log = ask(NurseFactory(), EscalationTaskFactory())
+    assert (log.status, log.error_code, log.in_doubt_since is not None) == ("PENDING", "network", True)
+    [request] = twilio_sms.wait_for_requests(1)
+
+    twilio_sms.response_delay_seconds = 0
+    expire_lease(log)
+    assert notification_deliver(notification_id=log.pk) is None
+
+    log.refresh_from_db()
+    assert (log.status, log.provider_message_id, log.attempts, log.in_doubt_since) == ("SENT", request.sid, 2, None)
+    assert (len(twilio_sms.requests), twilio_sms.lookups) == (1, 1)
+    assert Event.objects.filter(name="notification/delivered").count() == 1
+
+
+def test_a_send_in_doubt_that_never_reached_twilio_is_sent(twilio_sms, settings):
+    real_url = settings.TWILIO_API_BASE_URL
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # discard port: the connection is refused
+    log = ask(NurseFactory(), EscalationTaskFactory())
+    assert (log.status, log.in_doubt_since is not None) == ("PENDING", True)
+
+    settings.TWILIO_API_BASE_URL = real_url
+    expire_lease(log)
+    notification_deliver(notification_id=log.pk)
+
+    log.refresh_from_db()
+    [request] = twilio_sms.requests
+    assert (log.status, log.provider_message_id, twilio_sms.lookups) == ("SENT", request.sid, 1)
+
+
+def test_a_worker_dying_after_twilio_accepted_leaves_the_message_found_by_the_next_attempt(twilio_sms):
+    nurse, task = NurseFactory(), EscalationTaskFactory()
+    log = ask(nurse, task, key="first")
+    # The same text to the same nurse was sent for another notification: it is not this one's.
+    twin = NotificationLog.objects.create(
+        type=log.type, channel=log.channel, recipient_nurse=nurse, task=task, body=log.body, dedupe_key="twin"
+    )
+    # A worker claimed the twin and called Twilio (the attempt is in doubt from now on), then died.
+    claimed_at = timezone.now()
+    NotificationLog.objects.filter(pk=twin.pk).update(attempts=1, in_doubt_since=claimed_at)
+    TwilioSmsBackend().send(OutgoingMessage(channel="SMS", to=nurse.phone, body=log.body))
+
+    notification_deliver(notification_id=twin.pk)
+
+    twin.refresh_from_db()
+    first_sid, crashed_sid = (r.sid for r in twilio_sms.requests)
+    assert (twin.status, twin.provider_message_id, twin.attempts) == ("SENT", crashed_sid, 2)
+    assert log.provider_message_id == first_sid
+    assert len(twilio_sms.requests) == 2
+
+
+def test_an_answered_failure_is_not_in_doubt_so_the_retry_sends_without_asking(twilio_sms):
+    twilio_sms.fail_next(1, status=503, code=20503)
+    log = ask(NurseFactory(), EscalationTaskFactory())
+    assert (log.status, log.in_doubt_since) == ("PENDING", None)
+    expire_lease(log)
+    notification_deliver(notification_id=log.pk)
+    log.refresh_from_db()
+    assert (log.status, twilio_sms.lookups, len(twilio_sms.requests)) == ("SENT", 0, 2)
