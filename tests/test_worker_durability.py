@@ -184,6 +184,24 @@ def test_a_worker_killed_mid_flow_loses_nothing_and_sends_nothing_twice(worker):
     assert_each_message_sent_once(worker)
 
 
+def test_a_worker_killed_while_twilio_holds_its_message_does_not_send_it_again(worker):
+    """The in-doubt window made certain: Twilio has created the message but the worker dies before it hears so.
+    After the lease the next attempt asks Twilio, finds the message and records it instead of sending again."""
+    worker.twilio.response_delay_seconds = 60  # accepted at once, answered never (the worker dies first)
+    NurseShiftFactory()
+    task = EscalationTaskFactory()
+    [accepted] = worker.twilio.wait_for_requests(1, timeout=30)
+    worker.kill_workers()
+    worker.twilio.response_delay_seconds = 0
+    worker.start_workers()
+
+    wait_for_sent("TASK_ASSIGNED", 1)
+    log = NotificationLog.objects.get(task=task, type="TASK_ASSIGNED")
+    assert (log.provider_message_id, log.attempts, log.in_doubt_since) == (accepted.sid, 2, None)
+    assert worker.twilio.lookups == 1
+    assert_each_message_sent_once(worker)
+
+
 def test_200_tasks_at_once_on_two_workers_round_robin_to_10_nurses(worker):
     nurses = [NurseShiftFactory(nurse__max_open_tasks=50).nurse for _ in range(10)]
     with transaction.atomic():

@@ -61,7 +61,9 @@ class FakeTwilio:
         self.auth_token = auth_token or secrets.token_hex(16)
         self.from_number = "+15005550006"  # Twilio's magic test sender
         self.whatsapp_from_number = "+14155238886"  # Twilio's WhatsApp sandbox sender
-        self.response_delay_seconds = 0.0  # set above the client timeout to simulate a timeout
+        # Accepted, then answered this much later: above the client timeout, the client times out on a message
+        # that was created all the same.
+        self.response_delay_seconds = 0.0
         self._requests: list[RecordedRequest] = []
         self._created: dict[str, list[dict[str, Any]]] = {"Messages": [], "Calls": []}  # resources, oldest first
         self.lookups = 0  # list (GET) requests answered
@@ -287,20 +289,25 @@ class _Handler(BaseHTTPRequestHandler):
         if account_sid != self.fake.account_sid or not self.fake._authorized(self.headers.get("Authorization", "")):
             self._send_error(HTTPStatus.UNAUTHORIZED, 20003, "Authenticate")
             return
-        if self.fake.response_delay_seconds:
-            time.sleep(self.fake.response_delay_seconds)
         self._answer(resource, account_sid, form)
 
     def _answer(self, resource: str, account_sid: str, form: dict[str, str]) -> None:
         failure = self.fake._take_failure() or _missing_parameter(resource, form)
         if failure is not None:
             self.fake._record(RecordedRequest(resource, account_sid, form, failure.status, ""))
+            self._stall()
             self._send_error(failure.status, failure.code, failure.message)
             return
         sid = _SID_PREFIX[resource] + secrets.token_hex(16)
         created = _RESOURCE_BUILDERS[resource](account_sid, sid, form, formatdate(usegmt=True))
+        # Like a slow Twilio: the message exists from here on, whether or not the answer reaches the client.
         self.fake._record(RecordedRequest(resource, account_sid, form, HTTPStatus.CREATED, sid), created)
+        self._stall()
         self._send_json(HTTPStatus.CREATED, created)
+
+    def _stall(self) -> None:
+        if self.fake.response_delay_seconds:
+            time.sleep(self.fake.response_delay_seconds)
 
     def _send_error(self, status: int, code: int, message: str) -> None:
         self._send_json(status, _error_body(status, code, message))
