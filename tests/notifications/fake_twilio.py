@@ -261,18 +261,24 @@ class _Handler(BaseHTTPRequestHandler):
         # Silent: the default writes every request line to stderr.
         pass
 
-    def do_GET(self) -> None:
-        path, _, query_string = self.path.partition("?")
+    def _route(self, path: str) -> tuple[str, str] | None:
+        """The account and resource of an authenticated request to a known path; otherwise answers the error."""
         match = _PATH.match(path)
         if not match:
             self._send_error(HTTPStatus.NOT_FOUND, 20404, "The requested resource was not found")
-            return
+            return None
         account_sid, resource = match["account_sid"], match["resource"]
         if account_sid != self.fake.account_sid or not self.fake._authorized(self.headers.get("Authorization", "")):
             self._send_error(HTTPStatus.UNAUTHORIZED, 20003, "Authenticate")
+            return None
+        return account_sid, resource
+
+    def do_GET(self) -> None:
+        path, _, query_string = self.path.partition("?")
+        if (route := self._route(path)) is None:
             return
-        query = dict(parse_qsl(query_string, keep_blank_values=True))
-        items = self.fake._list(resource, query)
+        resource = route[1]
+        items = self.fake._list(resource, dict(parse_qsl(query_string, keep_blank_values=True)))
         uri = f"{path}?{query_string}"
         page = {"first_page_uri": uri, "next_page_uri": None, "previous_page_uri": None, "uri": uri}
         page |= {"page": 0, "page_size": len(items), "start": 0, "end": max(len(items) - 1, 0)}
@@ -281,14 +287,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
-        match = _PATH.match(self.path)
-        if not match:
-            self._send_error(HTTPStatus.NOT_FOUND, 20404, "The requested resource was not found")
+        if (route := self._route(self.path)) is None:
             return
-        account_sid, resource = match["account_sid"], match["resource"]
-        if account_sid != self.fake.account_sid or not self.fake._authorized(self.headers.get("Authorization", "")):
-            self._send_error(HTTPStatus.UNAUTHORIZED, 20003, "Authenticate")
-            return
+        account_sid, resource = route
         self._answer(resource, account_sid, form)
 
     def _answer(self, resource: str, account_sid: str, form: dict[str, str]) -> None:
