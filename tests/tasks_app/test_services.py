@@ -2,8 +2,10 @@
 
 import datetime as dt
 
+import psycopg
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from care_events.models import Timer
@@ -47,6 +49,21 @@ def test_tasks_go_round_robin_by_last_assignment():
     order = [EscalationTask.objects.get(pk=t.pk).assigned_to_id for t in tasks]
     assert order == [n.pk for n in nurses] * 2 + [nurses[0].pk]
     assert [s.tasks_assigned for s in NurseShift.objects.order_by("nurse_id")] == [3, 2, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nurse_another_transaction_points_at_keeps_her_turn():
+    """Writing a row that points at a nurse (her notification log, a task's assignee) holds FOR KEY SHARE on her
+    row until it commits; the round-robin lock must not take that for "busy" and pass her over."""
+    db = connection.settings_dict
+    with time_machine.travel(T0, tick=True):
+        first = on_shift(2)[0]  # the second is whom a wrong lock would pass the task to
+        with psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"]) as other:
+            other.execute("SELECT 1 FROM tasks_app_nurse WHERE id = %s FOR KEY SHARE", [first.pk])
+            task = EscalationTaskFactory()
+            drain()
+            other.rollback()
+    assert EscalationTask.objects.get(pk=task.pk).assigned_to_id == first.pk
 
 
 def test_assignment_skips_nurses_off_shift_inactive_or_full():
