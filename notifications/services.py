@@ -142,21 +142,20 @@ def notification_deliver(*, notification_id: str) -> int | None:
     backend = get_backend(log.channel)
     try:
         result = _already_sent(log, message, backend, in_doubt_since) if in_doubt_since else None
-        if result is not None:
-            logger.warning("notification %s: an earlier attempt reached the provider; not sent again", log.pk)
-        elif log.recipient_patient is not None and not log.recipient_patient.sms_consent:
-            _finish(log, NotificationStatus.CANCELLED, error_code="opted_out")
-            return None
-        else:
-            result = backend.send(message)
-    except SendError as exc:
-        return _record_send_error(log, exc)
     except Exception as exc:
-        # A bug in a backend is retried like an outage and counted, so it ends FAILED instead of looping; the
-        # class name only, since a provider's own text can quote the number or the body. Whether the message
-        # left is unknown, so the next attempt asks the provider first.
-        logger.error("notification %s: backend raised %s", log.pk, type(exc).__name__)
-        return _record_send_error(log, TransientSendError("backend_error", type(exc).__name__, in_doubt=True))
+        # The provider could not be asked: the message stays in doubt and is not sent blind.
+        return _record_send_error(log, _as_send_error(log, exc), in_doubt=True)
+    if result is not None:
+        logger.warning("notification %s: an earlier attempt reached the provider; not sent again", log.pk)
+    elif log.recipient_patient is not None and not log.recipient_patient.sms_consent:
+        _finish(log, NotificationStatus.CANCELLED, error_code="opted_out")
+        return None
+    else:
+        try:
+            result = backend.send(message)
+        except Exception as exc:
+            error = _as_send_error(log, exc)
+            return _record_send_error(log, error, in_doubt=error.in_doubt)
     with transaction.atomic():
         log.provider, log.provider_message_id = result.provider, result.message_id
         log.save(update_fields=["provider", "provider_message_id"])
@@ -166,10 +165,21 @@ def notification_deliver(*, notification_id: str) -> int | None:
     return None
 
 
-def _record_send_error(log: NotificationLog, exc: SendError) -> int | None:
+def _as_send_error(log: NotificationLog, exc: Exception) -> SendError:
+    if isinstance(exc, SendError):
+        return exc
+    # A bug in a backend is retried like an outage and counted, so it ends FAILED instead of looping; the class
+    # name only, since a provider's own text can quote the number or the body. Whether the message left is
+    # unknown, so the next attempt asks the provider first.
+    logger.error("notification %s: backend raised %s", log.pk, type(exc).__name__)
+    return TransientSendError("backend_error", type(exc).__name__, in_doubt=True)
+
+
+def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) -> int | None:
+    """`in_doubt`: the message may have left (a timeout, a crash, a lookup that failed), so the next attempt asks
+    the provider first; otherwise the provider answered the send with an error and nothing left."""
     logger.warning("notification %s attempt %d failed: %s", log.pk, log.attempts, exc.code)
-    # The provider answered with an error: nothing left, nothing to look for next time. A timeout: maybe it did.
-    in_doubt_since = log.in_doubt_since if exc.in_doubt else None
+    in_doubt_since = log.in_doubt_since if in_doubt else None
     if exc.retryable and log.attempts < MAX_ATTEMPTS:
         retry_in = backoff_seconds(log.attempts)
         NotificationLog.objects.filter(pk=log.pk, status=NotificationStatus.PENDING).update(

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import html
+import json
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -110,16 +111,27 @@ def twilio_error_to_send_error(exc: Exception) -> SendError:
     is not a valid phone number"), so they must not reach our exceptions or logs.
     """
     if isinstance(exc, TwilioRestException | TwilioServiceException):
-        code = f"twilio:{exc.code}" if exc.code else f"http:{exc.status}"
-        detail = f"HTTP {exc.status}"
-        if exc.status == 429 or exc.status >= 500:
-            return TransientSendError(code, detail)
-        return PermanentSendError(code, detail)
+        return _answered_error(exc.status, exc.code)
+    if isinstance(exc, TwilioException) and len(exc.args) > 1 and isinstance(exc.args[1], Response):
+        # A list request Twilio answered with an error: the SDK raises a bare "Unable to fetch page".
+        response = exc.args[1]
+        try:
+            code = json.loads(response.text).get("code")
+        except (ValueError, AttributeError):
+            code = None
+        return _answered_error(response.status_code, code)
     if isinstance(exc, requests.RequestException | TwilioException):
         # Connection refused, DNS, TLS, timeouts: the request may or may not have reached Twilio, so the next
         # attempt asks Twilio before sending again.
         return TransientSendError("network", type(exc).__name__, in_doubt=True)
     raise TypeError(f"not a Twilio or HTTP error: {type(exc).__name__}") from exc
+
+
+def _answered_error(status: int, code: int | None) -> SendError:
+    error_code, detail = (f"twilio:{code}" if code else f"http:{status}"), f"HTTP {status}"
+    if status == 429 or status >= 500:
+        return TransientSendError(error_code, detail)
+    return PermanentSendError(error_code, detail)
 
 
 class _TwilioBackend(ABC):

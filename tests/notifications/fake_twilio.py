@@ -278,6 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
         if (route := self._route(path)) is None:
             return
         resource = route[1]
+        if (failure := self.fake._take_failure()) is not None:
+            self._send_error(failure.status, failure.code, failure.message)
+            return
         items = self.fake._list(resource, dict(parse_qsl(query_string, keep_blank_values=True)))
         uri = f"{path}?{query_string}"
         page = {"first_page_uri": uri, "next_page_uri": None, "previous_page_uri": None, "uri": uri}

@@ -211,6 +211,16 @@ def test_find_sent_matches_whatsapp_and_calls_by_their_own_addresses(fake_twilio
     assert [f.message_id for f in TwilioVoiceBackend().find_sent(voice, since=since)] == [call.message_id]
 
 
+def test_a_lookup_twilio_answers_with_an_error_keeps_its_status_and_code(fake_twilio: FakeTwilio) -> None:
+    fake_twilio.fail_next(1, status=503, code=20503)
+    fake_twilio.fail_next(1, status=401, code=20003)
+    with pytest.raises(TransientSendError) as outage:
+        TwilioSmsBackend().find_sent(sms(), since=timezone.now())
+    with pytest.raises(PermanentSendError) as refused:
+        TwilioSmsBackend().find_sent(sms(), since=timezone.now())
+    assert (outage.value.code, refused.value.code) == ("twilio:20503", "twilio:20003")
+
+
 def test_a_failed_lookup_is_a_send_error_without_phi(
     fake_twilio: FakeTwilio, settings: "Settings", caplog: pytest.LogCaptureFixture
 ) -> None:

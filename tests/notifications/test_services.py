@@ -166,3 +166,23 @@ def test_an_answered_failure_is_not_in_doubt_so_the_retry_sends_without_asking(t
     notification_deliver(notification_id=log.pk)
     log.refresh_from_db()
     assert (log.status, twilio_sms.lookups, len(twilio_sms.requests)) == ("SENT", 0, 2)
+
+
+def test_a_send_in_doubt_is_not_sent_blind_while_twilio_cannot_be_asked(twilio_sms, settings):
+    settings.TWILIO_TIMEOUT_SECONDS = 0.2
+    twilio_sms.response_delay_seconds = 0.5
+    log = ask(NurseFactory(), EscalationTaskFactory())
+    [request] = twilio_sms.wait_for_requests(1)
+    twilio_sms.response_delay_seconds = 0
+
+    twilio_sms.fail_next(1, status=503, code=20503)  # the lookup is answered with an outage
+    expire_lease(log)
+    assert notification_deliver(notification_id=log.pk) is not None  # retried later
+    log.refresh_from_db()
+    assert (log.status, log.error_code, log.in_doubt_since is not None) == ("PENDING", "twilio:20503", True)
+    assert len(twilio_sms.requests) == 1
+
+    expire_lease(log)
+    notification_deliver(notification_id=log.pk)
+    log.refresh_from_db()
+    assert (log.status, log.provider_message_id, len(twilio_sms.requests)) == ("SENT", request.sid, 1)
