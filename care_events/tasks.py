@@ -18,7 +18,7 @@ def handler_run_task(self, run_id: int) -> None:
     except HandlerFailedError as exc:
         if exc.retry_in is None:
             return  # final failure: recorded as FAILED on the run row, visible and re-drivable in admin
-        raise self.retry(countdown=exc.retry_in) from exc
+        raise self.retry(countdown=exc.retry_in) from None
 
 
 @shared_task(**IDEMPOTENT)

@@ -171,7 +171,9 @@ def handler_run_execute(*, run_id: int) -> bool:
             )
     except Exception as exc:
         retry_in = _record_failure(run_id, exc)
-        raise HandlerFailedError(run_id, retry_in) from exc
+        # `from None`: the exception text can quote row values (a database error's DETAIL); it is kept on the run
+        # row for admin, and must not reach Celery's logs, results or Flower through a chained traceback.
+        raise HandlerFailedError(run_id, retry_in) from None
     logger.info("handler %s succeeded for event %s %s", run.handler, run.event.name, run.event_id)
     return True
 

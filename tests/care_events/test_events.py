@@ -1,9 +1,15 @@
-import pytest
+import datetime as dt
 
+import pytest
+import time_machine
+from django.utils import timezone
+
+from care_events import timers
 from care_events.events import CATALOGUE, EventPayloadError, UnknownEventError, bus, emit, emit_many
 from care_events.events.bus import HandlerFailedError, handler_run_execute, handler_runs_redrive
 from care_events.models import Event, HandlerRun, Timer
 from tests.care_events.factories import EpisodeFactory
+from tests.helpers import drain
 from tests.tasks_app.factories import EscalationTaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +107,9 @@ def test_a_failing_handler_is_retried_with_backoff_then_failed_and_can_be_redriv
     with pytest.raises(HandlerFailedError) as excinfo:
         handler_run_execute(run_id=run.pk)
     assert excinfo.value.retry_in is not None and excinfo.value.retry_in >= 1
+    # What Celery, its logs and Flower see carries no error text (it can quote row values); admin has it.
+    assert "database said no" not in str(excinfo.value)
+    assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("PENDING", 1)
     assert "RuntimeError: database said no" in run.last_error
@@ -124,3 +133,30 @@ def test_a_discharge_event_for_an_episode_that_does_not_exist_is_refused():
         emit("patient/discharged", {"episode_id": "7b0c5a44-7d1b-4c0e-9b1e-2f7a3d1b9c11"})
     assert excinfo.value.errors == {"episode_id": ["No episode has this id."]}
     assert not Event.objects.exists()
+
+
+def test_a_failing_timer_is_recorded_pushed_back_and_fired_by_a_later_sweep(monkeypatch):
+    task = EscalationTaskFactory(sla_minutes=60)
+    drain()
+    timer = Timer.objects.get(subject_id=task.pk, kind="SLA_WARNING")
+    Timer.objects.filter(pk=timer.pk).update(due_at=timezone.now())
+
+    def broken(timer):
+        raise RuntimeError("value +15551234567 refused")
+
+    # Fault injection in place of the real handler: timer_fire's failure path is the thing under test.
+    monkeypatch.setitem(timers._timer_handlers, "SLA_WARNING", broken)
+    with pytest.raises(timers.TimerFailedError) as excinfo:
+        timers.timer_fire(timer_id=timer.pk)
+    assert "+1555" not in str(excinfo.value) and excinfo.value.__cause__ is None
+    assert timers.timers_fire_due() == 0  # not due any more: pushed back by the backoff
+    timer.refresh_from_db()
+    assert (timer.fired_at, timer.attempts, timer.due_at > timezone.now()) == (None, 1, True)
+    assert "RuntimeError: value +15551234567 refused" in timer.last_error
+
+    monkeypatch.undo()
+    with time_machine.travel(timer.due_at + dt.timedelta(seconds=1), tick=False):
+        assert timers.timers_fire_due() == 1
+        assert timers.timers_fire_due() == 0
+        drain()
+    assert Event.objects.filter(name="task/sla_warning").count() == 1
