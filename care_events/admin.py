@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from care_events.events.bus import handler_runs_redrive
 from care_events.models import (
     AgentInteraction,
+    ApiToken,
     Episode,
     Event,
     HandlerRun,
@@ -162,3 +163,19 @@ class TimerAdmin(ReadOnlyAdmin):
     )
     search_fields = ("=subject_id",)
     date_hierarchy = "due_at"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Who holds an API key, and since when. Keys are created or rotated by `create_agent_token` and
+    `create_api_token`, which print the key once; deleting a row here revokes the key at once."""
+
+    list_display = ("user", "prefix", "created_at")
+    search_fields = ("user__username", "=prefix")
+    readonly_fields = ("user", "prefix", "created_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -364,3 +364,24 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency record {self.pk}"
+
+
+# --- API keys ---------------------------------------------------------------------------------------------
+
+
+class ApiToken(models.Model):
+    """A user's API key, stored as its SHA-256 digest only (care_events/api/tokens.py): a database dump, a backup
+    or an admin screen never holds a usable key. One per user; rotating replaces it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=8, editable=False, help_text="The key's first characters, to tell keys apart; not usable alone."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… of {self.user}"

@@ -1,17 +1,44 @@
-"""API tokens: one per user, created or rotated by one call (the old key stops working at once)."""
+"""API tokens: one per user, created or rotated by one call (the old key stops working at once).
+
+Keys are 256 random bits shown once, when created; only their SHA-256 digest is stored. A fast hash is enough
+for a key of that strength (it cannot be guessed, only stolen, and the digest does not give it back).
+"""
+
+import hashlib
+import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from care_events.api.permissions import AGENT_GROUP
+from care_events.models import ApiToken
+
+
+def token_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @transaction.atomic
-def api_token_rotate(*, user: AbstractUser) -> Token:
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user)
+def api_token_rotate(*, user: AbstractUser) -> str:
+    """A new key for `user`, replacing any old one. Returns the key: the only time it exists outside a client."""
+    key = secrets.token_urlsafe(32)
+    ApiToken.objects.update_or_create(user_id=user.pk, defaults={"digest": token_digest(key), "prefix": key[:8]})
+    return key
+
+
+class HashedTokenAuthentication(TokenAuthentication):
+    """DRF's `Authorization: Token <key>`, looked up by the key's digest."""
+
+    def authenticate_credentials(self, key: str):
+        token = ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
+        if token is None:
+            raise AuthenticationFailed("Invalid token.")
+        if not token.user.is_active:
+            raise AuthenticationFailed("User inactive or deleted.")
+        return token.user, token
 
 
 @transaction.atomic

@@ -1,25 +1,35 @@
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from care_events.api.tokens import api_token_rotate
 from tests.api.factories import AgentUserFactory, StaffUserFactory
 from tests.tasks_app.factories import NurseShiftFactory
 
+# The key of each user's token in this test: only its digest is stored, so a second client for the same user
+# must reuse the key rather than rotate it (which would log the first client out).
+_keys: dict[int, str] = {}
+
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits_and_keys():
     # Rate-limit counters live in Redis (the test settings' own database): each test starts from zero.
     cache.clear()
+    _keys.clear()
     yield
     cache.clear()
+
+
+def key_for(user) -> str:
+    if user.pk not in _keys:
+        _keys[user.pk] = api_token_rotate(user=user)
+    return _keys[user.pk]
 
 
 def client_for(user) -> APIClient:
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key_for(user)}")
     return client
 
 

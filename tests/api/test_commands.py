@@ -5,10 +5,11 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from django.urls import reverse
 
 from care_events.api.permissions import AGENT_GROUP
-from care_events.models import IdempotencyRecord
+from care_events.api.tokens import token_digest
+from care_events.models import ApiToken, IdempotencyRecord
 from tests.api.conftest import client_for
 from tests.care_events.factories import PatientFactory
 from tests.tasks_app.factories import NurseFactory
@@ -29,8 +30,11 @@ def test_create_agent_token_creates_the_account_then_rotates_its_key():
     user = get_user_model().objects.get(username="interaction-agent")
     assert user.groups.filter(name=AGENT_GROUP).exists()
     assert not user.has_usable_password()
-    assert list(Token.objects.filter(user=user).values_list("key", flat=True)) == [second]
-    assert first != second and len(second) == 40
+    # Only the digest of the current key is stored; neither key is.
+    [token] = ApiToken.objects.filter(user=user)
+    assert (token.digest, token.prefix) == (token_digest(second), second[:8])
+    assert first != second and len(second) >= 43
+    assert not ApiToken.objects.filter(digest__in=[first, second]).exists()
     patient = PatientFactory()
     old, new = client_for(None), client_for(None)
     old.credentials(HTTP_AUTHORIZATION=f"Token {first}")
@@ -63,3 +67,27 @@ def test_prune_forgets_keys_older_than_the_ttl(agent_client, settings):
     settings.IDEMPOTENCY_KEY_TTL_HOURS = 0
     assert run("prune_idempotency_records") == "Deleted 1 idempotency records."
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_a_key_revoked_in_admin_or_of_an_inactive_user_is_refused(admin_client, agent):
+    patient = PatientFactory()
+    url = f"/api/v1/patients/{patient.pk}/"
+    client = client_for(agent)
+    assert client.get(url).status_code == 200
+
+    token = ApiToken.objects.get(user=agent)
+    listed = admin_client.get(reverse("admin:care_events_apitoken_changelist"))
+    assert token.prefix in listed.content.decode()
+    assert token.digest not in listed.content.decode()
+    assert admin_client.get(reverse("admin:care_events_apitoken_change", args=[token.pk])).status_code == 200
+
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+    assert client.get(url).status_code == 401
+    agent.is_active = True
+    agent.save(update_fields=["is_active"])
+    assert client.get(url).status_code == 200
+
+    admin_client.post(reverse("admin:care_events_apitoken_delete", args=[token.pk]), {"post": "yes"})
+    assert not ApiToken.objects.filter(user=agent).exists()
+    assert client.get(url).status_code == 401

@@ -7,13 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from care_events.models import Event, IdempotencyRecord, InteractionResponse, Patient
 from config.celery_app import app as celery_app
 from tasks_app.models import EscalationTask
-from tests.api.conftest import client_for
+from tests.api.conftest import key_for
 from tests.care_events.factories import AgentInteractionFactory
 from tests.tasks_app.factories import NurseShiftFactory
 
@@ -117,7 +116,7 @@ def _post_in_thread(token: str, url: str, body: dict, key: str, barrier: threadi
 def test_twenty_concurrent_identical_requests_cause_one_side_effect(agent, eager_celery):
     NurseShiftFactory()
     interaction = AgentInteractionFactory()
-    token = Token.objects.create(user=agent).key
+    token = key_for(agent)
     url = f"/api/v1/interactions/{interaction.pk}/responses/"
     barrier = threading.Barrier(20)
 
@@ -139,7 +138,7 @@ def test_twenty_concurrent_identical_requests_cause_one_side_effect(agent, eager
 def test_a_twin_waits_for_the_first_request_then_replays_it(agent):
     """The race in slow motion: a first request holds the key (its transaction is open); a twin blocks on the
     unique index until the first commits, then answers with the first response instead of running."""
-    token = Token.objects.create(user=agent).key
+    token = key_for(agent)
     url = "/api/v1/patients/"
     stored = '{"id": "from-the-first-request"}'
     twin = ThreadPoolExecutor(max_workers=1)
@@ -160,7 +159,7 @@ def test_a_twin_waits_for_the_first_request_then_replays_it(agent):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_twin_runs_the_request_itself_when_the_first_fails(agent, eager_celery):
-    token = Token.objects.create(user=agent).key
+    token = key_for(agent)
     url = "/api/v1/patients/"
     twin = ThreadPoolExecutor(max_workers=1)
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -179,7 +178,8 @@ def _fingerprint_of(token: str, url: str, body: dict) -> str:
     """The fingerprint the API computes for this request (read back from a record it makes in a rolled-back
     transaction), so the tests above can play the first request themselves."""
     with transaction.atomic():
-        client = client_for(Token.objects.get(key=token).user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="probe")
         fingerprint = IdempotencyRecord.objects.get(key="probe").fingerprint
         transaction.set_rollback(True)

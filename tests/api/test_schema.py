@@ -13,7 +13,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
@@ -25,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from care_events.api.permissions import AGENT_GROUP
+from care_events.api.tokens import api_token_rotate
 from tests.api.conftest import client_for
 from tests.care_events.factories import AgentInteractionFactory
 from tests.notifications.factories import NotificationLogFactory
@@ -129,7 +129,7 @@ def everyone():
         episode=interaction.episode, assigned_to=nurse, status="ASSIGNED", assigned_at=timezone.now()
     )
     return {
-        "token": Token.objects.create(user=user).key,
+        "token": api_token_rotate(user=user),
         "patients": interaction.episode.patient_id,
         "episodes": interaction.episode_id,
         "interactions": interaction.pk,

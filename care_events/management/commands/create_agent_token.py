@@ -14,4 +14,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, username: str, **options) -> None:
         user = agent_account_ensure(username=username)
-        self.stdout.write(api_token_rotate(user=user).key)
+        self.stdout.write(api_token_rotate(user=user))

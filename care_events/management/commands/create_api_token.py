@@ -19,4 +19,4 @@ class Command(BaseCommand):
             raise CommandError("No such user. Nurses are created in admin (Nurses → Add nurse).")
         if not user.is_active:
             raise CommandError("This user is inactive.")
-        self.stdout.write(api_token_rotate(user=user).key)
+        self.stdout.write(api_token_rotate(user=user))
