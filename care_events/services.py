@@ -192,9 +192,19 @@ def interaction_response_record(
     return response
 
 
-def interaction_mark_escalated(*, interaction_id: uuid.UUID | str) -> None:
+def interaction_escalate(
+    *, interaction_id: uuid.UUID | str, task_id: uuid.UUID, severity: str, response_id: uuid.UUID | None = None
+) -> None:
+    """An escalation task was created for this interaction (from a response, or the agent's flag or handoff):
+    the interaction is marked ESCALATED if still in progress, and `interaction/escalated` is emitted once per
+    task."""
     AgentInteraction.objects.filter(pk=interaction_id, status=AgentInteraction.Status.IN_PROGRESS).update(
         status=AgentInteraction.Status.ESCALATED, updated_at=timezone.now()
+    )
+    emit(
+        "interaction/escalated",
+        {"interaction_id": interaction_id, "response_id": response_id, "severity": severity, "task_id": task_id},
+        idempotency_key=f"escalated:{task_id}",
     )
 
 

@@ -1,9 +1,9 @@
 """tasks_app's subscriptions: the seed's assign-task, monitor-sla and handle-checkin-response, plus the
 no-answer call task and the SLA notifications."""
 
-from care_events.events import URGENT, emit, subscribe
+from care_events.events import URGENT, subscribe
 from care_events.models import Episode, Event, InteractionResponse, Severity, Timer, TimerKind
-from care_events.services import interaction_mark_escalated
+from care_events.services import interaction_escalate
 from care_events.timers import timer_handler
 from tasks_app.models import ActionType
 from tasks_app.services import sla_notify, sla_stage_reached, sla_timers_schedule, task_assign, task_create
@@ -45,16 +45,8 @@ def handle_checkin_response(event: Event) -> None:
         interaction=interaction,
         source_key=f"response:{response.pk}",
     )
-    interaction_mark_escalated(interaction_id=interaction.pk)
-    emit(
-        "interaction/escalated",
-        {
-            "interaction_id": interaction.pk,
-            "response_id": response.pk,
-            "severity": response.severity,
-            "task_id": task.pk,
-        },
-        idempotency_key=f"escalated:{response.pk}",
+    interaction_escalate(
+        interaction_id=interaction.pk, task_id=task.pk, severity=response.severity, response_id=response.pk
     )
 
 

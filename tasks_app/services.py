@@ -14,7 +14,7 @@ from django.utils import timezone
 from care_events.events import emit
 from care_events.models import AgentInteraction, Episode, Event, Severity, Timer, TimerKind
 from care_events.notify import notify
-from care_events.services import interaction_mark_escalated
+from care_events.services import interaction_escalate
 from care_events.timers import timer_schedule, timers_cancel
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift, Priority
 
@@ -357,7 +357,7 @@ def interaction_flag_raise(
         priority=priority,
         sla_minutes=sla_minutes,
     )
-    interaction_mark_escalated(interaction_id=interaction.pk)
+    interaction_escalate(interaction_id=interaction.pk, task_id=task.pk, severity=task.severity)
     return task
 
 

@@ -97,7 +97,10 @@ class ResponseReceivedPayload(Payload):
     severity = serializers.ChoiceField(choices=Severity.values)
 
 
-class InteractionEscalatedPayload(ResponseReceivedPayload):
+class InteractionEscalatedPayload(Payload):
+    interaction_id = serializers.UUIDField()
+    response_id = serializers.UUIDField(allow_null=True)  # null when the agent raised a flag or handed off
+    severity = serializers.ChoiceField(choices=Severity.values)
     task_id = serializers.UUIDField()
 
 
@@ -141,7 +144,8 @@ CATALOGUE: dict[str, EventType] = {
         EventType(
             "interaction/escalated",
             InteractionEscalatedPayload,
-            "A response of severity MODERATE or above created an escalation task.",
+            "An escalation task was created for an interaction: by a response of severity MODERATE or above, or "
+            "by the agent's flag or handoff.",
         ),
     ]
 }

@@ -200,6 +200,13 @@ def test_raise_flag_creates_a_task_with_the_agents_choices(agent_client, nurse_a
     interaction.refresh_from_db()
     assert interaction.status == "ESCALATED"
     assert {"task/created", "task/assigned"} <= set(event_names())
+    escalated = Event.objects.get(name="interaction/escalated")
+    assert escalated.data == {
+        "interaction_id": str(interaction.pk),
+        "response_id": None,
+        "severity": "MODERATE",
+        "task_id": str(task.pk),
+    }
 
 
 def test_raise_flag_defaults_sla_and_priority_by_severity(agent_client):
