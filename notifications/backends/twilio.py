@@ -32,7 +32,7 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 WHATSAPP_PREFIX = "whatsapp:"
 # Asking Twilio what it sent after an attempt in doubt: how many recent messages to read, and how far before the
 # attempt began (our clock) Twilio's own timestamp may fall.
-LOOKUP_LIMIT = 20
+LOOKUP_LIMIT = 100  # a nurse can get dozens of messages in a surge; one page of 100 is still one request
 CLOCK_SKEW = dt.timedelta(seconds=60)
 # api.twilio.com, and the edge/region forms the SDK builds from TWILIO_EDGE / TWILIO_REGION
 # (api.us1.twilio.com, api.sydney.au1.twilio.com).
