@@ -19,7 +19,14 @@ from care_events.events import URGENT, emit
 from care_events.models import Episode, Event, Patient
 from care_events.retry import backoff_seconds
 from notifications.backends import get_backend
-from notifications.backends.base import ChannelBackend, OutgoingMessage, SendError, SendResult, TransientSendError
+from notifications.backends.base import (
+    ChannelBackend,
+    OutgoingMessage,
+    SendError,
+    SendResult,
+    SentLookup,
+    TransientSendError,
+)
 from notifications.choices import Channel, NotificationStatus
 from notifications.messages import render_for_nurse, render_for_patient
 from notifications.models import NotificationLog
@@ -121,10 +128,9 @@ def _already_sent(
 ) -> SendResult | None:
     """After an attempt that died or timed out mid-call: the provider's record of this message, if it has one
     that no other notification claimed."""
-    find_sent = getattr(backend, "find_sent", None)
-    if find_sent is None:
+    if not isinstance(backend, SentLookup):
         return None
-    for found in find_sent(message, since=since):
+    for found in backend.find_sent(message, since=since):
         taken = NotificationLog.objects.filter(provider=found.provider, provider_message_id=found.message_id)
         if not taken.exclude(pk=log.pk).exists():
             return found

@@ -2,7 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class ChannelBackend(Protocol):
     def send(self, message: OutgoingMessage) -> SendResult: ...
 
 
+@runtime_checkable
 class SentLookup(Protocol):
     """Optional: a backend whose provider can list what it sent. After a crash or a timeout mid-send, delivery asks
     it before sending again; a backend without it sends again (at least once)."""
