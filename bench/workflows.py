@@ -47,9 +47,9 @@ def main() -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from care_events.events import emit
-    from care_events.models import Timer
-    from care_events.timers import timers_fire_due
+    from care_events.bus.dispatch import emit
+    from care_events.bus.models import Timer
+    from care_events.bus.timers import timers_fire_due
     from notifications.models import NotificationLog
     from tasks_app.models import EscalationTask
     from tests.care_events.factories import EpisodeFactory

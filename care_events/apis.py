@@ -1,21 +1,24 @@
 """The interaction agent's endpoints: patients, episodes and their discharge, interactions, events.
 
 Thin: validate with a serializer, call one service, answer with a serializer. Who may call each is in
-care_events/api/permissions.py; the error format, idempotency and limits are in care_events/api/.
+config/rest/permissions.py; the error format and limits are in config/rest/, idempotency in
+care_events/api_clients/.
 """
 
+import uuid
+
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import RetrieveAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from care_events.api.exceptions import EventNotAllowed
-from care_events.api.idempotency import idempotent
-from care_events.api.permissions import IsAgent, IsAgentOrStaff
-from care_events.api.schema import EXAMPLE_ID, request_example
-from care_events.events import CATALOGUE, emit
+from care_events.api_clients.idempotency import idempotent
+from care_events.bus.catalogue import CATALOGUE
+from care_events.models import AgentInteraction, Episode, Patient
 from care_events.selectors import episode_list, interaction_list, patient_list
 from care_events.serializers import (
     DischargeSerializer,
@@ -30,11 +33,15 @@ from care_events.serializers import (
 from care_events.services import (
     episode_create,
     episode_discharge,
+    external_event_receive,
     interaction_complete,
     interaction_response_record,
     interaction_start,
     patient_create,
 )
+from config.rest.exceptions import EventNotAllowed
+from config.rest.permissions import IsAgent, IsAgentOrStaff
+from config.rest.schema import EXAMPLE_ID, request_example
 
 
 class PatientCreateApi(APIView):
@@ -58,7 +65,7 @@ class PatientCreateApi(APIView):
         responses={201: PatientSerializer},
     )
     @idempotent
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = PatientSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         patient = patient_create(**serializer.validated_data)
@@ -72,7 +79,7 @@ class PatientDetailApi(RetrieveAPIView):
     permission_classes = [IsAgentOrStaff]
     serializer_class = PatientSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Patient]:
         return patient_list()
 
 
@@ -93,7 +100,7 @@ class EpisodeCreateApi(APIView):
         responses={201: EpisodeSerializer},
     )
     @idempotent
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = EpisodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         episode = episode_create(**serializer.validated_data)
@@ -107,7 +114,7 @@ class EpisodeDetailApi(RetrieveAPIView):
     permission_classes = [IsAgentOrStaff]
     serializer_class = EpisodeSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Episode]:
         return episode_list()
 
 
@@ -125,12 +132,12 @@ class EpisodeDischargeApi(APIView):
         responses={202: EpisodeSerializer},
     )
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = DischargeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         episode = get_object_or_404(episode_list(), pk=pk)
-        episode = episode_discharge(episode=episode, discharged_at=serializer.validated_data.get("discharged_at"))
-        return Response(EpisodeSerializer(episode).data, status=status.HTTP_202_ACCEPTED)
+        episode_discharge(episode=episode, discharged_at=serializer.validated_data.get("discharged_at"))
+        return Response(EpisodeSerializer(episode_list().get(pk=pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
 class InteractionStartApi(APIView):
@@ -145,7 +152,7 @@ class InteractionStartApi(APIView):
         responses={201: InteractionSerializer},
     )
     @idempotent
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = InteractionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = interaction_start(
@@ -164,7 +171,7 @@ class InteractionDetailApi(RetrieveAPIView):
     permission_classes = [IsAgentOrStaff]
     serializer_class = InteractionSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[AgentInteraction]:
         return interaction_list()
 
 
@@ -187,7 +194,7 @@ class InteractionResponseCreateApi(APIView):
         responses={201: InteractionResponseSerializer},
     )
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = InteractionResponseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
@@ -209,7 +216,7 @@ class InteractionCompleteApi(APIView):
         responses={200: InteractionSerializer},
     )
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = InteractionCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
@@ -227,20 +234,19 @@ class EventEmitApi(APIView):
         examples=[request_example(name="patient/discharged", data={"episode_id": EXAMPLE_ID}, id="adt-a03-8841")],
         summary="Send an event (agent, staff)",
         description="Like Inngest's event API, for the catalogue's events that outside callers may send "
-        "(patient/discharged). An unknown name is 400 (the message lists the allowed names); an event the system "
-        "alone emits (e.g. task/sla_breach) is 403. With `id`, the event is accepted once: a repeat answers with "
-        "the first event.",
+        "(patient/discharged, recorded as POST episodes/{id}/discharge/ records it). An unknown name is 400 (the "
+        "message lists the allowed names); an event the system alone emits (e.g. task/sla_breach) is 403. An event "
+        "is accepted once for the fact it records (one discharge per episode): a repeat answers with the first.",
         request=EventSerializer,
         responses={202: EventAcceptedSerializer},
     )
     @idempotent
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = EventSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        name, data = serializer.validated_data["name"], serializer.validated_data["data"]
+        name = serializer.validated_data["name"]
         if name in CATALOGUE and not CATALOGUE[name].external:
             raise EventNotAllowed()
-        event_id = serializer.validated_data.get("id")
-        # An unknown name raises UnknownEventError, a bad payload EventPayloadError: both 400 (api/errors.py).
-        event = emit(name, data, idempotency_key=f"api:{event_id}" if event_id else None)
+        # An unknown name raises UnknownEventError, a bad payload EventPayloadError: both 400 (config/rest/errors.py).
+        event = external_event_receive(name=name, data=serializer.validated_data["data"])
         return Response(EventAcceptedSerializer(event).data, status=status.HTTP_202_ACCEPTED)

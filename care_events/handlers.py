@@ -1,21 +1,28 @@
-"""care_events' subscriptions to events and timers (found through the registries, imported in ready())."""
+"""care_events' subscriptions to events and timers: one-line adapters from the bus to a service.
 
-from care_events.events import subscribe
-from care_events.models import Event, Timer, TimerKind
+Found through the registries (imported in CareEventsConfig.ready()); the whole table of events, handlers and the
+services they call is in docs/events.md.
+"""
+
+import datetime as dt
+import uuid
+
+from care_events.bus.dispatch import Payload, subscribe
+from care_events.bus.models import TimerKind
+from care_events.bus.timers import timer_handler
 from care_events.services import checkin_no_answer, checkin_schedule, checkin_start
-from care_events.timers import timer_handler
 
 
 @subscribe("patient/discharged", name="schedule-checkin")
-def schedule_checkin(event: Event) -> None:
-    checkin_schedule(episode_id=event.data["episode_id"], discharged_at=event.created_at)
+def schedule_checkin(payload: Payload) -> None:
+    checkin_schedule(episode_id=payload["episode_id"])
 
 
-@timer_handler(TimerKind.CHECKIN_DUE)
-def start_checkin(timer: Timer) -> None:
-    checkin_start(timer=timer)
+@timer_handler(TimerKind.CHECKIN_DUE, countdown=True)
+def start_checkin(episode_id: uuid.UUID, due_at: dt.datetime) -> None:
+    checkin_start(episode_id=episode_id, scheduled_at=due_at)
 
 
-@timer_handler(TimerKind.CHECKIN_NO_ANSWER)
-def checkin_window_over(timer: Timer) -> None:
-    checkin_no_answer(timer=timer)
+@timer_handler(TimerKind.CHECKIN_NO_ANSWER, countdown=True)
+def checkin_window_over(attempt_id: uuid.UUID, due_at: dt.datetime) -> None:
+    checkin_no_answer(attempt_id=attempt_id)

@@ -1,30 +1,13 @@
+"""The care domain: patients, their episodes, the outreach to reach them, and the agent's interactions."""
+
 import uuid
 
-from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from care_events.choices import Severity
 from care_events.validators import validate_e164, validate_timezone
-
-
-class Severity(models.TextChoices):
-    """The agent's grading of a response; also the severity of an escalation task."""
-
-    LOW = "LOW", "Low"
-    MODERATE = "MODERATE", "Moderate"
-    HIGH = "HIGH", "High"
-    CRITICAL = "CRITICAL", "Critical"
-
-    @classmethod
-    def rank(cls, value: str) -> int:
-        """LOW < MODERATE < HIGH < CRITICAL; an empty severity ranks below LOW."""
-        return cls.values.index(value) + 1 if value else 0
-
-    @classmethod
-    def escalates(cls, value: str) -> bool:
-        return cls.rank(value) >= cls.rank(cls.MODERATE)
 
 
 class TimeStampedModel(models.Model):
@@ -113,7 +96,6 @@ class OutreachPlan(TimeStampedModel):
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="outreach_plans")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     channel = models.CharField(max_length=10, choices=OutreachChannel.choices, default=OutreachChannel.SMS)
-    max_attempts = models.PositiveSmallIntegerField(default=3)
 
     class Meta:
         ordering = ["-created_at"]
@@ -235,153 +217,7 @@ class InteractionResponse(models.Model):
         return f"Response {self.pk}"
 
 
-# --- The event log (outbox), its handler runs, and durable timers -------------------------------------------
-# PostgreSQL is the source of truth; Celery only carries ids of these rows (ARCHITECTURE.md, durability model).
-
-
-class Event(models.Model):
-    """One emitted event, written in the emitter's transaction. Its data are ids and codes, never PHI."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=64, db_index=True)
-    data = models.JSONField(default=dict)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.pk}"
-
-
-class RunStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    SUCCEEDED = "SUCCEEDED", "Succeeded"
-    FAILED = "FAILED", "Failed"
-
-
-class HandlerRun(models.Model):
-    """One (event, handler) pair. The unique pair and the claim on PENDING make each succeed at most once."""
-
-    Status = RunStatus
-
-    id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="runs")
-    handler = models.CharField(max_length=64)
-    queue = models.CharField(max_length=20, default="default")
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        indexes = [
-            # The relay's scan: pending runs whose message may have been lost.
-            models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"), name="run_pending_idx"),
-        ]
-        constraints = [
-            models.UniqueConstraint(fields=["event", "handler"], name="run_one_per_event_and_handler"),
-            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="run_status_valid"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.handler} for {self.event_id} ({self.status})"
-
-
-class TimerKind(models.TextChoices):
-    SLA_WARNING = "SLA_WARNING", "SLA warning (75 %)"
-    SLA_BREACH = "SLA_BREACH", "SLA breach (100 %)"
-    CHECKIN_DUE = "CHECKIN_DUE", "Check-in due"
-    CHECKIN_NO_ANSWER = "CHECKIN_NO_ANSWER", "Check-in response window over"
-
-
-class Timer(models.Model):
-    """A durable timer. Fired exactly once (claimed by a conditional update), or cancelled (a state change)."""
-
-    Kind = TimerKind
-
-    id = models.BigAutoField(primary_key=True)
-    kind = models.CharField(max_length=20, choices=TimerKind.choices)
-    subject_id = models.UUIDField(help_text="The task, episode or outreach attempt the timer is about.")
-    due_at = models.DateTimeField()
-    fired_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["due_at"]
-        indexes = [
-            models.Index(
-                fields=["due_at"],
-                condition=Q(fired_at__isnull=True, cancelled_at__isnull=True),
-                name="timer_due_idx",
-            ),
-            models.Index(fields=["subject_id"], name="timer_subject_idx"),
-        ]
-        constraints = [
-            # Scheduling the same timer twice (a redelivered event) finds the first row.
-            models.UniqueConstraint(fields=["kind", "subject_id"], name="timer_one_per_kind_and_subject"),
-            models.CheckConstraint(condition=Q(kind__in=TimerKind.values), name="timer_kind_valid"),
-            models.CheckConstraint(
-                condition=Q(fired_at__isnull=True) | Q(cancelled_at__isnull=True),
-                name="timer_fired_or_cancelled",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.subject_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"
-
-
-# --- The API's idempotency records ----------------------------------------------------------------------------
-
-
-class IdempotencyRecord(models.Model):
-    """One POST sent with an `Idempotency-Key`, and the response it got (care_events/api/idempotency.py).
-
-    The row is inserted in the same transaction as the request's side effect, so it exists if and only if the
-    side effect committed; a repeat of the request finds it and gets the stored response instead of a second run.
-    """
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and JSON body.")
-    status_code = models.PositiveSmallIntegerField(null=True)
-    # Text, not jsonb: jsonb reorders keys, and a replay should be the very bytes of the first answer.
-    response_body = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_one_per_user_and_key")]
-
-    def __str__(self) -> str:
-        return f"Idempotency record {self.pk}"
-
-
-# --- API keys ---------------------------------------------------------------------------------------------
-
-
-class ApiToken(models.Model):
-    """A user's API key, stored as its SHA-256 digest only (care_events/api/tokens.py): a database dump, a backup
-    or an admin screen never holds a usable key. One per user; rotating replaces it."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(
-        max_length=8, editable=False, help_text="The key's first characters, to tell keys apart; not usable alone."
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = "API token"
-
-    def __str__(self) -> str:
-        return f"API token {self.prefix}… of {self.user}"
+# The platform's rows live in their own packages but belong to this app: importing them here is what registers
+# them with Django (their tables and migrations are care_events').
+from care_events.api_clients.models import ApiToken, IdempotencyRecord  # noqa: E402, F401
+from care_events.bus.models import Event, HandlerRun, Timer  # noqa: E402, F401

@@ -1,5 +1,5 @@
 """Reads of care_events. The API scopes by role, not by row: the agent and staff read any patient, episode and
-interaction (care_events/api/permissions.py)."""
+interaction (config/rest/permissions.py)."""
 
 from django.db.models import QuerySet
 

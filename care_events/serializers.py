@@ -1,6 +1,7 @@
 """The care_events API's bodies: patients, episodes, interactions and their responses, and events."""
 
 import datetime as dt
+from typing import Any
 
 import phonenumbers
 from django.conf import settings
@@ -8,9 +9,10 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
-from care_events.api.serializers import StrictModelSerializer, StrictSerializer, UUIDRelatedField, reason_codes_field
-from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient, Severity
+from care_events.choices import Severity
+from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient
 from care_events.selectors import episode_list, outreach_attempt_list, patient_list
+from config.rest.serializers import StrictModelSerializer, StrictSerializer, UUIDRelatedField, reason_codes_field
 
 # Clocks differ: a time a few minutes ahead of ours is a skewed clock, not a time in the future.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -22,11 +24,11 @@ class PhoneNumberField(serializers.CharField):
 
     default_error_messages = {"invalid_phone": "Enter a valid phone number, e.g. +14155550123."}
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 32)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data) -> str:
+    def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         try:
             number = phonenumbers.parse(value, settings.PHONE_DEFAULT_REGION)
@@ -197,8 +199,8 @@ class EventSerializer(StrictSerializer):
     id = serializers.CharField(
         max_length=150,
         required=False,
-        help_text="Your id for this event: an event with an id already accepted is not accepted again "
-        "(the answer names the first event).",
+        help_text="Your id for this event (e.g. the ADT message id), optional. A repeated event is recognised by "
+        "the fact it records, whatever its id: one discharge per episode, and a repeat answers with the first event.",
     )
 
 

@@ -1,29 +1,22 @@
-"""Writes of the care_events app: discharge, check-in scheduling, interactions and their responses."""
+"""Writes of the care domain: patients, episodes and their discharge, the check-in, interactions and responses."""
 
 import datetime as dt
 import logging
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.events import emit
-from care_events.models import (
-    AgentInteraction,
-    Episode,
-    InteractionResponse,
-    OutreachAttempt,
-    OutreachPlan,
-    Patient,
-    Severity,
-    Timer,
-    TimerKind,
-)
-from care_events.notify import notify
+from care_events.bus.dispatch import UnknownEventError, emit, payload_read
+from care_events.bus.models import Event, Timer, TimerKind
+from care_events.bus.timers import timer_reschedule, timer_schedule, timers_cancel
+from care_events.choices import NotificationType, Severity
+from care_events.models import AgentInteraction, Episode, InteractionResponse, OutreachAttempt, OutreachPlan, Patient
+from care_events.notify import checkin_key, notification_request
 from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
-from care_events.timers import timer_reschedule, timer_schedule, timers_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +55,9 @@ def episode_create(*, patient: Patient, admitted_at: dt.datetime, condition: str
 
 
 @transaction.atomic
-def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = None) -> Episode:
-    """Record the discharge and emit `patient/discharged`. A repeated discharge of an episode changes nothing."""
+def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = None) -> Event:
+    """Record the discharge and emit `patient/discharged`, whose handler schedules the check-in. The one writer of
+    `Episode.discharged_at`: a repeated discharge keeps the first time and returns the first event."""
     episode = Episode.objects.select_for_update().get(pk=episode.pk)
     if episode.discharged_at is None:
         discharged_at = discharged_at or timezone.now()
@@ -71,39 +65,49 @@ def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = N
             raise ValidationError({"discharged_at": "The discharge cannot be before the admission."})
         episode.discharged_at = discharged_at
         episode.save(update_fields=["discharged_at", "updated_at"])
-    emit("patient/discharged", {"episode_id": episode.pk}, idempotency_key=f"discharged:{episode.pk}")
-    return episode
+    return emit("patient/discharged", {"episode_id": episode.pk}, idempotency_key=f"discharged:{episode.pk}")
+
+
+def external_event_receive(*, name: str, data: dict[str, Any]) -> Event:
+    """An event sent by an outside caller (`POST /api/v1/events/`, which lets through only the catalogue's external
+    events). Today that is `patient/discharged` alone: it is recorded by `episode_discharge`, as a discharge through
+    its own endpoint is, so one code path writes `Episode.discharged_at` and a repeated event is accepted once."""
+    payload = payload_read(name, data)  # 400 naming the field, before anything is written
+    if name != "patient/discharged":
+        raise UnknownEventError(name)
+    return episode_discharge(episode=Episode.objects.get(pk=payload["episode_id"]))
 
 
 def checkin_due_at(*, discharged_at: dt.datetime, tz_name: str) -> dt.datetime:
     return next_allowed_moment(discharged_at + dt.timedelta(seconds=settings.CHECKIN_DELAY), tz_name)
 
 
-def checkin_schedule(*, episode_id: str, discharged_at: dt.datetime) -> Timer:
-    """The check-in timer of an episode: CHECKIN_DELAY after discharge, outside the patient's quiet hours."""
+def checkin_schedule(*, episode_id: uuid.UUID) -> Timer:
+    """The check-in timer of a discharged episode: CHECKIN_DELAY after the discharge, outside the patient's quiet
+    hours. One per episode: scheduling again finds the first."""
     episode = Episode.objects.select_related("patient").get(pk=episode_id)
     if episode.discharged_at is None:
-        # Discharged through POST /events/ rather than the discharge endpoint: the event's time is the discharge.
-        episode.discharged_at = max(discharged_at, episode.admitted_at)
-        episode.save(update_fields=["discharged_at", "updated_at"])
+        raise ValueError(f"episode {episode_id} is not discharged")  # only episode_discharge emits the event
     due_at = checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)
     return timer_schedule(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk, due_at=due_at)
 
 
-def checkin_start(*, timer: Timer) -> OutreachAttempt | None:
-    """The check-in is due: record the plan and the attempt, and text the patient (unless they opted out)."""
-    episode = Episode.objects.select_related("patient").get(pk=timer.subject_id)
+def checkin_start(*, episode_id: uuid.UUID, scheduled_at: dt.datetime) -> OutreachAttempt | None:
+    """The check-in is due: record the plan and the attempt, and text the patient (unless they opted out).
+    Runs inside the firing of the CHECKIN_DUE timer."""
+    episode = Episode.objects.select_related("patient").get(pk=episode_id)
     patient = episode.patient
     now = timezone.now()
     if in_quiet_hours(now, patient.timezone):
         # Fired late (the system was down): wait for the morning rather than text at 3 a.m.
-        timer_reschedule(timer=timer, due_at=next_allowed_moment(now, patient.timezone))
+        due_at = next_allowed_moment(now, patient.timezone)
+        timer_reschedule(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk, due_at=due_at)
         return None
     plan, _ = OutreachPlan.objects.get_or_create(episode=episode, status=OutreachPlan.Status.ACTIVE)
     attempt = OutreachAttempt.objects.create(
         plan=plan,
         attempt_number=plan.attempts.count() + 1,
-        scheduled_at=timer.due_at,
+        scheduled_at=scheduled_at,
         attempted_at=now,
         status=OutreachAttempt.Status.SENT,
     )
@@ -122,11 +126,11 @@ def checkin_start(*, timer: Timer) -> OutreachAttempt | None:
             idempotency_key=f"no-answer:{attempt.pk}",
         )
         return attempt
-    notify(
-        notification_type="CHECKIN",
+    notification_request(
+        notification_type=NotificationType.CHECKIN,
         recipient_patient_id=patient.pk,
         episode_id=episode.pk,
-        dedupe_key=f"checkin:{attempt.pk}",
+        dedupe_key=checkin_key(attempt_id=attempt.pk),
     )
     timer_schedule(
         kind=TimerKind.CHECKIN_NO_ANSWER,
@@ -136,9 +140,9 @@ def checkin_start(*, timer: Timer) -> OutreachAttempt | None:
     return attempt
 
 
-def checkin_no_answer(*, timer: Timer) -> None:
-    """The response window is over. If the patient has not answered, a nurse must call."""
-    attempt = OutreachAttempt.objects.select_for_update().select_related("plan").get(pk=timer.subject_id)
+def checkin_no_answer(*, attempt_id: uuid.UUID) -> None:
+    """The response window is over. If the patient has not answered, a nurse must call (`checkin/no_answer`)."""
+    attempt = OutreachAttempt.objects.select_for_update().select_related("plan").get(pk=attempt_id)
     if attempt.status != OutreachAttempt.Status.SENT:
         return
     attempt.status, attempt.outcome = OutreachAttempt.Status.NO_ANSWER, "No response within the window"
@@ -163,7 +167,8 @@ OPEN_INTERACTION = (AgentInteraction.Status.IN_PROGRESS, AgentInteraction.Status
 def interaction_response_record(
     *, interaction: AgentInteraction, text: str, severity: str, reason_codes: list[str]
 ) -> InteractionResponse:
-    """Record one graded answer. Its save emits `interaction/response_received` (care_events/signals.py).
+    """Record one graded answer. Its save emits `interaction/response_received` (care_events/signals.py), whose
+    handler escalates a worrying one (tasks_app.services.escalation.response_escalate).
 
     An answer also means the patient was reached: the episode's open check-in attempts become ANSWERED and their
     no-answer timers are cancelled, so no "call the patient" task is created after all.
@@ -193,7 +198,7 @@ def interaction_response_record(
 
 
 def interaction_escalate(
-    *, interaction_id: uuid.UUID | str, task_id: uuid.UUID, severity: str, response_id: uuid.UUID | None = None
+    *, interaction_id: uuid.UUID, task_id: uuid.UUID, severity: str, response_id: uuid.UUID | None = None
 ) -> None:
     """An escalation task was created for this interaction (from a response, or the agent's flag or handoff):
     the interaction is marked ESCALATED if still in progress, and `interaction/escalated` is emitted once per

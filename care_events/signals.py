@@ -1,14 +1,18 @@
-"""Signals only record events, in the saving transaction (ARCHITECTURE.md: "Signals are the bridge")."""
+"""Signals only record events, in the saving transaction (docs/architecture.md#signals)."""
+
+from typing import Any
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from care_events.events import emit
+from care_events.bus.dispatch import emit
 from care_events.models import AgentInteraction, InteractionResponse
 
 
 @receiver(post_save, sender=InteractionResponse, dispatch_uid="care_events.response_received")
-def record_response_received(sender, instance: InteractionResponse, created: bool, **kwargs) -> None:
+def record_response_received(
+    sender: type[InteractionResponse], instance: InteractionResponse, created: bool, **kwargs: Any
+) -> None:
     if created:
         emit(
             "interaction/response_received",
@@ -22,7 +26,7 @@ def record_response_received(sender, instance: InteractionResponse, created: boo
 
 
 @receiver(post_save, sender=AgentInteraction, dispatch_uid="care_events.checkin_completed")
-def record_checkin_completed(sender, instance: AgentInteraction, **kwargs) -> None:
+def record_checkin_completed(sender: type[AgentInteraction], instance: AgentInteraction, **kwargs: Any) -> None:
     # Keyed by the interaction: a later save of a completed interaction finds the first event and emits nothing.
     if instance.status == AgentInteraction.Status.COMPLETED:
         emit(

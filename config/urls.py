@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from care_events.api.errors import api_path_not_found
+from config.rest.errors import api_path_not_found
 
 admin.site.site_header = "Sequora care events"
 admin.site.site_title = "Sequora admin"
@@ -25,6 +25,6 @@ urlpatterns = [
 ]
 
 # JSON errors under /api/ for what happens outside DRF's views (a path that matches nothing, a server error).
-handler400 = "care_events.api.errors.bad_request"
-handler404 = "care_events.api.errors.page_not_found"
-handler500 = "care_events.api.errors.server_error"
+handler400 = "config.rest.errors.bad_request"
+handler404 = "config.rest.errors.page_not_found"
+handler500 = "config.rest.errors.server_error"

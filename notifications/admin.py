@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from care_events.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin
 from notifications.models import NotificationLog
 
 

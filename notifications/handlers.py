@@ -1,8 +1,9 @@
-from care_events.events import subscribe
-from care_events.models import Event
+"""notifications' subscription: a one-line adapter from the bus to a service (docs/events.md has the table)."""
+
+from care_events.bus.dispatch import Payload, subscribe
 from notifications.services import notification_create
 
 
 @subscribe("notification/send", name="send-notification")
-def send_notification(event: Event) -> None:
-    notification_create(event=event)
+def send_notification(payload: Payload) -> None:
+    notification_create(**payload)

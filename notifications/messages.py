@@ -1,8 +1,8 @@
 """What each notification says. Nurse messages carry no PHI (SMS and push are not private): the task's
 severity, action and id, never the patient's name or answers; the nurse opens the task to see more."""
 
+from care_events.choices import NotificationType
 from care_events.models import Episode
-from notifications.choices import NotificationType
 from tasks_app.models import EscalationTask
 
 NURSE_TEMPLATES: dict[str, tuple[str, str]] = {
@@ -30,12 +30,6 @@ NURSE_TEMPLATES: dict[str, tuple[str, str]] = {
         "URGENT: SLA breached",
         "URGENT: the SLA of {severity} task {ref} is breached.",
     ),
-    NotificationType.TASK_RESOLVED: ("Task resolved", "Task {ref} was resolved."),
-    NotificationType.CHECKIN_NO_ANSWER: (
-        "Check-in not answered",
-        "A patient did not answer the check-in. Task {ref}.",
-    ),
-    NotificationType.SYSTEM_ALERT: ("Sequora alert", "Sequora needs attention. Task {ref}."),
 }
 
 PATIENT_TEMPLATES: dict[str, dict[str, str]] = {
@@ -45,15 +39,11 @@ PATIENT_TEMPLATES: dict[str, dict[str, str]] = {
         "es": "Hola, le saluda su equipo de atención de {facility}. ¿Cómo se siente desde que volvió a casa? "
         "Responda a este mensaje para contarnos. Responda STOP para no recibir más mensajes.",
     },
-    NotificationType.CHECKIN_REMINDER: {
-        "en": "Your care team at {facility} is checking in again: how are you feeling? Reply STOP to opt out.",
-        "es": "Su equipo de atención de {facility} le pregunta de nuevo: ¿cómo se siente? Responda STOP para salir.",
-    },
 }
 
 
 def render_for_nurse(notification_type: str, task: EscalationTask | None) -> tuple[str, str]:
-    subject, body = NURSE_TEMPLATES.get(notification_type, NURSE_TEMPLATES[NotificationType.SYSTEM_ALERT])
+    subject, body = NURSE_TEMPLATES[notification_type]
     if task is None:
         return subject, body.replace(" Task {ref}.", "")
     context = {
@@ -67,6 +57,6 @@ def render_for_nurse(notification_type: str, task: EscalationTask | None) -> tup
 
 
 def render_for_patient(notification_type: str, episode: Episode | None, language: str) -> tuple[str, str]:
-    templates = PATIENT_TEMPLATES.get(notification_type, PATIENT_TEMPLATES[NotificationType.CHECKIN])
+    templates = PATIENT_TEMPLATES[notification_type]
     template = templates.get(language.split("-")[0].lower(), templates["en"])
     return "", template.format(facility=episode.facility if episode else "the hospital")

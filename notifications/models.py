@@ -4,7 +4,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.choices import Channel, NotificationStatus, NotificationType
+from care_events.choices import Channel, NotificationType
+
+
+class NotificationStatus(models.TextChoices):
+    """Status only moves forward: PENDING → SENT → DELIVERED → READ, or to FAILED / CANCELLED."""
+
+    PENDING = "PENDING", "Pending"
+    SENT = "SENT", "Sent"
+    DELIVERED = "DELIVERED", "Delivered"
+    READ = "READ", "Read"
+    FAILED = "FAILED", "Failed"
+    CANCELLED = "CANCELLED", "Cancelled"
 
 
 class NotificationLog(models.Model):

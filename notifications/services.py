@@ -1,23 +1,23 @@
 """Writes of the notifications app: the log row first, then delivery through a channel backend.
 
-A NotificationLog row with a unique dedupe key is written before any provider is called. Delivery claims the
-row (PENDING and not leased) and marks it in doubt, calls the provider, and stores the provider's id; the status
-only moves forward. A worker that dies after the provider accepted the message, or a call that times out, leaves
-the row in doubt: once the lease (NOTIFICATION_SEND_LEASE_SECONDS) expires the next attempt first asks the
-provider for a message it accepted since then (`find_sent`) and records that one instead of sending again. Only a
-backend that cannot be asked (email, push, the local outbox) sends again: at least once, never lost.
+A row with a unique dedupe key is written before any provider is called; delivery claims it, marks it in doubt,
+calls the provider and stores its id, and a send left in doubt is looked up at the provider before it is sent
+again. Why this never loses a message nor sends it twice: docs/architecture.md#durability (point 5).
 """
 
 import datetime as dt
 import logging
+import uuid
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.events import URGENT, emit
-from care_events.models import Episode, Event, Patient
-from care_events.retry import backoff_seconds
+from care_events.bus.catalogue import DEFAULT, URGENT
+from care_events.bus.dispatch import emit
+from care_events.bus.retry import DELIVERIES, claim, relay_take
+from care_events.choices import Channel, NotificationType
+from care_events.models import Episode, Patient
 from notifications.backends import get_backend
 from notifications.backends.base import (
     ChannelBackend,
@@ -27,14 +27,12 @@ from notifications.backends.base import (
     SentLookup,
     TransientSendError,
 )
-from notifications.choices import Channel, NotificationStatus
 from notifications.messages import render_for_nurse, render_for_patient
-from notifications.models import NotificationLog
+from notifications.models import NotificationLog, NotificationStatus
 from tasks_app.models import EscalationTask, Nurse
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
 # Forward-only order; FAILED and CANCELLED are final.
 STATUS_ORDER: list[str] = [
     NotificationStatus.PENDING,
@@ -44,49 +42,55 @@ STATUS_ORDER: list[str] = [
 ]
 
 
-def notification_create(*, event: Event) -> NotificationLog:
-    """Turn a `notification/send` event into its log row (found again if the event is handled twice)."""
-    data = event.data
-    dedupe_key = event.idempotency_key or f"event:{event.pk}"
+def notification_create(
+    *,
+    notification_type: NotificationType,
+    dedupe_key: str,
+    recipient_nurse_id: int | None = None,
+    recipient_patient_id: uuid.UUID | None = None,
+    task_id: uuid.UUID | None = None,
+    episode_id: uuid.UUID | None = None,
+    urgent: bool = False,
+) -> NotificationLog:
+    """Write the log row of one message (found again if asked twice: `dedupe_key` is unique) and publish its
+    delivery. The `send-notification` handler calls it with a `notification/send` payload."""
     existing = NotificationLog.objects.filter(dedupe_key=dedupe_key).first()
     if existing is not None:
         return existing
-    task = EscalationTask.objects.filter(pk=data.get("task_id")).first() if data.get("task_id") else None
-    episode = Episode.objects.filter(pk=data.get("episode_id")).first() if data.get("episode_id") else None
+    task = EscalationTask.objects.filter(pk=task_id).first() if task_id else None
+    episode = Episode.objects.filter(pk=episode_id).first() if episode_id else None
     log = NotificationLog(
-        type=data["notification_type"],
+        type=notification_type,
         dedupe_key=dedupe_key,
         task=task,
         episode=episode or (task.episode if task else None),
         patient_id=(task.patient_id if task else episode.patient_id if episode else None),
-        urgent=data.get("urgent", False),
+        urgent=urgent,
     )
-    if data.get("recipient_nurse_id"):
-        nurse = Nurse.objects.get(pk=data["recipient_nurse_id"])
+    if recipient_nurse_id:
+        nurse = Nurse.objects.get(pk=recipient_nurse_id)
         log.recipient_nurse, log.channel = nurse, nurse.preferred_channel
         log.subject, log.body = render_for_nurse(log.type, task)
     else:
-        patient = Patient.objects.get(pk=data["recipient_patient_id"])
+        assert recipient_patient_id is not None  # the payload schema requires exactly one recipient
+        patient = Patient.objects.get(pk=recipient_patient_id)
         log.recipient_patient, log.channel = patient, Channel.SMS
         log.subject, log.body = render_for_patient(log.type, episode, patient.preferred_language)
         if not patient.sms_consent:
             log.status, log.error_code = NotificationStatus.CANCELLED, "opted_out"
     log.save()
     if log.status == NotificationStatus.PENDING:
-        _publish_delivery(log.pk, urgent=log.urgent)
+        transaction.on_commit(lambda: _publish_delivery(log.pk, urgent=log.urgent))
     return log
 
 
-def _publish_delivery(notification_id, *, urgent: bool) -> None:
+def _publish_delivery(notification_id: uuid.UUID, *, urgent: bool) -> None:
     from notifications.tasks import notification_deliver_task
 
-    def publish() -> None:
-        try:
-            notification_deliver_task.apply_async(args=[str(notification_id)], queue=URGENT if urgent else "default")
-        except Exception:
-            logger.warning("could not publish delivery of %s; the relay will", notification_id, exc_info=True)
-
-    transaction.on_commit(publish)
+    try:
+        notification_deliver_task.apply_async(args=[str(notification_id)], queue=URGENT if urgent else DEFAULT)
+    except Exception:
+        logger.warning("could not publish delivery of %s; the relay will", notification_id, exc_info=True)
 
 
 def _address(log: NotificationLog) -> str:
@@ -99,17 +103,16 @@ def _address(log: NotificationLog) -> str:
     return addresses.get(log.channel, nurse.phone)
 
 
-def _claim(notification_id: str) -> tuple[NotificationLog, dt.datetime | None] | None:
+def _claim(notification_id: uuid.UUID) -> tuple[NotificationLog, dt.datetime | None] | None:
     """Take a PENDING row whose lease is free, so two workers (or a redelivered message) never both call the
     provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires. Returns the row
     and, when an earlier attempt may already have reached the provider, since when."""
     now = timezone.now()
     with transaction.atomic():
-        log = (
-            NotificationLog.objects.select_for_update(of=("self",))
-            .select_related("recipient_nurse", "recipient_patient")
-            .filter(pk=notification_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now)
-            .first()
+        log = claim(
+            NotificationLog.objects.select_related("recipient_nurse", "recipient_patient").filter(
+                pk=notification_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now
+            )
         )
         if log is None:
             return None
@@ -137,7 +140,7 @@ def _already_sent(
     return None
 
 
-def notification_deliver(*, notification_id: str) -> int | None:
+def notification_deliver(*, notification_id: uuid.UUID) -> int | None:
     """Send one pending notification. Returns None when done (sent, failed for good, or not ours to send),
     or the seconds to wait before the next try after a transient failure."""
     claimed = _claim(notification_id)
@@ -186,8 +189,8 @@ def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) 
     the provider first; otherwise the provider answered the send with an error and nothing left."""
     logger.warning("notification %s attempt %d failed: %s", log.pk, log.attempts, exc.code)
     in_doubt_since = log.in_doubt_since if in_doubt else None
-    if exc.retryable and log.attempts < MAX_ATTEMPTS:
-        retry_in = backoff_seconds(log.attempts)
+    retry_in = DELIVERIES.retry_in(log.attempts) if exc.retryable else None
+    if retry_in is not None:
         NotificationLog.objects.filter(pk=log.pk, status=NotificationStatus.PENDING).update(
             error_code=exc.code,
             error_message=str(exc)[:500],
@@ -247,13 +250,14 @@ def notification_mark_read(*, log: NotificationLog) -> NotificationLog:
 
 
 def notifications_relay(*, limit: int = 500) -> int:
-    """Publish again every pending notification whose next try is due over a minute ago (lost message,
-    dead worker's lease expired, Redis flushed)."""
-    cutoff = timezone.now() - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
-    pending = list(
-        NotificationLog.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=cutoff).values_list(
-            "pk", "urgent"
-        )[:limit]
+    """Publish again every pending notification whose next try is due over RELAY_GRACE_SECONDS ago (lost message,
+    dead worker's lease expired, Redis flushed). Marked by moving next_attempt_at to now: still claimable at once,
+    and not relayed again before another grace period."""
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
+    overdue = NotificationLog.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=cutoff)
+    pending = relay_take(
+        overdue, fields=("urgent",), order_by="next_attempt_at", mark={"next_attempt_at": now}, limit=limit
     )
     for pk, urgent in pending:
         _publish_delivery(pk, urgent=urgent)

@@ -1,17 +1,19 @@
 from itertools import pairwise
+from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
-from care_events.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin
 from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tasks_app.selectors import nurse_list_with_workload
-from tasks_app.services import nurse_user_save
+from tasks_app.services.nurses import nurse_user_save
+from tasks_app.services.tasks import task_cancel
 
 
 class NurseShiftInlineFormSet(BaseInlineFormSet):
@@ -62,7 +64,7 @@ class NurseAdminForm(forms.ModelForm):
             "max_open_tasks",
         )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["first_name"].initial = self.instance.user.first_name
@@ -136,7 +138,8 @@ class NurseShiftAdmin(admin.ModelAdmin):
 
 @admin.register(EscalationTask)
 class EscalationTaskAdmin(ReadOnlyAdmin):
-    """Read-only: tasks move on through the API and the workflows, which record every event."""
+    """Read-only: tasks move on through the services (the API, the workflows, the actions here), which record
+    every event."""
 
     list_display = (
         "id",
@@ -152,3 +155,11 @@ class EscalationTaskAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "=episode__id", "=patient__id")
     list_select_related = ("assigned_to__user",)
     date_hierarchy = "created_at"
+    actions = ("cancel",)
+
+    @admin.action(description="Cancel the selected open tasks (no action needed)")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[EscalationTask]) -> None:
+        open_tasks = [task for task in queryset if task.is_open]
+        for task in open_tasks:
+            task_cancel(task=task, reason=f"Cancelled in admin by {request.user.get_username()}.")
+        self.message_user(request, f"{len(open_tasks)} task(s) cancelled.", messages.SUCCESS)

@@ -4,21 +4,27 @@ Thin: validate with a serializer, call one service, answer with a serializer. A 
 tasks assigned to her (tasks_app/selectors.py); another nurse's task is 404.
 """
 
+import uuid
+
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from care_events.api.exceptions import Conflict
-from care_events.api.idempotency import idempotent
-from care_events.api.permissions import IsAgent, IsNurseOrStaff, IsStaff
-from care_events.api.schema import request_example
-from care_events.api.serializers import EmptySerializer
+from care_events.api_clients.idempotency import idempotent
 from care_events.selectors import interaction_list
+from config.rest.exceptions import Conflict
+from config.rest.permissions import IsAgent, IsNurseOrStaff, IsStaff
+from config.rest.schema import request_example
+from config.rest.serializers import EmptySerializer
+from tasks_app.models import EscalationTask
 from tasks_app.selectors import task_list_for
 from tasks_app.serializers import (
+    CancelSerializer,
     FlagSerializer,
     HandoffSerializer,
     ReassignSerializer,
@@ -26,14 +32,8 @@ from tasks_app.serializers import (
     TaskFilterSerializer,
     TaskSerializer,
 )
-from tasks_app.services import (
-    TaskStateError,
-    interaction_flag_raise,
-    interaction_handoff,
-    task_acknowledge,
-    task_reassign,
-    task_resolve,
-)
+from tasks_app.services.escalation import interaction_flag_raise, interaction_handoff
+from tasks_app.services.tasks import TaskStateError, task_acknowledge, task_cancel, task_reassign, task_resolve
 
 
 class InteractionFlagRaiseApi(APIView):
@@ -52,7 +52,7 @@ class InteractionFlagRaiseApi(APIView):
         responses={201: TaskSerializer},
     )
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = FlagSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
@@ -74,7 +74,7 @@ class InteractionHandoffApi(APIView):
         responses={201: TaskSerializer},
     )
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = HandoffSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
@@ -95,7 +95,7 @@ class TaskListApi(ListAPIView):
     permission_classes = [IsNurseOrStaff]
     serializer_class = TaskSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[EscalationTask]:
         # A plain dict, not the QueryDict: DRF reads an empty `?status=` from a QueryDict as "not given".
         filters = TaskFilterSerializer(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
@@ -109,7 +109,7 @@ class TaskDetailApi(RetrieveAPIView):
     permission_classes = [IsNurseOrStaff]
     serializer_class = TaskSerializer
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[EscalationTask]:
         return task_list_for(user=self.request.user)
 
 
@@ -118,12 +118,12 @@ class TaskMoveApi(APIView):
 
     extra_error_codes = (409,)
 
-    def handle_exception(self, exc):
+    def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, TaskStateError):
             exc = Conflict(str(exc))
         return super().handle_exception(exc)
 
-    def get_task(self, pk):
+    def get_task(self, pk: uuid.UUID) -> EscalationTask:
         return get_object_or_404(task_list_for(user=self.request.user), pk=pk)
 
 
@@ -139,7 +139,7 @@ class TaskAcknowledgeApi(TaskMoveApi):
         responses={200: TaskSerializer},
     )
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         task = self.get_task(pk)
         # Staff act for the assignee; a nurse (she can only reach her own tasks) acts as herself.
@@ -161,7 +161,7 @@ class TaskResolveApi(TaskMoveApi):
         responses={200: TaskSerializer},
     )
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         task = task_resolve(task=self.get_task(pk), **serializer.validated_data)
@@ -182,8 +182,29 @@ class TaskReassignApi(TaskMoveApi):
         responses={200: TaskSerializer},
     )
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = ReassignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         task = task_reassign(task=self.get_task(pk), nurse=serializer.validated_data.get("nurse"))
+        return Response(TaskSerializer(self.get_task(task.pk)).data)
+
+
+class TaskCancelApi(TaskMoveApi):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["tasks"],
+        operation_id="task_cancel",
+        examples=[request_example(reason="Duplicate of another task for the same call.")],
+        summary="Cancel a task (staff)",
+        description="Open → CANCELLED (`task/cancelled`) for a task that needs no action; its SLA warning and breach "
+        "are cancelled. A resolved or cancelled task is 409.",
+        request=CancelSerializer,
+        responses={200: TaskSerializer},
+    )
+    @idempotent
+    def post(self, request: Request, pk: uuid.UUID) -> Response:
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = task_cancel(task=self.get_task(pk), **serializer.validated_data)
         return Response(TaskSerializer(self.get_task(task.pk)).data)

@@ -1,63 +1,46 @@
-"""tasks_app's subscriptions: the seed's assign-task, monitor-sla and handle-checkin-response, plus the
-no-answer call task and the SLA notifications."""
+"""tasks_app's subscriptions to events and timers: one-line adapters from the bus to a service.
 
-from care_events.events import URGENT, subscribe
-from care_events.models import Episode, Event, InteractionResponse, Severity, Timer, TimerKind
-from care_events.services import interaction_escalate
-from care_events.timers import timer_handler
-from tasks_app.models import ActionType
-from tasks_app.services import sla_notify, sla_stage_reached, sla_timers_schedule, task_assign, task_create
+The seed's assign-task, monitor-sla and handle-checkin-response, plus the call task for an unanswered check-in.
+Found through the registries (imported in TasksAppConfig.ready()); the whole table is in docs/events.md.
+"""
+
+import datetime as dt
+import uuid
+
+from care_events.bus.catalogue import URGENT
+from care_events.bus.dispatch import Payload, subscribe
+from care_events.bus.models import TimerKind
+from care_events.bus.timers import timer_handler
+from tasks_app.services.assignment import task_assign
+from tasks_app.services.escalation import response_escalate, unreached_patient_task_create
+from tasks_app.services.sla import sla_stage_reach, sla_timers_schedule
 
 
 @subscribe("task/created", name="assign-task", queue=URGENT)
-def assign_task(event: Event) -> None:
-    task_assign(task_id=event.data["task_id"])
+def assign_task(payload: Payload) -> None:
+    task_assign(task_id=payload["task_id"])
 
 
 @subscribe("task/created", name="monitor-sla")
-def monitor_sla(event: Event) -> None:
-    sla_timers_schedule(task_id=event.data["task_id"])
+def monitor_sla(payload: Payload) -> None:
+    sla_timers_schedule(task_id=payload["task_id"])
 
 
 @timer_handler(TimerKind.SLA_WARNING)
-@timer_handler(TimerKind.SLA_BREACH)
-def sla_timer_fired(timer: Timer) -> None:
-    sla_stage_reached(timer=timer)
+def sla_warning_due(task_id: uuid.UUID, due_at: dt.datetime) -> None:
+    sla_stage_reach(task_id=task_id, stage=TimerKind.SLA_WARNING)
 
 
-@subscribe("task/sla_warning", name="notify-sla-warning")
-@subscribe("task/sla_breach", name="notify-sla-breach", queue=URGENT)
-def notify_sla(event: Event) -> None:
-    sla_notify(event=event)
+@timer_handler(TimerKind.SLA_BREACH, queue=URGENT)
+def sla_breach_due(task_id: uuid.UUID, due_at: dt.datetime) -> None:
+    sla_stage_reach(task_id=task_id, stage=TimerKind.SLA_BREACH)
 
 
 @subscribe("interaction/response_received", name="handle-checkin-response", queue=URGENT)
-def handle_checkin_response(event: Event) -> None:
-    """MODERATE, HIGH or CRITICAL escalates: one task per response (its source key), then the event."""
-    if not Severity.escalates(event.data["severity"]):
-        return
-    response = InteractionResponse.objects.select_related("interaction__episode").get(pk=event.data["response_id"])
-    interaction = response.interaction
-    task = task_create(
-        episode=interaction.episode,
-        severity=response.severity,
-        reason_codes=response.reason_codes,
-        interaction=interaction,
-        source_key=f"response:{response.pk}",
-    )
-    interaction_escalate(
-        interaction_id=interaction.pk, task_id=task.pk, severity=response.severity, response_id=response.pk
-    )
+def handle_checkin_response(payload: Payload) -> None:
+    response_escalate(response_id=payload["response_id"])
 
 
 @subscribe("checkin/no_answer", name="call-unreached-patient")
-def call_unreached_patient(event: Event) -> None:
-    """No answer in the window (or no SMS allowed): a nurse calls. MODERATE, so within 8 hours."""
-    reason = event.data["reason"]
-    task_create(
-        episode=Episode.objects.get(pk=event.data["episode_id"]),
-        severity=Severity.MODERATE,
-        reason_codes=["CHECKIN_NO_ANSWER" if reason == "NO_RESPONSE" else "SMS_OPT_OUT"],
-        action_type=ActionType.CALL_PATIENT_NO_ANSWER,
-        source_key=f"no-answer:{event.data.get('outreach_attempt_id') or event.data['episode_id']}",
-    )
+def call_unreached_patient(payload: Payload) -> None:
+    unreached_patient_task_create(**payload)

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Func, Q
 
-from care_events.models import Severity, TimeStampedModel
+from care_events.choices import Channel, Severity
+from care_events.models import TimeStampedModel
 from care_events.validators import validate_e164
-from notifications.choices import Channel
 
 
 class TsTzRange(Func):
@@ -106,10 +106,12 @@ class TaskStatus(models.TextChoices):
     CANCELLED = "CANCELLED", "Cancelled"
 
 
+# A task is open until it is resolved or cancelled: the one spelling of "open", used by queries and the index.
+OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.ASSIGNED, TaskStatus.ACKNOWLEDGED)
+
+
 class EscalationTask(TimeStampedModel):
     Status = TaskStatus
-
-    OPEN_STATUSES = (Status.OPEN, Status.ASSIGNED, Status.ACKNOWLEDGED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     episode = models.ForeignKey("care_events.Episode", on_delete=models.PROTECT, related_name="tasks")
@@ -147,7 +149,7 @@ class EscalationTask(TimeStampedModel):
             models.Index(fields=["status", "-created_at"], name="task_status_recent_idx"),
             models.Index(
                 fields=["sla_breach_at"],
-                condition=Q(status__in=["OPEN", "ASSIGNED", "ACKNOWLEDGED"]),
+                condition=Q(status__in=OPEN_TASK_STATUSES),
                 name="task_open_breach_idx",
             ),
         ]
@@ -180,4 +182,4 @@ class EscalationTask(TimeStampedModel):
 
     @property
     def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
+        return self.status in OPEN_TASK_STATUSES

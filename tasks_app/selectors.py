@@ -2,7 +2,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from tasks_app.models import EscalationTask, Nurse, NurseShift
+from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
 
 
 def nurse_list_with_workload() -> QuerySet[Nurse]:
@@ -10,16 +10,8 @@ def nurse_list_with_workload() -> QuerySet[Nurse]:
     now = timezone.now()
     return Nurse.objects.select_related("user").annotate(
         on_shift_now=Exists(NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)),
-        open_task_count=Count("tasks", filter=Q(tasks__status__in=EscalationTask.OPEN_STATUSES)),
+        open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATUSES)),
     )
-
-
-def shift_overlaps(*, nurse_id: int, starts_at, ends_at, exclude_pk: int | None = None) -> bool:
-    """Half-open overlap [starts_at, ends_at), the same rule as the shift_no_overlap_per_nurse constraint."""
-    shifts = NurseShift.objects.filter(nurse_id=nurse_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
-    if exclude_pk is not None:
-        shifts = shifts.exclude(pk=exclude_pk)
-    return shifts.exists()
 
 
 def task_list_for(*, user: User, status: str | None = None, priority: str | None = None) -> QuerySet[EscalationTask]:

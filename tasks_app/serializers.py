@@ -2,8 +2,9 @@
 
 from rest_framework import serializers
 
-from care_events.api.serializers import ReasonCodeField, StrictSerializer, reason_codes_field
-from care_events.models import Patient, Severity
+from care_events.choices import Severity
+from care_events.models import Patient
+from config.rest.serializers import ReasonCodeField, StrictSerializer, reason_codes_field
 from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
 
 
@@ -105,6 +106,10 @@ class HandoffSerializer(StrictSerializer):
 
 class ResolveSerializer(StrictSerializer):
     resolution = serializers.CharField(max_length=2000, help_text="What was done (e.g. called, advised, referred).")
+
+
+class CancelSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why no action is needed (e.g. a duplicate task).")
 
 
 class ReassignSerializer(StrictSerializer):

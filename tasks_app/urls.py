@@ -10,4 +10,5 @@ urlpatterns = [
     path("tasks/<uuid:pk>/acknowledge/", apis.TaskAcknowledgeApi.as_view(), name="task-acknowledge"),
     path("tasks/<uuid:pk>/resolve/", apis.TaskResolveApi.as_view(), name="task-resolve"),
     path("tasks/<uuid:pk>/reassign/", apis.TaskReassignApi.as_view(), name="task-reassign"),
+    path("tasks/<uuid:pk>/cancel/", apis.TaskCancelApi.as_view(), name="task-cancel"),
 ]

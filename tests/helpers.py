@@ -6,9 +6,9 @@ tests/test_worker_*.py.
 
 from django.utils import timezone
 
-from care_events.events.bus import handler_run_execute
-from care_events.models import Event, HandlerRun
-from care_events.timers import timers_fire_due
+from care_events.bus.dispatch import handler_run_execute
+from care_events.bus.models import Event, HandlerRun
+from care_events.bus.timers import timers_fire_due
 from notifications.models import NotificationLog
 from notifications.services import notification_deliver
 

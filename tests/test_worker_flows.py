@@ -6,11 +6,12 @@ import time
 import pytest
 from django.utils import timezone
 
-from care_events.models import Event, HandlerRun, OutreachAttempt
+from care_events.bus.models import Event, HandlerRun
+from care_events.models import OutreachAttempt
 from care_events.services import episode_discharge, interaction_response_record, interaction_start
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
-from tasks_app.services import task_resolve
+from tasks_app.services.tasks import task_resolve
 from tests.care_events.factories import EpisodeFactory
 from tests.tasks_app.factories import EscalationTaskFactory, NurseShiftFactory
 from tests.worker import wait_until

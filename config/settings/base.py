@@ -90,19 +90,19 @@ STORAGES = {
 REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "care_events.api.tokens.HashedTokenAuthentication",
+        "care_events.api_clients.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "care_events.api.schema.ApiSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.rest.schema.ApiSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["care_events.api.parsers.LimitedJSONParser"],
-    "EXCEPTION_HANDLER": "care_events.api.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["config.rest.parsers.LimitedJSONParser"],
+    "EXCEPTION_HANDLER": "config.rest.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "care_events.api.throttling.ClientRateThrottle",
-        "care_events.api.throttling.AnonymousRateThrottle",
+        "config.rest.throttling.ClientRateThrottle",
+        "config.rest.throttling.AnonymousRateThrottle",
     ],
-    "DEFAULT_PAGINATION_CLASS": "care_events.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "config.rest.pagination.Pagination",
     # How many reverse proxies stand before the app: an anonymous caller's address is taken that many hops back in
     # X-Forwarded-For. 0 (the default) uses the connection's address, so a forged header cannot dodge the limit.
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
@@ -134,13 +134,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "care_events.api.schema.strict_request_bodies",
+        "config.rest.schema.strict_request_bodies",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "SeverityEnum": "care_events.models.Severity",
+        "SeverityEnum": "care_events.choices.Severity",
         "TaskStatusEnum": "tasks_app.models.TaskStatus",
         "InteractionStatusEnum": "care_events.models.InteractionStatus",
-        "NotificationStatusEnum": "notifications.choices.NotificationStatus",
+        "NotificationStatusEnum": "notifications.models.NotificationStatus",
     },
 }
 
@@ -184,17 +184,15 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
-# Redis redelivers any message not acked within visibility_timeout, and an ETA/countdown message stays unacked
-# in the worker until it runs: with a shorter timeout, every long timer would be delivered again and again.
-# So it must exceed the longest ETA we publish: CHECKIN_DELAY (24 h) pushed past quiet hours (up to ~12 h),
-# and the longest SLA (24 h). 48 h covers both. A message lost with a dead worker is not waited for this long:
-# the Beat sweep and relay re-drive it from PostgreSQL within a minute. Celery reads it from all three places.
+# Longer than the longest ETA or countdown published (a 24 h check-in pushed past quiet hours, a 24 h SLA), since
+# such a message stays unacked in the worker until it runs; Celery reads it from all three places below.
+# docs/architecture.md#durability.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=48 * 60 * 60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_ROUTES = {
-    "care_events.tasks.timers_sweep_task": {"queue": "urgent"},
-    "care_events.tasks.events_relay_task": {"queue": "urgent"},
+    "care_events.bus.tasks.timers_sweep_task": {"queue": "urgent"},
+    "care_events.bus.tasks.events_relay_task": {"queue": "urgent"},
 }
 # The backstop. Each entry expires before the next is due, so a stopped worker does not come back to a pile.
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
@@ -203,12 +201,12 @@ SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 RELAY_GRACE_SECONDS = env.int("RELAY_GRACE_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {
-        "task": "care_events.tasks.timers_sweep_task",
+        "task": "care_events.bus.tasks.timers_sweep_task",
         "schedule": SWEEP_INTERVAL_SECONDS,
         "options": {"expires": SWEEP_INTERVAL_SECONDS},
     },
     "relay-pending-events": {
-        "task": "care_events.tasks.events_relay_task",
+        "task": "care_events.bus.tasks.events_relay_task",
         "schedule": SWEEP_INTERVAL_SECONDS,
         "options": {"expires": SWEEP_INTERVAL_SECONDS},
     },
@@ -218,7 +216,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60},
     },
     "forget-old-idempotency-keys": {
-        "task": "care_events.tasks.idempotency_records_prune_task",
+        "task": "care_events.api_clients.tasks.idempotency_records_prune_task",
         "schedule": 60 * 60,
         "options": {"expires": 60 * 60},
     },

@@ -8,6 +8,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from care_events.choices import Channel
 from notifications.backends.base import (
     ChannelBackend,
     OutgoingMessage,
@@ -16,7 +17,6 @@ from notifications.backends.base import (
     SendResult,
     TransientSendError,
 )
-from notifications.choices import Channel
 
 __all__ = [
     "ChannelBackend",

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    channel: str  # a notifications.choices.Channel value
+    channel: str  # a care_events.choices.Channel value
     to: str  # E.164 phone for SMS/VOICE, email address for EMAIL, device/user token for PUSH
     body: str
     subject: str = ""
@@ -19,7 +19,7 @@ class OutgoingMessage:
 class SendResult:
     provider: str
     message_id: str  # the provider's id (a Twilio SID), stored to match status webhooks later
-    status: str  # a notifications.choices.NotificationStatus value: "SENT" or "DELIVERED"
+    status: str  # a notifications.models.NotificationStatus value: "SENT" or "DELIVERED"
 
 
 class SendError(Exception):

@@ -4,7 +4,7 @@ import logging
 import uuid
 
 from notifications.backends.base import OutgoingMessage, SendResult
-from notifications.choices import NotificationStatus
+from notifications.models import NotificationStatus
 
 logger = logging.getLogger(__name__)
 

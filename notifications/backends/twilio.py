@@ -23,7 +23,7 @@ from notifications.backends.base import (
     SendResult,
     TransientSendError,
 )
-from notifications.choices import NotificationStatus
+from notifications.models import NotificationStatus
 
 logger = logging.getLogger(__name__)
 

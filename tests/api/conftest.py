@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from care_events.api.tokens import api_token_rotate
+from care_events.api_clients.tokens import api_token_rotate
 from tests.api.factories import AgentUserFactory, StaffUserFactory
 from tests.tasks_app.factories import NurseShiftFactory
 

@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth.models import Group
 
-from care_events.api.permissions import AGENT_GROUP
+from config.rest.permissions import AGENT_GROUP
 from tests.tasks_app.factories import UserFactory
 
 

@@ -6,7 +6,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from care_events.models import AgentInteraction, Event, Patient
+from care_events.bus.models import Event
+from care_events.models import AgentInteraction, Patient
 from tasks_app.models import EscalationTask
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory
 

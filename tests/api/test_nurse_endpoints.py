@@ -5,10 +5,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from care_events.models import AgentInteraction, Timer
+from care_events.bus.models import Timer
+from care_events.models import AgentInteraction
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
-from tasks_app.services import sla_timers_schedule
+from tasks_app.services.sla import sla_timers_schedule
 from tests.api.conftest import client_for
 from tests.helpers import drain, event_names
 from tests.notifications.factories import NotificationLogFactory
@@ -116,6 +117,32 @@ def test_acknowledging_an_unassigned_task_is_a_conflict(staff_client):
     response = staff_client.post(f"/api/v1/tasks/{task.pk}/acknowledge/")
 
     assert response.status_code == 409
+
+
+def test_staff_cancel_an_open_task_which_cancels_its_sla_timers(staff_client, nurse_a):
+    task = assigned_task(nurse_a)
+    sla_timers_schedule(task_id=task.pk)
+
+    response = staff_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {"reason": "Duplicate of another task"})
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["resolution"]) == ("CANCELLED", "Duplicate of another task")
+    assert response.json()["cancelled_at"] is not None
+    assert "task/cancelled" in event_names()
+    assert not Timer.objects.filter(subject_id=task.pk, cancelled_at=None).exists()
+    again = staff_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {"reason": "Again"})
+    assert again.status_code == 409
+
+
+def test_cancel_without_a_reason_is_400_and_changes_nothing(staff_client, nurse_a):
+    task = assigned_task(nurse_a)
+
+    response = staff_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {})
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["reason"]
+    task.refresh_from_db()
+    assert task.status == "ASSIGNED"
 
 
 def test_staff_reassign_to_a_named_nurse(staff_client, nurse_a, nurse_b):

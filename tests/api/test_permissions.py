@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from care_events.models import Event
+from care_events.bus.models import Event
 from tests.api.conftest import client_for
 from tests.api.factories import AgentUserFactory, StaffUserFactory
 from tests.care_events.factories import AgentInteractionFactory
@@ -105,6 +105,7 @@ MATRIX = {
     "task acknowledge": (("POST", "tasks/{task}/acknowledge/", {}), (401, 200, 404, 403, 200)),
     "task resolve": (("POST", "tasks/{task}/resolve/", {"resolution": "Called"}), (401, 200, 404, 403, 200)),
     "task reassign": (("POST", "tasks/{task}/reassign/", {"nurse_id": "{nurse_b}"}), (401, 403, 403, 403, 200)),
+    "task cancel": (("POST", "tasks/{task}/cancel/", {"reason": "Duplicate"}), (401, 403, 403, 403, 200)),
     "notification list": (("GET", "notifications/", None), (401, 200, 200, 403, 403)),
     "notification read": (("POST", "notifications/{notification}/read/", {}), (401, 200, 404, 403, 403)),
     "event send": (

@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from care_events.api.permissions import AGENT_GROUP
-from care_events.api.tokens import api_token_rotate
+from care_events.api_clients.tokens import api_token_rotate
+from config.rest.permissions import AGENT_GROUP
 from tests.api.conftest import client_for
 from tests.care_events.factories import AgentInteractionFactory
 from tests.notifications.factories import NotificationLogFactory
@@ -59,6 +59,7 @@ def test_the_schema_documents_every_endpoint_of_the_contract():
         "POST /api/v1/tasks/{id}/acknowledge/",
         "POST /api/v1/tasks/{id}/resolve/",
         "POST /api/v1/tasks/{id}/reassign/",
+        "POST /api/v1/tasks/{id}/cancel/",
         "GET /api/v1/notifications/",
         "POST /api/v1/notifications/{id}/read/",
         "POST /api/v1/events/",

@@ -3,6 +3,7 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
+from care_events.choices import Severity
 from care_events.models import (
     AgentInteraction,
     Condition,
@@ -11,7 +12,6 @@ from care_events.models import (
     OutreachAttempt,
     OutreachPlan,
     Patient,
-    Severity,
 )
 
 

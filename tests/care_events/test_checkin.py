@@ -7,7 +7,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from care_events.models import AgentInteraction, OutreachAttempt, OutreachPlan, Timer
+from care_events.bus.models import Timer
+from care_events.models import AgentInteraction, OutreachAttempt, OutreachPlan
 from care_events.services import (
     episode_discharge,
     interaction_complete,

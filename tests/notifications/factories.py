@@ -1,6 +1,6 @@
 import factory
 
-from notifications.choices import Channel, NotificationType
+from care_events.choices import Channel, NotificationType
 from notifications.models import NotificationLog
 from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
 

@@ -6,9 +6,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from care_events.events.bus import handler_run_execute
-from care_events.models import Event, HandlerRun
-from care_events.notify import notify
+from care_events.bus.dispatch import handler_run_execute
+from care_events.bus.models import Event, HandlerRun
+from care_events.notify import notification_request
 from notifications.backends import OutgoingMessage
 from notifications.backends.twilio import TwilioSmsBackend
 from notifications.models import NotificationLog
@@ -30,9 +30,11 @@ def twilio_sms(settings, fake_twilio):
 
 
 def ask(nurse, task, key="k"):
-    notify(notification_type="TASK_ASSIGNED", recipient_nurse_id=nurse.pk, task_id=task.pk, dedupe_key=key)
+    notification_request(
+        notification_type="TASK_ASSIGNED", recipient_nurse_id=nurse.pk, task_id=task.pk, dedupe_key=key
+    )
     drain()
-    return NotificationLog.objects.get(dedupe_key=f"notify:{key}")
+    return NotificationLog.objects.get(dedupe_key=key)
 
 
 def test_asking_twice_writes_one_log_and_sends_one_sms(twilio_sms):
@@ -73,7 +75,9 @@ def test_a_permanent_failure_fails_once_and_emits_notification_failed(twilio_sms
 
 def test_a_message_whose_lease_is_held_is_not_sent_by_a_second_worker(twilio_sms):
     nurse, task = NurseFactory(), EscalationTaskFactory()
-    notify(notification_type="TASK_ASSIGNED", recipient_nurse_id=nurse.pk, task_id=task.pk, dedupe_key="lease")
+    notification_request(
+        notification_type="TASK_ASSIGNED", recipient_nurse_id=nurse.pk, task_id=task.pk, dedupe_key="lease"
+    )
     handler_run_execute(run_id=HandlerRun.objects.get(handler="send-notification").pk)
     log = NotificationLog.objects.get()
     # Another worker claimed it a moment ago and is calling the provider: its lease is in the future.
@@ -84,7 +88,9 @@ def test_a_message_whose_lease_is_held_is_not_sent_by_a_second_worker(twilio_sms
 
 def test_a_patient_who_opted_out_is_never_texted(twilio_sms):
     episode = EpisodeFactory(patient__sms_consent=False)
-    notify(notification_type="CHECKIN", recipient_patient_id=episode.patient_id, episode_id=episode.pk, dedupe_key="c")
+    notification_request(
+        notification_type="CHECKIN", recipient_patient_id=episode.patient_id, episode_id=episode.pk, dedupe_key="c"
+    )
     drain()
     log = NotificationLog.objects.get()
     assert (log.status, log.error_code) == ("CANCELLED", "opted_out")

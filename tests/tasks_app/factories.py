@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from care_events.models import Severity
+from care_events.choices import Severity
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import EpisodeFactory
 

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from care_events.bus.models import Event
 from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, OutreachAttemptFactory
 from tests.notifications.factories import NotificationLogFactory
@@ -207,3 +208,20 @@ def test_an_episode_can_be_viewed_with_its_patient(admin_client):
     episode = EpisodeFactory()
     page = admin_client.get(reverse("admin:care_events_episode_change", args=[episode.pk]))
     assert page.status_code == 200
+
+
+def test_a_charge_nurse_cancels_open_tasks_from_admin_through_the_service(admin_client):
+    open_task, resolved = EscalationTaskFactory(), EscalationTaskFactory(status="RESOLVED", resolved_at=timezone.now())
+
+    response = admin_client.post(
+        reverse("admin:tasks_app_escalationtask_changelist"),
+        {"action": "cancel", "_selected_action": [open_task.pk, resolved.pk]},
+        follow=True,
+    )
+
+    assert "1 task(s) cancelled." in response.content.decode()
+    open_task.refresh_from_db()
+    resolved.refresh_from_db()
+    assert (open_task.status, resolved.status) == ("CANCELLED", "RESOLVED")
+    assert open_task.resolution == "Cancelled in admin by admin."
+    assert Event.objects.filter(name="task/cancelled").count() == 1

@@ -8,18 +8,11 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from care_events.models import Timer
+from care_events.bus.models import Timer
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask, NurseShift
-from tasks_app.services import (
-    TaskStateError,
-    task_acknowledge,
-    task_assign,
-    task_create,
-    task_reassign,
-    task_resolve,
-    tasks_assign_waiting,
-)
+from tasks_app.services.assignment import task_assign, tasks_assign_waiting
+from tasks_app.services.tasks import TaskStateError, task_acknowledge, task_create, task_reassign, task_resolve
 from tests.care_events.factories import EpisodeFactory
 from tests.helpers import drain, event_names
 from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory, NurseShiftFactory

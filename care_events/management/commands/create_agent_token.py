@@ -1,6 +1,8 @@
-from django.core.management.base import BaseCommand
+from typing import Any
 
-from care_events.api.tokens import agent_account_ensure, api_token_rotate
+from django.core.management.base import BaseCommand, CommandParser
+
+from care_events.api_clients.tokens import agent_account_ensure, api_token_rotate
 
 
 class Command(BaseCommand):
@@ -9,9 +11,9 @@ class Command(BaseCommand):
         "create or rotate its API token. Prints only the new key; the old key stops working at once."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username", help="The service account's username, e.g. interaction-agent.")
 
-    def handle(self, *args, username: str, **options) -> None:
+    def handle(self, *args: Any, username: str, **options: Any) -> None:
         user = agent_account_ensure(username=username)
         self.stdout.write(api_token_rotate(user=user))

@@ -1,7 +1,9 @@
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
 
-from care_events.api.tokens import api_token_rotate
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from care_events.api_clients.tokens import api_token_rotate
 
 
 class Command(BaseCommand):
@@ -10,10 +12,10 @@ class Command(BaseCommand):
         "key stops working at once. For the interaction agent use create_agent_token."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
 
-    def handle(self, *args, username: str, **options) -> None:
+    def handle(self, *args: Any, username: str, **options: Any) -> None:
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError("No such user. Nurses are created in admin (Nurses → Add nurse).")

@@ -1,8 +1,9 @@
 import os
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -11,10 +12,10 @@ class Command(BaseCommand):
         "The password is $SEQUORA_ADMIN_PASSWORD, or 'admin' when DEBUG is on."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--password", default=None)
 
-    def handle(self, *args, password: str | None = None, **options) -> None:
+    def handle(self, *args: Any, password: str | None = None, **options: Any) -> None:
         users = get_user_model().objects
         if users.filter(is_superuser=True).exists():
             self.stdout.write("A superuser exists already; nothing to do.")

@@ -1,0 +1,63 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from care_events.bus.dispatch import handler_runs_redrive
+from care_events.bus.models import Event, HandlerRun, Timer
+from care_events.bus.timers import timers_rearm
+from config.admin import ReadOnlyAdmin
+
+
+class HandlerRunInline(admin.TabularInline):
+    model = HandlerRun
+    fields = ("handler", "status", "attempts", "last_error", "created_at", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "name", "id", "idempotency_key")
+    list_filter = ("name",)
+    search_fields = ("=id", "idempotency_key")
+    date_hierarchy = "created_at"
+    inlines = (HandlerRunInline,)
+
+
+@admin.register(HandlerRun)
+class HandlerRunAdmin(ReadOnlyAdmin):
+    """Failed runs are listed here with their last error; "Re-drive" runs them again."""
+
+    list_display = ("created_at", "handler", "event", "status", "attempts", "next_attempt_at", "finished_at")
+    list_filter = ("status", "handler")
+    search_fields = ("=event__id",)
+    list_select_related = ("event",)
+    actions = ("redrive",)
+
+    @admin.action(description="Re-drive the selected failed runs")
+    def redrive(self, request: HttpRequest, queryset: QuerySet[HandlerRun]) -> None:
+        count = handler_runs_redrive(run_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed run(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(Timer)
+class TimerAdmin(ReadOnlyAdmin):
+    """Timers given up after their attempts are listed with their last error (filter "Failed at: has date");
+    "Re-arm" gives them fresh attempts, due now."""
+
+    list_display = ("due_at", "kind", "subject_id", "fired_at", "cancelled_at", "failed_at", "attempts")
+    list_filter = (
+        "kind",
+        ("fired_at", admin.EmptyFieldListFilter),
+        ("cancelled_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("=subject_id",)
+    date_hierarchy = "due_at"
+    actions = ("rearm",)
+
+    @admin.action(description="Re-arm the selected failed timers")
+    def rearm(self, request: HttpRequest, queryset: QuerySet[Timer]) -> None:
+        count = timers_rearm(timer_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed timer(s) re-armed.", messages.SUCCESS)

@@ -1,0 +1,68 @@
+"""The bus's one claim-and-retry mechanism, used by handler runs, timers and message deliveries alike.
+
+- `claim` locks one row that is still to do, and skips it when another worker holds it;
+- a `RetryPolicy` per kind of work says how many attempts it gets and how long to wait between them;
+- `relay_take` is how every relay takes overdue rows: locked, oldest first, and marked so that a second relay
+  running at the same moment takes other rows.
+
+Why each is safe, and what the delays add up to: docs/architecture.md#durability.
+"""
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+
+M = TypeVar("M", bound=models.Model)
+
+BASE_SECONDS = 10
+CAP_SECONDS = 30 * 60
+
+
+def backoff_seconds(attempt: int) -> int:
+    """Exponential backoff with full jitter: a retry storm after an outage spreads out instead of stampeding."""
+    ceiling = min(CAP_SECONDS, BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    return max(1, round(random.uniform(ceiling / 2, ceiling)))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+
+    def retry_in(self, attempts: int) -> int | None:
+        """After `attempts` attempts have failed: the seconds to wait before the next, or None to give up."""
+        return None if attempts >= self.max_attempts else backoff_seconds(attempts)
+
+
+# One cap per kind of work. With the backoff above, 8 attempts span about 20-40 minutes and 6 about 5-10.
+HANDLER_RUNS = RetryPolicy(max_attempts=8)
+TIMERS = RetryPolicy(max_attempts=8)
+DELIVERIES = RetryPolicy(max_attempts=6)
+
+
+def claim(queryset: "models.QuerySet[M]") -> M | None:
+    """Lock the first row of `queryset` until the transaction ends; None when there is none, or when another
+    transaction holds it. SKIP LOCKED is the point: two workers holding the same message (a redelivery, a relay,
+    a sweep racing the fast path) never wait for each other, and the loser finds the row done afterwards because
+    every queryset given here filters on "still to do"."""
+    # of=("self",): lock the claimed row only, not the rows it joins (an event is shared by its runs).
+    return queryset.select_for_update(skip_locked=True, of=("self",)).first()
+
+
+def error_text(exc: Exception) -> str:
+    """The failure as kept on the row for admin. Never logged: a database error can quote row values (PHI)."""
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def relay_take(
+    queryset: "models.QuerySet[M]", *, fields: Sequence[str], order_by: str, mark: dict[str, Any], limit: int
+) -> list[tuple[Any, ...]]:
+    """Take up to `limit` overdue rows as (pk, *fields), oldest first (`order_by`: the column of the rows'
+    partial index), and update them with `mark` while they are locked, so that a second relay running at once takes
+    other rows and the next run of this one does not take them again before they had a chance to run."""
+    with transaction.atomic():
+        rows = list(queryset.select_for_update(skip_locked=True).order_by(order_by).values_list("pk", *fields)[:limit])
+        queryset.model._default_manager.filter(pk__in=[row[0] for row in rows]).update(**mark)
+    return rows

@@ -1,0 +1,30 @@
+"""The API's own exceptions; config/rest/errors.py turns every exception into the one error format."""
+
+from rest_framework import exceptions, status
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The body is larger than the limit of {limit} bytes.")
+
+
+class Conflict(exceptions.APIException):
+    """The object cannot make this move from its current state (e.g. resolving a resolved task)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object's current state does not allow this."
+    default_code = "conflict"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used with another request; use a new key."
+    default_code = "idempotency_key_reused"
+
+
+class EventNotAllowed(exceptions.PermissionDenied):
+    default_detail = "This event is emitted by the system only; it cannot be sent through the API."
+    default_code = "event_not_allowed"

@@ -1,0 +1,108 @@
+"""OpenAPI (drf-spectacular): the error responses, the Idempotency-Key header and strict request bodies are
+documented once here rather than on every endpoint."""
+
+from typing import Any
+
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from care_events.api_clients.idempotency import HEADER, KEY_PATTERN
+
+EXAMPLE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+
+def request_example(**value: Any) -> OpenApiExample:
+    return OpenApiExample("Example", value=value, request_only=True)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="Stable, machine-readable: invalid, malformed_json, unsupported_media_type, not_authenticated, "
+        "authentication_failed, permission_denied, event_not_allowed, not_found, method_not_allowed, conflict, "
+        "payload_too_large, idempotency_key_reused, throttled, server_error."
+    )
+    message = serializers.CharField(help_text="For people; never quotes a submitted value.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Only for invalid input (400): each bad field (dotted when nested) and its messages.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+_ERRORS = {
+    "400": "Invalid input: malformed JSON, an unknown or read-only field, a bad value (see error.fields).",
+    "401": "No credentials, or invalid ones (send Authorization: Token <key>).",
+    "403": "Your role does not allow this endpoint (or this event).",
+    "404": "No such object, or not one you may see.",
+    "409": "The object's current state does not allow this move.",
+    "413": "The body is larger than the limit (API_MAX_BODY_BYTES, 64 KiB by default).",
+    "415": "The body is not JSON (send Content-Type: application/json).",
+    "422": "This Idempotency-Key was already used with a different request.",
+    "429": "Over the per-client rate (API_RATE_LIMIT); retry after the Retry-After header's seconds.",
+}
+
+
+def _error(code: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=_ERRORS[code])
+
+
+class ApiSchema(AutoSchema):
+    """Every operation documents the errors it can answer with; every POST its Idempotency-Key header.
+
+    A view may list more error codes in `extra_error_codes` (e.g. 409 on a task's state moves).
+    """
+
+    def get_override_parameters(self) -> list[OpenApiParameter | serializers.Serializer | type[serializers.Serializer]]:
+        parameters = super().get_override_parameters()
+        if self.method == "POST":
+            parameters.append(
+                OpenApiParameter(
+                    HEADER,
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    pattern=KEY_PATTERN,
+                    description="Makes the POST safe to retry: the same key with the same body gets the first "
+                    "response again (header Idempotent-Replayed: true) and causes one side effect; the same key "
+                    "with another body is 422. Scoped to the authenticated user; kept IDEMPOTENCY_KEY_TTL_HOURS (24).",
+                )
+            )
+        return parameters
+
+    def _error_codes(self) -> list[str]:
+        codes = ["401", "403", "429"]
+        if self.method == "POST":
+            codes += ["400", "413", "415", "422"]
+        if "{" in self.path:
+            codes.append("404")
+        elif self.method == "GET":
+            codes += ["400", "404"]  # a list: a bad filter or page parameter; a page past the end
+        codes += [str(code) for code in getattr(self.view, "extra_error_codes", ())]
+        return sorted(set(codes))
+
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(_error(code), code, direction=direction)
+        if "429" in responses:
+            responses["429"].setdefault("headers", {})["Retry-After"] = {
+                "schema": {"type": "integer"},
+                "description": "Seconds to wait before the next request.",
+            }
+        return responses
+
+
+def strict_request_bodies(result: dict, generator: SchemaGenerator, request: Request | None, public: bool) -> dict:
+    """POSTPROCESSING_HOOK: request bodies refuse unknown properties (as the API does: 400 naming them)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

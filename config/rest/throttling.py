@@ -1,0 +1,40 @@
+"""Per-client rates: each authenticated user (the agent's service account, each nurse) has API_RATE_LIMIT,
+each anonymous IP address API_ANON_RATE_LIMIT (it only reaches the schema, the docs and the login page: every
+other endpoint answers 401 before throttling). Counts live in the shared cache (Redis), so every web process
+counts together.
+
+The rates are read from settings at each request rather than captured at import as DRF's classes do, so that
+they follow the settings actually in force.
+"""
+
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES) while it loads
+    from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+
+class _FailOpen(SimpleRateThrottle):
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            # The cache (Redis) is down: answering the clinical API matters more than limiting it. Logged loudly.
+            logger.exception("rate limit not applied: the cache is unavailable")
+            return True
+
+
+class ClientRateThrottle(_FailOpen, UserRateThrottle):
+    def get_rate(self) -> str:
+        return settings.API_RATE_LIMIT
+
+
+class AnonymousRateThrottle(_FailOpen, AnonRateThrottle):
+    def get_rate(self) -> str:
+        return settings.API_ANON_RATE_LIMIT

@@ -1,0 +1,8 @@
+"""Writes of tasks_app, one module per concern:
+
+- `nurses`: a nurse's login, the supervisors;
+- `tasks`: a task's life (create, acknowledge, resolve, cancel, reassign);
+- `assignment`: round-robin assignment and the sweep for tasks nobody could take;
+- `sla`: the SLA timers and what their firing does;
+- `escalation`: what creates a task (a worrying answer, a flag, a hand-off, an unanswered check-in).
+"""
