@@ -78,6 +78,7 @@ def timers_cancel(*, subject_id: uuid.UUID, kinds: Iterable[TimerKind]) -> int:
     )
 
 
+@transaction.atomic
 def timers_rearm(*, timer_ids: list[int]) -> int:
     """Give failed timers fresh attempts, due now (the admin's re-arm action)."""
     timers = list(Timer.objects.filter(pk__in=timer_ids).exclude(failed_at=None))
