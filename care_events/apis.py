@@ -8,18 +8,20 @@ care_events/api_clients/.
 import uuid
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.generics import RetrieveAPIView
+from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from care_events.api_clients.idempotency import idempotent
 from care_events.bus.catalogue import CATALOGUE
-from care_events.models import AgentInteraction, Episode, Patient
-from care_events.selectors import episode_list, interaction_list, patient_list
+from care_events.models import AgentInteraction, Episode, Patient, PatientMessage
+from care_events.selectors import episode_list, interaction_list, patient_list, patient_message_list
 from care_events.serializers import (
     DischargeSerializer,
     EpisodeSerializer,
@@ -28,6 +30,7 @@ from care_events.serializers import (
     InteractionCompleteSerializer,
     InteractionResponseSerializer,
     InteractionSerializer,
+    PatientMessageSerializer,
     PatientSerializer,
 )
 from care_events.services import (
@@ -173,6 +176,35 @@ class InteractionDetailApi(RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[AgentInteraction]:
         return interaction_list()
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["interactions"],
+        operation_id="interaction_messages",
+        summary="Read what the patient texted (agent, staff)",
+        description="The patient's own texts in this interaction (every text that is not a keyword such as STOP, "
+        "START or HELP), oldest first, paginated. A text is put on the open interaction of the patient's latest "
+        "discharged episode, or on a new one (`interaction/patient_replied`), and counts as an answer to the "
+        "check-in.",
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The interaction's UUID.")
+        ],
+    )
+)
+class InteractionMessageListApi(ListAPIView):
+    permission_classes = [IsAgentOrStaff]
+    serializer_class = PatientMessageSerializer
+    # A path with an id documents 404 only; this list also answers 400 to a bad ?page or ?page_size.
+    extra_error_codes = (400,)
+
+    def get_queryset(self) -> QuerySet[PatientMessage]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
+            return PatientMessage.objects.none()
+        pk = self.kwargs["pk"]
+        if not interaction_list().filter(pk=pk).exists():
+            raise Http404  # an interaction that does not exist is 404, not an empty list
+        return patient_message_list(interaction_id=pk)
 
 
 class InteractionResponseCreateApi(APIView):

@@ -5,6 +5,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from care_events.choices import Severity
 from care_events.validators import validate_e164, validate_timezone
@@ -28,6 +29,9 @@ class Patient(TimeStampedModel):
     preferred_language = models.CharField(max_length=10, default="en", help_text="BCP 47 tag, e.g. en, es")
     sms_consent = models.BooleanField(default=True, help_text="False once the patient texts STOP.")
     sms_opted_out_at = models.DateTimeField(null=True, blank=True)
+    prefers_whatsapp = models.BooleanField(
+        default=False, help_text="Text this patient through WhatsApp (a route of SMS) rather than plain SMS."
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -215,6 +219,25 @@ class InteractionResponse(models.Model):
 
     def __str__(self) -> str:
         return f"Response {self.pk}"
+
+
+class PatientMessage(models.Model):
+    """Something the patient texted us that is not a keyword (STOP, START, HELP): what the patient said, recorded
+    against the conversation it belongs to, for the interaction agent to read."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    interaction = models.ForeignKey(AgentInteraction, on_delete=models.PROTECT, related_name="patient_messages")
+    text = models.TextField()
+    received_at = models.DateTimeField(default=timezone.now)
+    provider_message_id = models.CharField(
+        max_length=64, unique=True, help_text="The provider's id of the inbound message (a retried webhook finds it)."
+    )
+
+    class Meta:
+        ordering = ["received_at"]
+
+    def __str__(self) -> str:
+        return f"Patient message {self.pk}"
 
 
 # The platform's rows live in their own packages but belong to this app: importing them here is what registers

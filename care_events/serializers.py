@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from care_events.choices import Severity
-from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient
+from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient, PatientMessage
 from care_events.selectors import episode_list, outreach_attempt_list, patient_list
 from config.rest.serializers import StrictModelSerializer, StrictSerializer, UUIDRelatedField, reason_codes_field
 
@@ -128,6 +128,20 @@ class InteractionResponseSerializer(StrictModelSerializer):
             "text": {"help_text": "What the patient said (stored; never sent in events or logs).", "max_length": 4000},
             "severity": {"help_text": "The agent's grading. MODERATE and above create an escalation task."},
             "received_at": {"help_text": "When it was recorded (UTC)."},
+        }
+
+
+class PatientMessageSerializer(serializers.ModelSerializer):
+    """Read only: the patient's texts are written by Twilio's inbound webhook, never through the API."""
+
+    class Meta:
+        model = PatientMessage
+        fields = ["id", "text", "received_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "The message's UUID."},
+            "text": {"help_text": "What the patient texted, as received (never a keyword: STOP, START, HELP…)."},
+            "received_at": {"help_text": "When it reached us (UTC)."},
         }
 
 

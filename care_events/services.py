@@ -14,7 +14,15 @@ from care_events.bus.dispatch import UnknownEventError, emit, payload_read
 from care_events.bus.models import Event, Timer, TimerKind
 from care_events.bus.timers import timer_reschedule, timer_schedule, timers_cancel
 from care_events.choices import NotificationType, Severity
-from care_events.models import AgentInteraction, Episode, InteractionResponse, OutreachAttempt, OutreachPlan, Patient
+from care_events.models import (
+    AgentInteraction,
+    Episode,
+    InteractionResponse,
+    OutreachAttempt,
+    OutreachPlan,
+    Patient,
+    PatientMessage,
+)
 from care_events.notify import checkin_key, notification_request
 from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
 
@@ -44,6 +52,20 @@ def patient_create(
     patient.full_clean()
     patient.save()
     return patient
+
+
+@transaction.atomic
+def patient_sms_consent_set(*, patient_id: uuid.UUID, consent: bool) -> bool:
+    """The patient texted STOP (consent off, and when) or START (on again); Twilio's "unsubscribed recipient" error
+    turns it off too. Returns whether it changed. A patient without consent is never texted (delivery checks it
+    again right before each send)."""
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    if patient.sms_consent == consent:
+        return False
+    patient.sms_consent, patient.sms_opted_out_at = consent, None if consent else timezone.now()
+    patient.save(update_fields=["sms_consent", "sms_opted_out_at", "updated_at"])
+    logger.info("patient %s sms consent %s", patient.pk, "on" if consent else "off")
+    return True
 
 
 def episode_create(*, patient: Patient, admitted_at: dt.datetime, condition: str, facility: str) -> Episode:
@@ -184,17 +206,63 @@ def interaction_response_record(
     if Severity.rank(severity) > Severity.rank(interaction.severity):
         interaction.severity = severity
     interaction.save(update_fields=["last_response_at", "severity", "updated_at"])
+    _patient_reached(episode_id=interaction.episode_id, now=now)
+    return response
+
+
+def _patient_reached(*, episode_id: uuid.UUID, now: dt.datetime) -> None:
+    """The patient answered (a graded response, or a text of their own): the episode's check-in attempts still
+    waiting for an answer become ANSWERED and their no-answer timers are cancelled, so no "call the patient" task
+    follows. Runs in the caller's transaction."""
+    # Locked: an attempt whose no-answer timer is firing right now is re-read once that commits, and a NO_ANSWER
+    # attempt (its call task already made) is left as it is.
     answered = list(
-        OutreachAttempt.objects.filter(
-            plan__episode_id=interaction.episode_id, status=OutreachAttempt.Status.SENT
-        ).values_list("pk", flat=True)
+        OutreachAttempt.objects.select_for_update()
+        .filter(plan__episode_id=episode_id, status=OutreachAttempt.Status.SENT)
+        .values_list("pk", flat=True)
     )
     OutreachAttempt.objects.filter(pk__in=answered).update(
         status=OutreachAttempt.Status.ANSWERED, answered_at=now, updated_at=now
     )
     for attempt_id in answered:
         timers_cancel(subject_id=attempt_id, kinds=[TimerKind.CHECKIN_NO_ANSWER])
-    return response
+
+
+@transaction.atomic
+def patient_reply_record(*, patient_id: uuid.UUID, text: str, provider_message_id: str) -> PatientMessage | None:
+    """The patient texted something that is not a keyword (notifications/webhooks.py). It is recorded for the agent
+    on the open interaction of the patient's most recent discharged episode (a new interaction when none is open)
+    and emits `interaction/patient_replied`. A reply is an answer: the episode's check-in attempts become ANSWERED
+    and their no-answer timers are cancelled, as for a graded response.
+
+    No discharged episode: None (there is no conversation to put it in; the inbound message row is kept by the
+    caller). The same provider message again: the first PatientMessage, nothing else changes."""
+    # One reply of a patient at a time: two texts arriving together must not open two interactions, and a retried
+    # webhook waits here for the first one and then finds its message.
+    Patient.objects.select_for_update().only("pk").get(pk=patient_id)
+    existing = PatientMessage.objects.filter(provider_message_id=provider_message_id).first()
+    if existing is not None:
+        return existing
+    episode = (
+        Episode.objects.filter(patient_id=patient_id, discharged_at__isnull=False).order_by("-discharged_at").first()
+    )
+    if episode is None:
+        return None
+    interaction = (
+        AgentInteraction.objects.select_for_update()
+        .filter(episode=episode, status__in=OPEN_INTERACTION)
+        .order_by("-started_at")
+        .first()
+    ) or interaction_start(episode=episode)
+    message = PatientMessage.objects.create(interaction=interaction, text=text, provider_message_id=provider_message_id)
+    _patient_reached(episode_id=episode.pk, now=message.received_at)
+    emit(
+        "interaction/patient_replied",
+        {"interaction_id": interaction.pk, "message_id": message.pk},
+        idempotency_key=f"patient-replied:{message.pk}",
+    )
+    logger.info("patient message %s recorded on interaction %s", message.pk, interaction.pk)
+    return message
 
 
 def interaction_escalate(

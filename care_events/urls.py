@@ -15,6 +15,7 @@ urlpatterns = [
         apis.InteractionResponseCreateApi.as_view(),
         name="interaction-response-create",
     ),
+    path("interactions/<uuid:pk>/messages/", apis.InteractionMessageListApi.as_view(), name="interaction-messages"),
     path("interactions/<uuid:pk>/complete/", apis.InteractionCompleteApi.as_view(), name="interaction-complete"),
     path("events/", apis.EventEmitApi.as_view(), name="event-send"),
 ]

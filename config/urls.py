@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Session login for nurses in a browser (then /api/docs/ can call the API as them).
     path("api/auth/", include("rest_framework.urls")),
+    path("webhooks/twilio/", include("notifications.webhook_urls")),
     re_path(r"^api/(?P<path>.*)$", api_path_not_found),
 ]
 

@@ -1,11 +1,14 @@
-"""A nurse's own notifications. Notifications belong to their recipient alone: another nurse's is 404, and
-staff read everyone's in admin (read-only), not here."""
+"""A nurse's own notifications, and the browsers she registers for push notifications. Notifications belong to
+their recipient alone: another nurse's is 404, and staff read everyone's in admin (read-only), not here."""
 
 import uuid
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,11 +16,26 @@ from rest_framework.views import APIView
 
 from care_events.api_clients.idempotency import idempotent
 from config.rest.permissions import IsNurse
+from config.rest.schema import request_example
 from config.rest.serializers import EmptySerializer
 from notifications.models import NotificationLog
 from notifications.selectors import notification_list_for
-from notifications.serializers import NotificationSerializer
-from notifications.services import notification_mark_read
+from notifications.serializers import (
+    NotificationSerializer,
+    PushSubscriptionRegisterSerializer,
+    PushSubscriptionSerializer,
+    PushSubscriptionUnregisterSerializer,
+    VapidPublicKeySerializer,
+)
+from notifications.services.push import push_subscription_register, push_subscription_remove
+from notifications.services.status import notification_mark_read
+
+# An example of what a browser's PushSubscription.toJSON() gives (keys of a real P-256 key pair).
+EXAMPLE_ENDPOINT = "https://fcm.googleapis.com/fcm/send/dpH5lCsTSSM:APA91bHqjZxM0VImWWqDRN7U0a3AycjUf4O"
+EXAMPLE_KEYS = {
+    "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+    "auth": "tBHItJI5svbpez7KI4CCXg",
+}
 
 
 @extend_schema_view(
@@ -52,3 +70,66 @@ class NotificationReadApi(APIView):
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         log = notification_mark_read(log=get_object_or_404(notification_list_for(user=request.user), pk=pk))
         return Response(NotificationSerializer(log).data)
+
+
+class PushSubscriptionRegisterApi(APIView):
+    permission_classes = [IsNurse]
+
+    @extend_schema(
+        tags=["notifications"],
+        operation_id="push_subscription_register",
+        summary="Register my browser for push notifications (nurse)",
+        description="Send the browser's `PushSubscription.toJSON()` as it is. The nurse's PUSH messages then go to "
+        "every browser she registered. 201 for a new endpoint; 200 when the endpoint was known (its keys and owner "
+        "are replaced: a browser re-subscribing, or a shared workstation).",
+        examples=[request_example(endpoint=EXAMPLE_ENDPOINT, expirationTime=None, keys=EXAMPLE_KEYS)],
+        request=PushSubscriptionRegisterSerializer,
+        responses={201: PushSubscriptionSerializer, 200: PushSubscriptionSerializer},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = PushSubscriptionRegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint, keys = serializer.validated_data["endpoint"], serializer.validated_data["keys"]
+        subscription, created = push_subscription_register(
+            nurse=request.user.nurse, endpoint=endpoint, p256dh=keys["p256dh"], auth=keys["auth"]
+        )
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(PushSubscriptionSerializer(subscription).data, status=answer)
+
+
+class PushSubscriptionUnregisterApi(APIView):
+    permission_classes = [IsNurse]
+    extra_error_codes = (404,)  # the path has no id, so the schema would not list it by itself
+
+    @extend_schema(
+        tags=["notifications"],
+        operation_id="push_subscription_unregister",
+        summary="Unregister my browser from push notifications (nurse)",
+        description="Forgets the caller's own subscription at `endpoint` (call it before "
+        "`PushSubscription.unsubscribe()`). 404 when she has none there, including another nurse's.",
+        examples=[request_example(endpoint=EXAMPLE_ENDPOINT)],
+        request=PushSubscriptionUnregisterSerializer,
+        responses={204: None},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = PushSubscriptionUnregisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not push_subscription_remove(nurse=request.user.nurse, endpoint=serializer.validated_data["endpoint"]):
+            raise NotFound()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VapidPublicKeyApi(APIView):
+    permission_classes = [IsNurse]
+
+    @extend_schema(
+        tags=["notifications"],
+        operation_id="push_vapid_public_key",
+        summary="The server's VAPID public key (nurse)",
+        description="Pass it to `PushManager.subscribe()` as `applicationServerKey`, then register the subscription.",
+        responses={200: VapidPublicKeySerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(VapidPublicKeySerializer({"public_key": settings.VAPID_PUBLIC_KEY}).data)

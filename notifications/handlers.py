@@ -1,7 +1,7 @@
 """notifications' subscription: a one-line adapter from the bus to a service (docs/events.md has the table)."""
 
 from care_events.bus.dispatch import Payload, subscribe
-from notifications.services import notification_create
+from notifications.services.create import notification_create
 
 
 @subscribe("notification/send", name="send-notification")

@@ -1,62 +1,59 @@
-"""What each notification says. Nurse messages carry no PHI (SMS and push are not private): the task's
-severity, action and id, never the patient's name or answers; the nurse opens the task to see more."""
+"""What each message says, from the Django templates in notifications/templates/notifications/.
 
-from care_events.choices import NotificationType
+Nurse messages carry no PHI (SMS, push and voice are not private) but are actionable: the severity, the action, the
+due time in the nurse's timezone and a link that opens the task; never the patient's name or answers. Templates:
+`nurse/<TYPE>.txt` (or `nurse/<TYPE>.<CHANNEL>.txt`, or `nurse/default.<CHANNEL>.txt` for a channel that words every
+type alike) and `nurse/<TYPE>.subject.txt` (email subject, push title). Patient messages: `patient/<TYPE>.<lang>.txt`
+in the patient's preferred language, English when there is none in it.
+"""
+
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template.loader import render_to_string, select_template
+from django.urls import reverse
+
 from care_events.models import Episode
-from tasks_app.models import EscalationTask
+from tasks_app.models import EscalationTask, Nurse
 
-NURSE_TEMPLATES: dict[str, tuple[str, str]] = {
-    NotificationType.TASK_ASSIGNED: (
-        "New task assigned",
-        "New {severity} task for you: {action}. Act within {sla} min. Task {ref}.",
-    ),
-    NotificationType.TASK_REASSIGNED: (
-        "Task reassigned to you",
-        "A {severity} task was reassigned to you: {action}. Task {ref}.",
-    ),
-    NotificationType.URGENT_HANDOFF: (
-        "URGENT hand-off",
-        "URGENT hand-off: a patient needs a nurse now. Task {ref}.",
-    ),
-    NotificationType.TASK_UNASSIGNED: (
-        "Task waiting: nobody on shift",
-        "A {severity} task is waiting: no nurse on shift has room. Task {ref}.",
-    ),
-    NotificationType.SLA_WARNING: (
-        "SLA warning",
-        "75% of the SLA has passed on {severity} task {ref}. Due {breach}.",
-    ),
-    NotificationType.SLA_BREACH: (
-        "URGENT: SLA breached",
-        "URGENT: the SLA of {severity} task {ref} is breached.",
-    ),
-}
-
-PATIENT_TEMPLATES: dict[str, dict[str, str]] = {
-    NotificationType.CHECKIN: {
-        "en": "Hello from your care team at {facility}. How are you feeling since you got home? "
-        "Reply to this message to tell us. Reply STOP to opt out.",
-        "es": "Hola, le saluda su equipo de atención de {facility}. ¿Cómo se siente desde que volvió a casa? "
-        "Responda a este mensaje para contarnos. Responda STOP para no recibir más mensajes.",
-    },
-}
+PATIENT_LANGUAGES = ("en", "es")
 
 
-def render_for_nurse(notification_type: str, task: EscalationTask | None) -> tuple[str, str]:
-    subject, body = NURSE_TEMPLATES[notification_type]
-    if task is None:
-        return subject, body.replace(" Task {ref}.", "")
+def task_link(task: EscalationTask) -> str:
+    """Where a nurse opens the task (the link in her messages)."""
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("admin:tasks_app_escalationtask_change", args=[task.pk])
+
+
+def render_for_nurse(
+    notification_type: str, channel: str, task: EscalationTask | None, nurse: Nurse
+) -> tuple[str, str]:
+    """(subject, body) of a nurse's message on `channel`."""
+    due = task.sla_breach_at.astimezone(ZoneInfo(nurse.timezone)) if task is not None else None
     context = {
-        "severity": task.severity,
-        "action": task.get_action_type_display(),
-        "sla": task.sla_minutes,
-        "ref": str(task.pk)[:8],
-        "breach": f"{task.sla_breach_at:%H:%M} UTC",
+        "severity": task.severity if task else "",
+        "action": task.get_action_type_display() if task else "",
+        "due": f"{due:%H:%M %Z} ({due:%b %d})" if due else "",
+        "link": task_link(task) if task else settings.PUBLIC_BASE_URL,
+        "ref_spoken": " ".join(str(task.pk)[:4]) if task else "",
     }
-    return f"Sequora: {subject}", "Sequora: " + body.format(**context)
+    subject = render_to_string(f"notifications/nurse/{notification_type}.subject.txt", context).strip()
+    body = select_template(
+        [
+            f"notifications/nurse/{notification_type}.{channel}.txt",
+            f"notifications/nurse/default.{channel}.txt",
+            f"notifications/nurse/{notification_type}.txt",
+        ]
+    ).render({**context, "subject": subject})
+    return f"Sequora: {subject}", body.strip()
 
 
 def render_for_patient(notification_type: str, episode: Episode | None, language: str) -> tuple[str, str]:
-    templates = PATIENT_TEMPLATES[notification_type]
-    template = templates.get(language.split("-")[0].lower(), templates["en"])
-    return "", template.format(facility=episode.facility if episode else "the hospital")
+    """("", body) of a patient's text, in the patient's language."""
+    return "", render_patient_text(notification_type, language, facility=episode.facility if episode else "")
+
+
+def render_patient_text(name: str, language: str, *, facility: str = "") -> str:
+    lang = language.split("-")[0].lower()
+    lang = lang if lang in PATIENT_LANGUAGES else "en"
+    context = {"facility": facility or ("el hospital" if lang == "es" else "the hospital")}
+    return render_to_string(f"notifications/patient/{name}.{lang}.txt", context).strip()

@@ -59,6 +59,23 @@ class NotificationLog(models.Model):
     error_code = models.CharField(max_length=50, blank=True)
     error_message = models.TextField(blank=True)
     urgent = models.BooleanField(default=False, help_text="Delivered through the urgent queue.")
+    whatsapp = models.BooleanField(default=False, help_text="Sent by the WhatsApp route of the SMS channel.")
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The failed notification this one replaces: a fallback on the next channel, or a re-send.",
+    )
+    deadline = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Transient failures are retried until then (the message's lifetime); empty: while its task is open.",
+    )
+    provider_status = models.CharField(
+        max_length=20, blank=True, help_text="The provider's last reported status (e.g. Twilio's undelivered)."
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # When the next delivery attempt may start: a retry's backoff, or the lease of the attempt in progress.
@@ -89,6 +106,8 @@ class NotificationLog(models.Model):
             models.Index(fields=["recipient_patient", "-created_at"], name="notif_patient_recent_idx"),
             models.Index(fields=["task", "created_at"], name="notif_task_idx"),
             models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"), name="notif_pending_idx"),
+            # Reconciliation: messages the provider took whose final status never came back.
+            models.Index(fields=["sent_at"], condition=Q(status="SENT"), name="notif_sent_unconfirmed_idx"),
             models.Index(
                 fields=["provider", "provider_message_id"],
                 condition=~Q(provider_message_id=""),
@@ -108,3 +127,46 @@ class NotificationLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.channel} {self.pk} ({self.status})"
+
+
+class PushSubscription(models.Model):
+    """A nurse's browser, registered for Web Push (its endpoint and keys, from the browser's PushSubscription)."""
+
+    nurse = models.ForeignKey("tasks_app.Nurse", on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200, help_text="The browser's public key (base64url).")
+    auth = models.CharField(max_length=100, help_text="The browser's auth secret (base64url).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.pk} of nurse {self.nurse_id}"
+
+
+class InboundKind(models.TextChoices):
+    STOP = "STOP", "Opt-out keyword"
+    START = "START", "Opt-in keyword"
+    HELP = "HELP", "Help keyword"
+    REPLY = "REPLY", "A patient's reply"
+    UNKNOWN_SENDER = "UNKNOWN_SENDER", "From a number no patient has"
+
+
+class InboundMessage(models.Model):
+    """Every text that reached our number, as the provider's webhook delivered it (one row per provider id)."""
+
+    id = models.BigAutoField(primary_key=True)
+    provider_message_id = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=40)
+    body = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=InboundKind.choices)
+    patient = models.ForeignKey(
+        "care_events.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="inbound_messages"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=InboundKind.values), name="inbound_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"Inbound {self.kind} {self.pk}"

@@ -1,6 +1,19 @@
+import base64
+import binascii
+import ipaddress
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from notifications.models import NotificationLog
+from config.rest.serializers import StrictSerializer
+from notifications.models import NotificationLog, PushSubscription
+
+# The browser gives its keys in base64url (RFC 4648, section 5), unpadded.
+BASE64URL = RegexValidator(r"^[A-Za-z0-9_-]+={0,2}$", "Must be base64url (A-Z a-z 0-9 - _).")
+P256_POINT_BYTES = 65  # an uncompressed P-256 point: 0x04, then x and y of 32 bytes each
+AUTH_SECRET_BYTES = 16
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -36,3 +49,112 @@ class NotificationSerializer(serializers.ModelSerializer):
             "delivered_at": {"help_text": "UTC."},
             "read_at": {"help_text": "UTC; set by POST notifications/{id}/read/."},
         }
+
+
+def _base64url_bytes(value: str) -> bytes | None:
+    unpadded = value.rstrip("=")
+    try:
+        return base64.urlsafe_b64decode(unpadded + "=" * (-len(unpadded) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_p256_point(raw: bytes) -> bool:
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        return False
+    return True
+
+
+class PushSubscriptionKeysSerializer(StrictSerializer):
+    """The browser's keys (PushSubscription.toJSON().keys)."""
+
+    p256dh = serializers.CharField(
+        max_length=200,
+        validators=[BASE64URL],
+        help_text="The browser's P-256 public key, base64url (PushSubscription.toJSON().keys.p256dh).",
+    )
+    auth = serializers.CharField(
+        max_length=100,
+        validators=[BASE64URL],
+        help_text="The browser's 16-byte auth secret, base64url (PushSubscription.toJSON().keys.auth).",
+    )
+
+    def validate_p256dh(self, value: str) -> str:
+        raw = _base64url_bytes(value)
+        # The point must be on the curve, or every push to this browser would fail at encryption.
+        if raw is None or len(raw) != P256_POINT_BYTES or not _is_p256_point(raw):
+            raise serializers.ValidationError("Must be an uncompressed P-256 public key (65 bytes), base64url.")
+        return value
+
+    def validate_auth(self, value: str) -> str:
+        raw = _base64url_bytes(value)
+        if raw is None or len(raw) != AUTH_SECRET_BYTES:
+            raise serializers.ValidationError("Must be a 16-byte secret, base64url.")
+        return value
+
+
+class PushSubscriptionRegisterSerializer(StrictSerializer):
+    """The browser's PushSubscription.toJSON(), as it gives it."""
+
+    endpoint = serializers.URLField(
+        max_length=1000, help_text="The push service's URL for this browser (https), from PushSubscription.endpoint."
+    )
+    keys = PushSubscriptionKeysSerializer(help_text="The browser's keys: each message is encrypted for them.")
+    # camelCase: the browser's own name for it.
+    expirationTime = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text="Accepted as the browser gives it (milliseconds since the epoch, usually null) and not stored: a "
+        "subscription that expired is deleted when its push service says so.",
+    )
+
+    def validate_endpoint(self, value: str) -> str:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        # The server POSTs to this URL: only a named https host, so an endpoint cannot aim the workers at an address
+        # of the internal network (localhost, an IP literal) or carry credentials.
+        if parts.scheme != "https" or parts.username or parts.password or not _is_public_name(host):
+            raise serializers.ValidationError("Must be the https URL of a push service.")
+        return value
+
+
+def _is_public_name(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return "." in host and not host.endswith((".localhost", ".local", ".internal"))
+    return False
+
+
+class PushSubscriptionUnregisterSerializer(StrictSerializer):
+    """The browser to forget, by its endpoint."""
+
+    endpoint = serializers.URLField(max_length=1000, help_text="The endpoint the browser registered.")
+
+
+class PushSubscriptionSerializer(serializers.ModelSerializer):
+    """A registered browser. Its keys are not shown: only the browser needs them."""
+
+    class Meta:
+        model = PushSubscription
+        fields = ["id", "endpoint", "created_at", "last_success_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "The subscription's id."},
+            "endpoint": {"help_text": "The push service's URL for this browser."},
+            "created_at": {"help_text": "UTC; when this endpoint was first registered."},
+            "last_success_at": {"help_text": "UTC; the last push a push service took for it; null until then."},
+        }
+
+
+class VapidPublicKeySerializer(serializers.Serializer):
+    """What a browser needs to subscribe."""
+
+    public_key = serializers.CharField(
+        read_only=True,
+        help_text="The server's VAPID public key, base64url: PushManager.subscribe()'s applicationServerKey. Empty "
+        "when Web Push is not configured.",
+    )

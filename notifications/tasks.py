@@ -3,12 +3,13 @@ from typing import Any
 
 from celery import shared_task
 
-from notifications.services import notification_deliver, notifications_relay
+from notifications.services.delivery import notification_deliver, notifications_relay
+from notifications.services.reconcile import notifications_reconcile
 
 
 @shared_task(bind=True, max_retries=None)
 def notification_deliver_task(self: Any, notification_id: str) -> None:
-    # Attempts are counted on the row (care_events.bus.retry.DELIVERIES); Celery only carries the wait.
+    # The row decides (its deadline, care_events.bus.retry.DELIVERIES); Celery only carries the wait.
     retry_in = notification_deliver(notification_id=uuid.UUID(notification_id))
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
@@ -17,3 +18,8 @@ def notification_deliver_task(self: Any, notification_id: str) -> None:
 @shared_task
 def notifications_relay_task() -> None:
     notifications_relay()
+
+
+@shared_task
+def notifications_reconcile_task() -> None:
+    notifications_reconcile()

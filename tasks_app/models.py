@@ -9,7 +9,7 @@ from django.db.models import Func, Q
 
 from care_events.choices import Channel, Severity
 from care_events.models import TimeStampedModel
-from care_events.validators import validate_e164
+from care_events.validators import validate_e164, validate_timezone
 
 
 class TsTzRange(Func):
@@ -24,6 +24,19 @@ class Nurse(TimeStampedModel):
     phone = models.CharField(max_length=16, validators=[validate_e164], help_text="E.164, e.g. +14155550123")
     email = models.EmailField()
     preferred_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    fallback_channels = ArrayField(
+        models.CharField(max_length=10, choices=Channel.choices),
+        default=list,
+        blank=True,
+        help_text="Channels tried in turn when an urgent alert fails on the preferred one; empty: the default "
+        "chain (NOTIFICATION_FALLBACK_CHAIN).",
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="America/New_York",
+        validators=[validate_timezone],
+        help_text="IANA name; due times in her messages are shown in it.",
+    )
     is_active = models.BooleanField(default=True, help_text="Inactive nurses are never assigned tasks.")
     is_supervisor = models.BooleanField(
         default=False,

@@ -10,7 +10,7 @@ from care_events.bus.dispatch import handler_run_execute
 from care_events.bus.models import Event, HandlerRun
 from care_events.bus.timers import timers_fire_due
 from notifications.models import NotificationLog
-from notifications.services import notification_deliver
+from notifications.services.delivery import notification_deliver
 
 
 def drain(max_rounds: int = 50) -> None:

@@ -1,4 +1,4 @@
-"""The event catalogue: the seed's 18 event types, each with a typed payload schema.
+"""The event catalogue: the seed's 18 event types and those added since, each with a typed payload schema.
 
 Payloads carry ids and codes only (never names, phone numbers or message bodies: events ride through Celery and
 show in Flower and admin). Each schema is a DRF serializer: one mechanism for every event, and its errors name
@@ -108,6 +108,11 @@ class InteractionEscalatedPayload(Payload):
     task_id = serializers.UUIDField()
 
 
+class PatientRepliedPayload(Payload):
+    interaction_id = serializers.UUIDField()
+    message_id = serializers.UUIDField()  # a PatientMessage: the text itself stays on the row, never in the event
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
@@ -150,6 +155,11 @@ CATALOGUE: dict[str, EventType] = {
             InteractionEscalatedPayload,
             "An escalation task was created for an interaction: by a response of severity MODERATE or above, or "
             "by the agent's flag or handoff.",
+        ),
+        EventType(
+            "interaction/patient_replied",
+            PatientRepliedPayload,
+            "The patient texted a reply (not a keyword); recorded for the agent.",
         ),
     ]
 }

@@ -21,25 +21,30 @@ BASE_SECONDS = 10
 CAP_SECONDS = 30 * 60
 
 
-def backoff_seconds(attempt: int) -> int:
+def backoff_seconds(attempt: int, *, cap: int = CAP_SECONDS) -> int:
     """Exponential backoff with full jitter: a retry storm after an outage spreads out instead of stampeding."""
-    ceiling = min(CAP_SECONDS, BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    ceiling = min(cap, BASE_SECONDS * 2 ** max(attempt - 1, 0))
     return max(1, round(random.uniform(ceiling / 2, ceiling)))
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int
+    max_attempts: int | None  # None: no cap on the count (the work has a deadline of its own)
+    cap_seconds: int = CAP_SECONDS
 
     def retry_in(self, attempts: int) -> int | None:
         """After `attempts` attempts have failed: the seconds to wait before the next, or None to give up."""
-        return None if attempts >= self.max_attempts else backoff_seconds(attempts)
+        if self.max_attempts is not None and attempts >= self.max_attempts:
+            return None
+        return backoff_seconds(attempts, cap=self.cap_seconds)
 
 
-# One cap per kind of work. With the backoff above, 8 attempts span about 20-40 minutes and 6 about 5-10.
+# One policy per kind of work. 8 attempts of handler runs and timers span about 20-40 minutes. A message is retried
+# until its own deadline (notifications.services.create.message_deadline), never for a fixed count, at most two
+# minutes apart, so it goes out within two minutes of the provider answering again.
 HANDLER_RUNS = RetryPolicy(max_attempts=8)
 TIMERS = RetryPolicy(max_attempts=8)
-DELIVERIES = RetryPolicy(max_attempts=6)
+DELIVERIES = RetryPolicy(max_attempts=None, cap_seconds=120)
 
 
 def claim(queryset: "models.QuerySet[M]") -> M | None:

@@ -225,6 +225,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SWEEP_INTERVAL_SECONDS,
         "options": {"expires": SWEEP_INTERVAL_SECONDS},
     },
+    "reconcile-sent-notifications": {
+        "task": "notifications.tasks.notifications_reconcile_task",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
 }
 
 # --- Product settings ---------------------------------------------------------------------------------------
@@ -236,15 +241,17 @@ CHECKIN_RESPONSE_WINDOW = env.int("CHECKIN_RESPONSE_WINDOW", default=4 * 60 * 60
 QUIET_HOURS_START = env.int("QUIET_HOURS_START", default=21)
 QUIET_HOURS_END = env.int("QUIET_HOURS_END", default=8)
 
-# A channel's backend: a dotted class path, or "local" / "twilio" for the two shipped with the product.
-# The local in-memory backend is the embedded default: nothing leaves the machine.
-_BACKEND_ALIASES = {
+# A channel's backend: a dotted class path, or one of the aliases below. The local in-memory backend is the
+# embedded default: nothing leaves the machine (production refuses it unless NOTIFICATION_ALLOW_LOCAL_BACKEND).
+NOTIFICATION_BACKEND_ALIASES = {
     "local": "notifications.backends.local.LocalBackend",
     "twilio": "notifications.backends.twilio.TwilioSmsBackend",
     "twilio-voice": "notifications.backends.twilio.TwilioVoiceBackend",
+    "email": "notifications.backends.email.EmailBackend",
+    "webpush": "notifications.backends.push.WebPushBackend",
 }
 NOTIFICATION_BACKENDS = {
-    channel: _BACKEND_ALIASES.get(path, path)
+    channel: NOTIFICATION_BACKEND_ALIASES.get(path, path)
     for channel, path in {
         "SMS": env("NOTIFICATION_SMS_BACKEND", default="local"),
         "EMAIL": env("NOTIFICATION_EMAIL_BACKEND", default="local"),
@@ -252,6 +259,31 @@ NOTIFICATION_BACKENDS = {
         "VOICE": env("NOTIFICATION_VOICE_BACKEND", default="local"),
     }.items()
 }
+NOTIFICATION_ALLOW_LOCAL_BACKEND = env.bool("NOTIFICATION_ALLOW_LOCAL_BACKEND", default=False)
+# The channels an urgent nurse alert tries in turn after the nurse's preferred one fails (a nurse's own chain in
+# admin wins).
+NOTIFICATION_FALLBACK_CHAIN = env.list("NOTIFICATION_FALLBACK_CHAIN", default=["PUSH", "SMS", "VOICE"])
+# An urgent alert still failing (transiently) this long after it was written also goes out on the next channel.
+NOTIFICATION_FALLBACK_AFTER_SECONDS = env.int("NOTIFICATION_FALLBACK_AFTER_SECONDS", default=120)
+# Messages sent per second per provider account, shared by every worker (a token bucket in Redis); urgent ones
+# first. Twilio's default for a long code is 1 message per second; a toll-free or short code allows more.
+NOTIFICATION_RATE_PER_SECOND = env.float("NOTIFICATION_RATE_PER_SECOND", default=10)
+# A message the provider took (SENT) whose final status has not come back after this long is asked for.
+NOTIFICATION_RECONCILE_AFTER_SECONDS = env.int("NOTIFICATION_RECONCILE_AFTER_SECONDS", default=15 * 60)
+# The address the outside world reaches this service at (behind a TLS proxy, the proxy's): Twilio's status and
+# inbound webhooks are signed for URLs under it, and nurses' messages link to their tasks with it.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# EMAIL: Django's mail API; in production an ESP through django-anymail (EMAIL_BACKEND, e.g.
+# anymail.backends.postmark.EmailBackend, with its keys in ANYMAIL_SETTINGS).
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+ANYMAIL = env.json("ANYMAIL_SETTINGS", default={})
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Sequora <alerts@localhost>")
+# PUSH: Web Push with VAPID (generate a key pair once: `manage.py generate_vapid_keys`).
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:alerts@localhost")
+
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")

@@ -23,3 +23,5 @@ CACHES = {
         "KEY_PREFIX": "sequora-test",
     }
 }
+# No shared send rate by default: a test of the rate sets it (tests/notifications/test_throttle.py).
+NOTIFICATION_RATE_PER_SECOND = 0

@@ -19,7 +19,7 @@ class OutgoingMessage:
 class SendResult:
     provider: str
     message_id: str  # the provider's id (a Twilio SID), stored to match status webhooks later
-    status: str  # a notifications.models.NotificationStatus value: "SENT" or "DELIVERED"
+    status: str  # the provider's word for where the message is now, e.g. Twilio's "queued" (status.PROVIDER_STATUSES)
 
 
 class SendError(Exception):
@@ -34,9 +34,21 @@ class SendError(Exception):
     # message may have left, so the next attempt asks the provider first.
     in_doubt: bool = False
 
-    def __init__(self, code: str, detail: str = "", *, in_doubt: bool = False) -> None:
+    def __init__(
+        self,
+        code: str,
+        detail: str = "",
+        *,
+        in_doubt: bool = False,
+        retry_after: float | None = None,
+        unsubscribed: bool = False,
+    ) -> None:
         self.in_doubt = in_doubt
         self.code = code
+        # Seconds the provider asked us to wait (its Retry-After), if it said.
+        self.retry_after = retry_after
+        # The recipient told the provider to stop (Twilio 21610): the patient's consent is turned off.
+        self.unsubscribed = unsubscribed
         super().__init__(f"{code}: {detail}" if detail else code)
 
 
@@ -66,4 +78,15 @@ class SentLookup(Protocol):
     def find_sent(self, message: OutgoingMessage, *, since: dt.datetime) -> list[SendResult]:
         """Messages the provider accepted for `message` (same recipient and content) since `since`, oldest
         first. Raises SendError when the provider cannot be asked."""
+        ...
+
+
+@runtime_checkable
+class StatusLookup(Protocol):
+    """Optional: a backend whose provider can be asked where a message is now. Reconciliation asks it about messages
+    whose final status never came back; the answer takes the same path as a status callback."""
+
+    def fetch_status(self, message_id: str) -> tuple[str, str]:
+        """The provider's status word for the message (e.g. "delivered") and its error code ("" if none). Raises
+        SendError when the provider cannot be asked."""
         ...

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import html
-import json
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -11,19 +10,13 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from notifications.backends.base import (
-    OutgoingMessage,
-    PermanentSendError,
-    SendError,
-    SendResult,
-    TransientSendError,
-)
-from notifications.models import NotificationStatus
+from notifications.backends.base import OutgoingMessage, PermanentSendError, SendResult
+from notifications.backends.errors import retry_after_seconds, twilio_error
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +74,10 @@ class BaseUrlTwilioHttpClient(TwilioHttpClient):
         super().__init__(timeout=timeout)
         self.base_url = base_url
 
+    # The Retry-After of the last answer (Twilio sends one with its 429s): the SDK's exceptions do not carry headers.
+    # One request at a time per client: a worker process sends one message at a time.
+    retry_after: float | None = None
+
     def request(
         self,
         method: str,
@@ -92,7 +89,7 @@ class BaseUrlTwilioHttpClient(TwilioHttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        return super().request(
+        response = super().request(
             method,
             rewrite_api_url(url, self.base_url),
             params=params,
@@ -102,36 +99,8 @@ class BaseUrlTwilioHttpClient(TwilioHttpClient):
             timeout=timeout,
             allow_redirects=allow_redirects,
         )
-
-
-def twilio_error_to_send_error(exc: Exception) -> SendError:
-    """The one place that decides whether a failed Twilio call is retried or given up.
-
-    Only status and error code are kept: Twilio's messages quote the phone number ("The 'To' number +1...
-    is not a valid phone number"), so they must not reach our exceptions or logs.
-    """
-    if isinstance(exc, TwilioRestException | TwilioServiceException):
-        return _answered_error(exc.status, exc.code)
-    if isinstance(exc, TwilioException) and len(exc.args) > 1 and isinstance(exc.args[1], Response):
-        # A list request Twilio answered with an error: the SDK raises a bare "Unable to fetch page".
-        response = exc.args[1]
-        try:
-            code = json.loads(response.text).get("code")
-        except (ValueError, AttributeError):
-            code = None
-        return _answered_error(response.status_code, code)
-    if isinstance(exc, requests.RequestException | TwilioException):
-        # Connection refused, DNS, TLS, timeouts: the request may or may not have reached Twilio, so the next
-        # attempt asks Twilio before sending again.
-        return TransientSendError("network", type(exc).__name__, in_doubt=True)
-    raise TypeError(f"not a Twilio or HTTP error: {type(exc).__name__}") from exc
-
-
-def _answered_error(status: int, code: int | None) -> SendError:
-    error_code, detail = (f"twilio:{code}" if code else f"http:{status}"), f"HTTP {status}"
-    if status == 429 or status >= 500:
-        return TransientSendError(error_code, detail)
-    return PermanentSendError(error_code, detail)
+        self.retry_after = retry_after_seconds((response.headers or {}).get("Retry-After"))
+        return response
 
 
 class _TwilioBackend(ABC):
@@ -144,15 +113,16 @@ class _TwilioBackend(ABC):
     def send(self, message: OutgoingMessage) -> SendResult:
         config = TwilioConfig.from_settings()
         self._check_configured(config, message)
+        client = self._client_for(config)
         try:
-            sid = self._create(self._client_for(config), config, message)
+            sid, status = self._create(client, config, message)
         except (TwilioException, requests.RequestException) as exc:
-            error = twilio_error_to_send_error(exc)
+            error = twilio_error(exc, retry_after=client.http_client.retry_after)  # type: ignore[attr-defined]
             logger.warning("twilio %s send failed code=%s retryable=%s", message.channel, error.code, error.retryable)
             # `from None`: the provider's exception text may hold the number; keep it out of tracebacks.
             raise error from None
         logger.info("twilio %s send accepted sid=%s", message.channel, sid)
-        return SendResult(provider=self.provider, message_id=sid, status=NotificationStatus.SENT.value)
+        return SendResult(provider=self.provider, message_id=sid, status=status)
 
     def find_sent(self, message: OutgoingMessage, *, since: dt.datetime) -> list[SendResult]:
         config = TwilioConfig.from_settings()
@@ -161,15 +131,24 @@ class _TwilioBackend(ABC):
         try:
             found = self._recent(self._client_for(config), config, message)
         except (TwilioException, requests.RequestException) as exc:
-            error = twilio_error_to_send_error(exc)
+            error = twilio_error(exc)
             logger.warning("twilio %s lookup failed code=%s", message.channel, error.code)
             raise error from None
         # Twilio lists newest first.
         return [
-            SendResult(provider=self.provider, message_id=str(sid), status=NotificationStatus.SENT.value)
-            for sid, created in reversed(found)
+            SendResult(provider=self.provider, message_id=str(sid), status=status)
+            for sid, created, status in reversed(found)
             if created is not None and created >= cutoff
         ]
+
+    def fetch_status(self, message_id: str) -> tuple[str, str]:
+        config = TwilioConfig.from_settings()
+        try:
+            return self._fetch(self._client_for(config), message_id)
+        except (TwilioException, requests.RequestException) as exc:
+            error = twilio_error(exc)
+            logger.warning("twilio status lookup failed code=%s", error.code)
+            raise error from None
 
     def _check_configured(self, config: TwilioConfig, message: OutgoingMessage) -> None:
         if not (config.account_sid and config.auth_token and self._from_number(config, message)):
@@ -186,14 +165,19 @@ class _TwilioBackend(ABC):
         return config.from_number
 
     @abstractmethod
-    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
-        """Create the message or call at Twilio and return its SID."""
+    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> tuple[str, str]:
+        """Create the message or call at Twilio; its SID and status."""
 
     @abstractmethod
     def _recent(
         self, client: Client, config: TwilioConfig, message: OutgoingMessage
-    ) -> list[tuple[str, dt.datetime | None]]:
-        """SID and creation time of the latest messages or calls Twilio holds for this message, newest first."""
+    ) -> list[tuple[str, dt.datetime | None, str]]:
+        """SID, creation time and status of the latest messages or calls Twilio holds for this message, newest
+        first."""
+
+    @abstractmethod
+    def _fetch(self, client: Client, sid: str) -> tuple[str, str]:
+        """The status Twilio has for the message or call, and its error code ("" if none)."""
 
 
 def _whatsapp_address(number: str) -> str:
@@ -210,33 +194,40 @@ class TwilioSmsBackend(_TwilioBackend):
             to, from_ = _whatsapp_address(to), _whatsapp_address(from_)
         return to, from_
 
-    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
+    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> tuple[str, str]:
         to, from_ = self._addresses(config, message)
         optional = {"status_callback": message.status_callback_url} if message.status_callback_url else {}
         created = client.messages.create(to=to, from_=from_, body=message.body, **optional)
-        return str(created.sid)
+        return str(created.sid), str(created.status or "queued")
 
     def _recent(
         self, client: Client, config: TwilioConfig, message: OutgoingMessage
-    ) -> list[tuple[str, dt.datetime | None]]:
+    ) -> list[tuple[str, dt.datetime | None, str]]:
         to, from_ = self._addresses(config, message)
         # Same sender, recipient and text: our messages carry the task's reference, so the text tells them apart.
         recent = client.messages.list(to=to, from_=from_, limit=LOOKUP_LIMIT)
-        return [(str(m.sid), m.date_created) for m in recent if m.body == message.body]
+        return [(str(m.sid), m.date_created, str(m.status or "sent")) for m in recent if m.body == message.body]
+
+    def _fetch(self, client: Client, sid: str) -> tuple[str, str]:
+        found = client.messages(sid).fetch()
+        return str(found.status), str(found.error_code or "")
 
 
 class TwilioVoiceBackend(_TwilioBackend):
-    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> str:
+    def _create(self, client: Client, config: TwilioConfig, message: OutgoingMessage) -> tuple[str, str]:
         # The body is text inside XML: escape it so "<", ">" and "&" are read out, not parsed as TwiML.
         twiml = f"<Response><Say>{html.escape(message.body, quote=False)}</Say></Response>"
         optional = {"status_callback": message.status_callback_url} if message.status_callback_url else {}
         created = client.calls.create(to=message.to, from_=config.from_number, twiml=twiml, **optional)
-        return str(created.sid)
+        return str(created.sid), str(created.status or "queued")
 
     def _recent(
         self, client: Client, config: TwilioConfig, message: OutgoingMessage
-    ) -> list[tuple[str, dt.datetime | None]]:
+    ) -> list[tuple[str, dt.datetime | None, str]]:
         # A call's text is not listed, so any call to this nurse since the attempt began counts as this one;
         # delivery skips calls another notification already recorded as its own.
         recent = client.calls.list(to=message.to, from_=config.from_number, limit=LOOKUP_LIMIT)
-        return [(str(c.sid), c.date_created) for c in recent]
+        return [(str(c.sid), c.date_created, str(c.status or "queued")) for c in recent]
+
+    def _fetch(self, client: Client, sid: str) -> tuple[str, str]:
+        return str(client.calls(sid).fetch().status), ""

@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from care_events.bus.models import Event
+from notifications.models import PushSubscription
 from tests.api.conftest import client_for
 from tests.api.factories import AgentUserFactory, StaffUserFactory
 from tests.care_events.factories import AgentInteractionFactory
@@ -38,6 +39,12 @@ def world() -> World:
         episode=interaction.episode, assigned_to=nurse_a, status="ASSIGNED", assigned_at=timezone.now()
     )
     notification = NotificationLogFactory(recipient_nurse=nurse_a, task=task)
+    PushSubscription.objects.create(
+        nurse=nurse_a,
+        endpoint="https://fcm.googleapis.com/fcm/send/nurse-a",
+        p256dh="BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+        auth="tBHItJI5svbpez7KI4CCXg",
+    )
     return World(
         users={
             "anonymous": None,
@@ -106,8 +113,28 @@ MATRIX = {
     "task resolve": (("POST", "tasks/{task}/resolve/", {"resolution": "Called"}), (401, 200, 404, 403, 200)),
     "task reassign": (("POST", "tasks/{task}/reassign/", {"nurse_id": "{nurse_b}"}), (401, 403, 403, 403, 200)),
     "task cancel": (("POST", "tasks/{task}/cancel/", {"reason": "Duplicate"}), (401, 403, 403, 403, 200)),
+    "interaction messages": (("GET", "interactions/{interaction}/messages/", None), (401, 403, 403, 200, 200)),
     "notification list": (("GET", "notifications/", None), (401, 200, 200, 403, 403)),
     "notification read": (("POST", "notifications/{notification}/read/", {}), (401, 200, 404, 403, 403)),
+    "push subscription register": (
+        (
+            "POST",
+            "push-subscriptions/",
+            {
+                "endpoint": "https://fcm.googleapis.com/fcm/send/matrix",
+                "keys": {
+                    "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                    "auth": "tBHItJI5svbpez7KI4CCXg",
+                },
+            },
+        ),
+        (401, 201, 201, 403, 403),
+    ),
+    "push subscription unregister": (
+        ("POST", "push-subscriptions/unregister/", {"endpoint": "https://fcm.googleapis.com/fcm/send/nurse-a"}),
+        (401, 204, 404, 403, 403),
+    ),
+    "push vapid public key": (("GET", "push-subscriptions/vapid-public-key/", None), (401, 200, 200, 403, 403)),
     "event send": (
         ("POST", "events/", {"name": "patient/discharged", "data": {"episode_id": "{episode}"}}),
         (401, 403, 403, 202, 202),

@@ -54,6 +54,7 @@ def test_the_schema_documents_every_endpoint_of_the_contract():
         "POST /api/v1/interactions/{id}/raise-flag/",
         "POST /api/v1/interactions/{id}/handoff/",
         "POST /api/v1/interactions/{id}/complete/",
+        "GET /api/v1/interactions/{id}/messages/",
         "GET /api/v1/tasks/",
         "GET /api/v1/tasks/{id}/",
         "POST /api/v1/tasks/{id}/acknowledge/",
@@ -62,6 +63,9 @@ def test_the_schema_documents_every_endpoint_of_the_contract():
         "POST /api/v1/tasks/{id}/cancel/",
         "GET /api/v1/notifications/",
         "POST /api/v1/notifications/{id}/read/",
+        "POST /api/v1/push-subscriptions/",
+        "POST /api/v1/push-subscriptions/unregister/",
+        "GET /api/v1/push-subscriptions/vapid-public-key/",
         "POST /api/v1/events/",
     }
 

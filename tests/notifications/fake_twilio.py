@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from pytest_django.fixtures import Settings
 
 API_VERSION = "2010-04-01"
-_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account_sid>[^/]+)/(?P<resource>Messages|Calls)\.json$")
+_PATH = re.compile(
+    rf"^/{API_VERSION}/Accounts/(?P<account_sid>[^/]+)/(?P<resource>Messages|Calls)(/(?P<sid>[A-Z]{{2}}[0-9a-f]{{32}}))?\.json$"
+)
 _SID_PREFIX = {"Messages": "SM", "Calls": "CA"}
 # Twilio's own errors for a missing required parameter.
 _REQUIRED = {
@@ -53,6 +55,7 @@ class _Failure:
     status: int
     code: int
     message: str
+    retry_after: int | None = None
 
 
 class FakeTwilio:
@@ -113,9 +116,11 @@ class FakeTwilio:
         }
 
     # Control and inspection.
-    def fail_next(self, count: int = 1, *, status: int = 400, code: int = 21211, message: str = "") -> None:
+    def fail_next(
+        self, count: int = 1, *, status: int = 400, code: int = 21211, message: str = "", retry_after: int | None = None
+    ) -> None:
         """Answer the next `count` authenticated requests with a Twilio error instead of creating anything."""
-        failure = _Failure(status, code, message or f"Fake Twilio error {code}")
+        failure = _Failure(status, code, message or f"Fake Twilio error {code}", retry_after)
         with self._changed:
             self._failures.extend([failure] * count)
 
@@ -130,6 +135,19 @@ class FakeTwilio:
             if not self._changed.wait_for(lambda: len(self._requests) >= count, timeout=timeout):
                 raise TimeoutError(f"FakeTwilio got {len(self._requests)} requests, expected {count}")
             return list(self._requests)
+
+    def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
+        """What Twilio would report later about a message or call (read by a fetch of it)."""
+        with self._changed:
+            for created in self._created.values():
+                for item in created:
+                    if item["sid"] == sid:
+                        item["status"], item["error_code"] = status, error_code
+
+    def _fetch(self, resource: str, sid: str) -> dict[str, Any] | None:
+        with self._changed:
+            self.lookups += 1
+            return next((item for item in self._created[resource] if item["sid"] == sid), None)
 
     def reset(self) -> None:
         with self._changed:
@@ -261,8 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
         # Silent: the default writes every request line to stderr.
         pass
 
-    def _route(self, path: str) -> tuple[str, str] | None:
-        """The account and resource of an authenticated request to a known path; otherwise answers the error."""
+    def _route(self, path: str) -> tuple[str, str, str | None] | None:
+        """The account, resource and (for one message or call) SID of an authenticated request to a known path;
+        otherwise answers the error."""
         match = _PATH.match(path)
         if not match:
             self._send_error(HTTPStatus.NOT_FOUND, 20404, "The requested resource was not found")
@@ -271,15 +290,22 @@ class _Handler(BaseHTTPRequestHandler):
         if account_sid != self.fake.account_sid or not self.fake._authorized(self.headers.get("Authorization", "")):
             self._send_error(HTTPStatus.UNAUTHORIZED, 20003, "Authenticate")
             return None
-        return account_sid, resource
+        return account_sid, resource, match["sid"]
 
     def do_GET(self) -> None:
         path, _, query_string = self.path.partition("?")
         if (route := self._route(path)) is None:
             return
-        resource = route[1]
+        resource, sid = route[1], route[2]
         if (failure := self.fake._take_failure()) is not None:
-            self._send_error(failure.status, failure.code, failure.message)
+            self._send_error(failure.status, failure.code, failure.message, failure.retry_after)
+            return
+        if sid is not None:
+            found = self.fake._fetch(resource, sid)
+            if found is None:
+                self._send_error(HTTPStatus.NOT_FOUND, 20404, "The requested resource was not found")
+            else:
+                self._send_json(HTTPStatus.OK, found)
             return
         items = self.fake._list(resource, dict(parse_qsl(query_string, keep_blank_values=True)))
         uri = f"{path}?{query_string}"
@@ -292,7 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
         form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
         if (route := self._route(self.path)) is None:
             return
-        account_sid, resource = route
+        account_sid, resource, _ = route
         self._answer(resource, account_sid, form)
 
     def _answer(self, resource: str, account_sid: str, form: dict[str, str]) -> None:
@@ -300,7 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
         if failure is not None:
             self.fake._record(RecordedRequest(resource, account_sid, form, failure.status, ""))
             self._stall()
-            self._send_error(failure.status, failure.code, failure.message)
+            self._send_error(failure.status, failure.code, failure.message, failure.retry_after)
             return
         sid = _SID_PREFIX[resource] + secrets.token_hex(16)
         created = _RESOURCE_BUILDERS[resource](account_sid, sid, form, formatdate(usegmt=True))
@@ -313,12 +339,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.fake.response_delay_seconds:
             time.sleep(self.fake.response_delay_seconds)
 
-    def _send_error(self, status: int, code: int, message: str) -> None:
-        self._send_json(status, _error_body(status, code, message))
+    def _send_error(self, status: int, code: int, message: str, retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self._send_json(status, _error_body(status, code, message), headers)
 
-    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -12,7 +12,8 @@ from care_events.notify import notification_request
 from notifications.backends import OutgoingMessage
 from notifications.backends.twilio import TwilioSmsBackend
 from notifications.models import NotificationLog
-from notifications.services import notification_deliver, notification_mark_read, notification_status_advance
+from notifications.services.delivery import notification_deliver
+from notifications.services.status import notification_mark_read, notification_status_set
 from tests.care_events.factories import EpisodeFactory
 from tests.helpers import drain
 from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
@@ -100,7 +101,7 @@ def test_a_patient_who_opted_out_is_never_texted(twilio_sms):
 def test_status_only_moves_forward_and_read_emits_once():
     log = ask(NurseFactory(), EscalationTaskFactory())  # local backend: DELIVERED at once
     assert log.status == "DELIVERED"
-    assert notification_status_advance(log=log, status="SENT") is False
+    assert notification_status_set(notification_id=log.pk, status="SENT") is False
     log = notification_mark_read(log=log)
     log = notification_mark_read(log=log)
     assert (log.status, log.read_at is not None) == ("READ", True)

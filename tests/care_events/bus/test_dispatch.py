@@ -20,23 +20,30 @@ from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_the_catalogue_has_the_eighteen_events_of_the_seed():
-    assert len(CATALOGUE) == 18
-    for name in [
+def test_the_catalogue_has_the_nineteen_events():
+    # The seed's 18, and the patient's own texts (interaction/patient_replied).
+    assert set(CATALOGUE) == {
         "task/created",
         "task/assigned",
+        "task/reassigned",
+        "task/acknowledged",
+        "task/resolved",
+        "task/cancelled",
         "task/sla_warning",
         "task/sla_breach",
         "notification/send",
         "notification/delivered",
         "notification/failed",
+        "notification/read",
         "patient/discharged",
         "checkin/scheduled",
         "checkin/completed",
+        "checkin/no_answer",
         "interaction/response_received",
         "interaction/escalated",
-    ]:
-        assert name in CATALOGUE
+        "interaction/patient_replied",
+    }
+    assert len(CATALOGUE) == 19
 
 
 def test_an_unknown_event_name_is_a_clear_error_and_writes_nothing():

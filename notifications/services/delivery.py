@@ -1,0 +1,207 @@
+"""Delivering one message: take the row, ask the provider about an attempt left in doubt, send, record.
+
+A row is claimed (PENDING and its lease free) and marked in doubt before the provider is called; the provider's
+answer goes through the status path (notifications.services.status). Transient failures are retried until the
+message's deadline; permanent ones fail it at once. docs/architecture.md#durability (point 5).
+"""
+
+import datetime as dt
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from care_events.bus.retry import DELIVERIES, claim, relay_take
+from care_events.choices import Channel
+from care_events.services import patient_sms_consent_set
+from notifications.backends import get_backend
+from notifications.backends.base import (
+    ChannelBackend,
+    OutgoingMessage,
+    SendError,
+    SendResult,
+    SentLookup,
+    TransientSendError,
+)
+from notifications.backends.local import LocalBackend
+from notifications.models import NotificationLog, NotificationStatus
+from notifications.services.create import publish_delivery
+from notifications.services.fallback import is_urgent_alert, notification_fallback
+from notifications.services.status import PROVIDER_STATUSES, notification_provider_report, notification_status_set
+from notifications.throttle import send_slot_wait
+
+logger = logging.getLogger(__name__)
+
+# A message with neither a deadline nor an open task to live for (none is created so) gives up after this long.
+DEFAULT_LIFETIME = dt.timedelta(hours=24)
+
+
+def notification_deliver(*, notification_id: uuid.UUID) -> float | None:
+    """Send one pending notification. Returns None when done (sent, failed for good, or not ours to send), or the
+    seconds to wait before the next try (a transient failure, or the provider's shared send rate used up)."""
+    pending = NotificationLog.objects.filter(pk=notification_id, status=NotificationStatus.PENDING).first()
+    if pending is None:
+        return None
+    backend = get_backend(pending.channel)
+    wait = send_slot_wait(backend.provider, urgent=pending.urgent)
+    if wait:
+        return wait  # not claimed, not counted: the message waits its turn at the provider
+    claimed = _claim(notification_id)
+    if claimed is None:
+        return None
+    log, in_doubt_since = claimed
+    message = OutgoingMessage(
+        channel=log.channel,
+        to=_address(log),
+        body=log.body,
+        subject=log.subject,
+        whatsapp=log.whatsapp,
+        status_callback_url=f"{settings.PUBLIC_BASE_URL.rstrip('/')}/webhooks/twilio/status/{log.pk}/",
+    )
+    try:
+        result = _already_sent(log, message, backend, in_doubt_since) if in_doubt_since else None
+    except Exception as exc:
+        # The provider could not be asked: the message stays in doubt and is not sent blind.
+        return _record_send_error(log, _as_send_error(log, exc), in_doubt=True)
+    if result is not None:
+        logger.warning("notification %s: an earlier attempt reached the provider; not sent again", log.pk)
+    elif log.recipient_patient is not None and not log.recipient_patient.sms_consent:
+        notification_status_set(notification_id=log.pk, status=NotificationStatus.CANCELLED, error_code="opted_out")
+        return None
+    else:
+        try:
+            result = backend.send(message)
+        except Exception as exc:
+            error = _as_send_error(log, exc)
+            return _record_send_error(log, error, in_doubt=error.in_doubt)
+    _record_sent(log, result)
+    if isinstance(backend, LocalBackend):
+        # The local outbox "delivers" at once; the news takes the path of a provider's status callback.
+        notification_provider_report(notification_id=log.pk, provider_status=backend.fetch_status(result.message_id)[0])
+    return None
+
+
+def _address(log: NotificationLog) -> str:
+    if log.recipient_patient is not None:
+        return log.recipient_patient.phone
+    nurse = log.recipient_nurse
+    assert nurse is not None  # the notif_exactly_one_recipient constraint
+    # The push backend sends to every browser the nurse registered; SMS and voice use her phone.
+    addresses: dict[str, str] = {Channel.EMAIL: nurse.email, Channel.PUSH: f"nurse:{nurse.pk}"}
+    return addresses.get(log.channel, nurse.phone)
+
+
+def _claim(notification_id: uuid.UUID) -> tuple[NotificationLog, dt.datetime | None] | None:
+    """Take a PENDING row whose lease is free, so two workers (or a redelivered message) never both call the
+    provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires. Returns the row
+    and, when an earlier attempt may already have reached the provider, since when."""
+    now = timezone.now()
+    with transaction.atomic():
+        log = claim(
+            NotificationLog.objects.select_related("recipient_nurse", "recipient_patient", "task").filter(
+                pk=notification_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now
+            )
+        )
+        if log is None:
+            return None
+        in_doubt_since = log.in_doubt_since
+        log.attempts += 1
+        log.last_attempt_at = now
+        log.next_attempt_at = now + dt.timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_SECONDS)
+        # Kept from the first attempt in doubt: a message that left then must still be found.
+        log.in_doubt_since = in_doubt_since or now
+        log.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at", "in_doubt_since", "updated_at"])
+    return log, in_doubt_since
+
+
+def _already_sent(
+    log: NotificationLog, message: OutgoingMessage, backend: ChannelBackend, since: dt.datetime
+) -> SendResult | None:
+    """After an attempt that died or timed out mid-call: the provider's record of this message, if it has one
+    that no other notification claimed."""
+    if not isinstance(backend, SentLookup):
+        return None
+    for found in backend.find_sent(message, since=since):
+        taken = NotificationLog.objects.filter(provider=found.provider, provider_message_id=found.message_id)
+        if not taken.exclude(pk=log.pk).exists():
+            return found
+    return None
+
+
+def _record_sent(log: NotificationLog, result: SendResult) -> None:
+    notification_status_set(
+        notification_id=log.pk,
+        status=PROVIDER_STATUSES.get(result.status.lower(), NotificationStatus.SENT),
+        provider=result.provider,
+        provider_message_id=result.message_id,
+        provider_status=result.status,
+    )
+    logger.info("notification %s sent via %s (%s)", log.pk, result.provider, result.message_id)
+
+
+def _as_send_error(log: NotificationLog, exc: Exception) -> SendError:
+    if isinstance(exc, SendError):
+        return exc
+    # A bug in a backend is retried like an outage, so it ends FAILED at the message's deadline instead of looping;
+    # the class name only, since a provider's own text can quote the number or the body. Whether the message left
+    # is unknown, so the next attempt asks the provider first.
+    logger.error("notification %s: backend raised %s", log.pk, type(exc).__name__)
+    return TransientSendError("backend_error", type(exc).__name__, in_doubt=True)
+
+
+def _worth_retrying(log: NotificationLog, now: dt.datetime) -> bool:
+    """Within the message's lifetime: before its deadline, or, without one, while its task is open."""
+    if log.deadline is not None:
+        return now < log.deadline
+    if log.task is not None:
+        return log.task.is_open
+    return now < log.created_at + DEFAULT_LIFETIME
+
+
+def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) -> float | None:
+    """`in_doubt`: the message may have left (a timeout, a crash, a lookup that failed), so the next attempt asks
+    the provider first; otherwise the provider answered the send with an error and nothing left."""
+    logger.warning("notification %s attempt %d failed: %s", log.pk, log.attempts, exc.code)
+    if exc.unsubscribed and log.recipient_patient_id is not None:
+        patient_sms_consent_set(patient_id=log.recipient_patient_id, consent=False)
+    now = timezone.now()
+    retry_in = DELIVERIES.retry_in(log.attempts) if exc.retryable and _worth_retrying(log, now) else None
+    if retry_in is None:
+        notification_status_set(
+            notification_id=log.pk, status=NotificationStatus.FAILED, error_code=exc.code, error_message=str(exc)
+        )
+        return None
+    wait = max(float(retry_in), exc.retry_after or 0.0)
+    NotificationLog.objects.filter(pk=log.pk, status=NotificationStatus.PENDING).update(
+        error_code=exc.code,
+        error_message=str(exc)[:500],
+        next_attempt_at=now + dt.timedelta(seconds=wait),
+        in_doubt_since=log.in_doubt_since if in_doubt else None,
+        updated_at=now,
+    )
+    if is_urgent_alert(log) and now - log.created_at > dt.timedelta(
+        seconds=settings.NOTIFICATION_FALLBACK_AFTER_SECONDS
+    ):
+        # An urgent alert must not wait out an outage: the next channel is tried meanwhile, while this one keeps
+        # trying (the nurse may get it twice, which is better than not at all).
+        notification_fallback(log=log)
+    return wait
+
+
+def notifications_relay(*, limit: int = 500) -> int:
+    """Publish again every pending notification whose next try is due over RELAY_GRACE_SECONDS ago (lost message,
+    dead worker's lease expired, Redis flushed). Marked by moving next_attempt_at to now: still claimable at once,
+    and not relayed again before another grace period."""
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
+    overdue = NotificationLog.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=cutoff)
+    pending = relay_take(
+        overdue, fields=("urgent",), order_by="next_attempt_at", mark={"next_attempt_at": now}, limit=limit
+    )
+    for pk, urgent in pending:
+        publish_delivery(pk, urgent=urgent)
+    if pending:
+        logger.warning("relay: publishing %d pending notifications again", len(pending))
+    return len(pending)

@@ -1,0 +1,38 @@
+"""A nurse's browsers, registered for Web Push: where the PUSH channel sends (notifications/backends/push.py)."""
+
+from django.db import transaction
+from django.db.models.functions import Coalesce
+
+from notifications.models import PushSubscription
+from tasks_app.models import Nurse
+
+# Each push is a request per browser, made in turn within one delivery attempt: a nurse keeps at most this many
+# (phone, workstation, tablet, and the ones a browser replaced without telling us).
+MAX_SUBSCRIPTIONS_PER_NURSE = 10
+
+
+@transaction.atomic
+def push_subscription_register(*, nurse: Nurse, endpoint: str, p256dh: str, auth: str) -> tuple[PushSubscription, bool]:
+    """Register the browser whose push endpoint is `endpoint` for `nurse`; an endpoint already known takes these
+    keys and this owner (a browser re-subscribing, or a shared workstation now used by another nurse). Returns the
+    subscription and whether it is new. Beyond MAX_SUBSCRIPTIONS_PER_NURSE, the nurse's browsers heard from least
+    lately are forgotten."""
+    subscription, created = PushSubscription.objects.update_or_create(
+        endpoint=endpoint, defaults={"nurse": nurse, "p256dh": p256dh, "auth": auth}
+    )
+    others = (
+        PushSubscription.objects.filter(nurse=nurse)
+        .exclude(pk=subscription.pk)
+        .order_by(Coalesce("last_success_at", "created_at").desc(), "-pk")
+    )
+    stale = list(others.values_list("pk", flat=True)[MAX_SUBSCRIPTIONS_PER_NURSE - 1 :])
+    if stale:
+        PushSubscription.objects.filter(pk__in=stale).delete()
+    return subscription, created
+
+
+def push_subscription_remove(*, nurse: Nurse, endpoint: str) -> bool:
+    """Forget the nurse's own browser at `endpoint` (she turned alerts off there, or logs out). False if she has no
+    such subscription: another nurse's is left alone."""
+    deleted, _ = PushSubscription.objects.filter(nurse=nurse, endpoint=endpoint).delete()
+    return deleted > 0
