@@ -9,6 +9,10 @@ COPY tasks_app ./tasks_app
 COPY manage.py ./
 RUN pip install --no-cache-dir . \
     && DJANGO_SETTINGS_MODULE=config.settings.local python manage.py collectstatic --noinput
+# Every process of the image (web, workers, Beat, Flower, `docker compose exec web python manage.py ...`) runs
+# with production settings unless told otherwise; the static files above were collected with local settings only
+# because production ones need secrets a build does not have.
+ENV DJANGO_SETTINGS_MODULE=config.settings.production
 RUN useradd --system --uid 1000 sequora
 USER sequora
 EXPOSE 8000

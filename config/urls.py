@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from care_events.bus.health import FailedWork, LateTimers, ProbeView, TimerSweep, UndispatchedRuns, broker_client
+from config.metrics import metrics_view
 from config.rest.errors import api_path_not_found
 
 admin.site.site_header = "Sequora care events"
@@ -14,7 +16,22 @@ api_v1 = [
     path("", include("notifications.urls")),
 ]
 
+# What /readyz runs (docs/operations.md): django-health-check's own database and Redis checks, the Redis one pointed at
+# the Celery broker, and the bus's checks.
+READINESS_CHECKS = (
+    "health_check.checks.Database",
+    ("health_check.contrib.redis.Redis", {"client_factory": broker_client}),
+    TimerSweep,
+    UndispatchedRuns,
+    LateTimers,
+    FailedWork,
+)
+
 urlpatterns = [
+    # Outside /api/: anonymous, unthrottled, plain Django views. Counts and ages only, never PHI.
+    path("healthz", ProbeView.as_view(checks=()), name="healthz"),  # the process answers; nothing else is checked
+    path("readyz", ProbeView.as_view(checks=READINESS_CHECKS), name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -29,3 +29,10 @@ def worker(celery_stack):
     if not celery_stack.workers:
         celery_stack.start_workers()
     yield celery_stack
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The real-worker tests run last. Their Celery workers live for the rest of the session and consume whatever
+    a later test commits (a `transaction=True` test's messages), on the real clock rather than a test's travelled
+    one, which would race that test's own in-process draining."""
+    items.sort(key=lambda item: item.get_closest_marker("worker") is not None)

@@ -113,7 +113,7 @@ def emit(name: str, data: Payload, *, idempotency_key: str | None = None) -> Eve
             HandlerRun(event=event, handler=handler.name, queue=handler.queue) for handler in handlers_for(name)
         )
     logger.info("event %s %s recorded with %d handler runs", name, event.pk, len(runs))
-    published = [(run.pk, run.queue) for run in runs]
+    published = [(run.pk, run.handler, run.queue) for run in runs]
     transaction.on_commit(lambda: runs_publish(published))
     return event
 
@@ -124,15 +124,18 @@ def emit_many(events: list[tuple[str, Payload, str | None]]) -> list[Event]:
         return [emit(name, data, idempotency_key=key) for name, data, key in events]
 
 
-def runs_publish(runs: list[tuple[int, str]]) -> None:
-    """Publish one Celery message per (run id, queue). A publish failure is logged, not raised: the row is
-    committed already and the relay publishes it again (raising here would turn a saved request into an error)."""
+def runs_publish(runs: list[tuple[int, str, str]]) -> None:
+    """Publish one Celery message per (run id, handler name, queue). A publish failure is logged, not raised: the
+    row is committed already and the relay publishes it again (raising here would turn a saved request into an
+    error)."""
     from care_events.bus.tasks import handler_run_task
 
     now = timezone.now()
-    for run_id, queue in runs:
+    for run_id, handler, queue in runs:
         try:
-            handler_run_task.apply_async(args=[run_id], queue=queue)
+            # `shadow`: Flower and the worker's log name the message after the handler it runs ("assign-task")
+            # rather than the one generic task, so an operator can read the queue; the arguments stay the id.
+            handler_run_task.apply_async(args=[run_id], queue=queue, shadow=handler)
         except Exception:
             logger.warning("could not publish handler run %s; the relay will publish it", run_id, exc_info=True)
             continue
@@ -197,7 +200,9 @@ def handler_runs_redrive(*, run_ids: list[int]) -> int:
         status=HandlerRun.Status.PENDING, attempts=0, next_attempt_at=now, enqueued_at=None
     )
     redriven = list(
-        HandlerRun.objects.filter(pk__in=run_ids, status=HandlerRun.Status.PENDING).values_list("pk", "queue")
+        HandlerRun.objects.filter(pk__in=run_ids, status=HandlerRun.Status.PENDING).values_list(
+            "pk", "handler", "queue"
+        )
     )
     transaction.on_commit(lambda: runs_publish(redriven))
     return count
@@ -211,7 +216,9 @@ def handler_runs_relay(*, limit: int = 500) -> int:
     overdue = HandlerRun.objects.filter(status=HandlerRun.Status.PENDING, next_attempt_at__lte=cutoff).exclude(
         enqueued_at__gt=cutoff
     )
-    runs = relay_take(overdue, fields=("queue",), order_by="next_attempt_at", mark={"enqueued_at": now}, limit=limit)
+    runs = relay_take(
+        overdue, fields=("handler", "queue"), order_by="next_attempt_at", mark={"enqueued_at": now}, limit=limit
+    )
     if runs:
         logger.warning("relay: publishing %d pending handler runs again", len(runs))
         runs_publish(runs)

@@ -9,6 +9,7 @@ from typing import Any
 from celery import shared_task
 
 from care_events.bus.dispatch import HandlerFailedError, handler_run_execute, handler_runs_relay
+from care_events.bus.health import sweep_heartbeat_record
 from care_events.bus.timers import timer_fire, timers_fire_due
 
 
@@ -32,6 +33,8 @@ def timer_fire_task(timer_id: int) -> None:
 @shared_task
 def timers_sweep_task() -> None:
     timers_fire_due()
+    # After the sweep, not before: a sweep that fails (the database down) must not look alive to /readyz.
+    sweep_heartbeat_record()
 
 
 @shared_task

@@ -94,13 +94,16 @@ def _arm(timer: Timer) -> None:
 
     handler = _timer_handlers[timer.kind]
     timer_id, due_at = timer.pk, timer.due_at
+    # Flower and the worker's log name the message after the timer's kind ("timer:SLA_BREACH"); the argument stays
+    # the timer's id.
+    shadow = f"timer:{timer.kind}"
 
     def publish() -> None:
         when = (
             {"countdown": max(0.0, (due_at - timezone.now()).total_seconds())} if handler.countdown else {"eta": due_at}
         )
         try:
-            timer_fire_task.apply_async(args=[timer_id], queue=handler.queue, **when)
+            timer_fire_task.apply_async(args=[timer_id], queue=handler.queue, shadow=shadow, **when)
         except Exception:
             logger.warning("could not publish timer %s; the sweep will fire it", timer_id, exc_info=True)
 

@@ -25,12 +25,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
+    "health_check",  # /healthz and /readyz (config/urls.py), and `manage.py health_check readyz --no-http`
     "care_events",
     "tasks_app",
     "notifications",
 ]
 
 MIDDLEWARE = [
+    # First: every log line of a request, the other middleware's included, carries its id (config/request_id.py).
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,8 +62,9 @@ TEMPLATES = [
     },
 ]
 
-# PostgreSQL is required: exclusion constraints, array fields and SKIP LOCKED are part of the design.
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/sequora")}
+# PostgreSQL is required: exclusion constraints, array fields and SKIP LOCKED are part of the design. The defaults
+# are the embedded servers scripts/services.py starts when no URL is set.
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:54329/sequora")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -150,14 +154,14 @@ SPECTACULAR_SETTINGS = {
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", default=env("REDIS_URL", default="redis://127.0.0.1:6379/0")),
+        "LOCATION": env("CACHE_URL", default=env("REDIS_URL", default="redis://127.0.0.1:63799/0")),
         "KEY_PREFIX": "sequora",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
 
 # --- Redis and Celery ---------------------------------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:63799/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 # Results are not used: every outcome that matters is a database row.
 CELERY_TASK_IGNORE_RESULT = True
@@ -199,6 +203,13 @@ SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # A pending handler run or notification whose message was published this long ago and has not run is taken
 # for lost and published again (duplicates are harmless: every consumer claims its row first).
 RELAY_GRACE_SECONDS = env.int("RELAY_GRACE_SECONDS", default=60)
+# /readyz (care_events/bus/health.py, docs/operations.md) answers 503 when a pending handler run has been due this
+# long with no live message (never published, or published over RELAY_GRACE_SECONDS + SWEEP_INTERVAL_SECONDS ago):
+# the relay would have published it by then, so the relay or the broker is not working.
+READY_MAX_PENDING_RUN_AGE_SECONDS = env.int("READY_MAX_PENDING_RUN_AGE_SECONDS", default=300)
+# ... and when a pending timer is this far past due: the sweep fires due timers every SWEEP_INTERVAL_SECONDS.
+READY_MAX_LATE_TIMER_SECONDS = env.int("READY_MAX_LATE_TIMER_SECONDS", default=120)
+# (The sweep itself is stale, and /readyz fails, 2 x SWEEP_INTERVAL_SECONDS after it last finished.)
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {
         "task": "care_events.bus.tasks.timers_sweep_task",

@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *
 from config.settings.base import (
+    LOGGING,
     NOTIFICATION_ALLOW_LOCAL_BACKEND,
     NOTIFICATION_BACKEND_ALIASES,
     NOTIFICATION_BACKENDS,
@@ -27,6 +28,29 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Probes and Prometheus call the pods directly over HTTP: a redirect to HTTPS would read as a failure.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+# One JSON object per line, for the log pipeline: time, level, logger, message, and the web request's id
+# (config/request_id.py; null outside a request). Only what the code logs goes out: ids, event names and exception
+# classes, never a name, phone number, date of birth or message body (docs/architecture.md). The Twilio SDK stays
+# muted (base.py).
+LOGGING = {
+    **LOGGING,
+    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
+}
+# Celery workers and Beat keep this configuration (JSON) instead of replacing the root logger's handlers with their
+# own plain-text one.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # A channel left on the local backend would "deliver" nurse alerts into a Python list: refuse to start, unless the
 # operator says it is meant (a staging copy that must not message anyone).

@@ -1,14 +1,22 @@
 """pytest: the same PostgreSQL and Redis as production code paths, a fast password hasher."""
 
+from urllib.parse import urlsplit
+
 from config.settings.base import *
-from config.settings.base import MIDDLEWARE, env
+from config.settings.base import MIDDLEWARE, REDIS_URL, env
+
+
+def _redis_database(number: int) -> str:
+    """Database `number` of the Redis in REDIS_URL (the embedded one by default, scripts/services.py)."""
+    return urlsplit(REDIS_URL)._replace(path=f"/{number}").geturl()
+
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-insecure-key")
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A separate Redis database so that the test suite never touches a running demo's queue.
-CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default=_redis_database(15))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -19,7 +27,7 @@ MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise")]
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("TEST_CACHE_URL", default="redis://127.0.0.1:6379/14"),
+        "LOCATION": env("TEST_CACHE_URL", default=_redis_database(14)),
         "KEY_PREFIX": "sequora-test",
     }
 }

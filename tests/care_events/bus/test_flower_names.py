@@ -1,0 +1,134 @@
+"""Flower names each message after what it runs (Celery's `shadow`), and a message carries ids only.
+
+The messages are really published, to the test broker (Redis database 15), and captured on the way out with Celery's
+`before_task_publish` signal: its `headers` are the message's (`shadow` is the name Flower and the worker's log show).
+"""
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import redis
+from celery.signals import before_task_publish
+from django.conf import settings
+from django.utils import timezone
+
+from care_events.bus.catalogue import DEFAULT, URGENT
+from care_events.bus.dispatch import handler_runs_redrive, handler_runs_relay
+from care_events.bus.models import HandlerRun, TimerKind
+from care_events.bus.timers import timer_schedule
+from tests.tasks_app.factories import EscalationTaskFactory
+
+pytestmark = pytest.mark.django_db
+
+HANDLER_RUN_TASK = "care_events.bus.tasks.handler_run_task"
+TIMER_FIRE_TASK = "care_events.bus.tasks.timer_fire_task"
+
+
+@dataclass
+class Published:
+    task: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    headers: dict[str, Any]
+    queue: str
+
+
+@pytest.fixture
+def published():
+    """Every message published while the test runs; taken off the broker's queues afterwards, so no worker of a
+    later test runs them."""
+    messages: list[Published] = []
+
+    def capture(sender: str, body: Any, headers: dict[str, Any], routing_key: str, **kwargs: Any) -> None:
+        args, kwargs_, _embed = body
+        messages.append(Published(sender, list(args), dict(kwargs_), dict(headers), routing_key))
+
+    before_task_publish.connect(capture, weak=False)
+    yield messages
+    before_task_publish.disconnect(capture)
+    ids = {message.headers["id"] for message in messages}
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        for queue in (URGENT, DEFAULT):
+            for raw in broker.lrange(queue, 0, -1):
+                if json.loads(raw)["headers"].get("id") in ids:
+                    broker.lrem(queue, 1, raw)
+    finally:
+        broker.close()
+
+
+def assert_ids_only(message: Published, pk: int) -> None:
+    assert message.args == [pk]
+    assert message.kwargs == {}
+    # What Flower prints as the arguments.
+    assert message.headers["argsrepr"] == repr([pk])
+    assert message.headers["kwargsrepr"] == "{}"
+
+
+def test_emit_publishes_each_run_named_after_its_handler_with_its_id_only(
+    published, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        task = EscalationTaskFactory()  # its save emits task/created: assign-task (urgent) and monitor-sla
+    runs = {run.handler: run for run in HandlerRun.objects.filter(event__data__task_id=str(task.pk))}
+    messages = {message.headers["shadow"]: message for message in published}
+    assert set(messages) == {"assign-task", "monitor-sla"}
+    for handler, message in messages.items():
+        assert message.task == HANDLER_RUN_TASK
+        assert message.headers["task"] == HANDLER_RUN_TASK
+        assert message.queue == runs[handler].queue
+        assert_ids_only(message, runs[handler].pk)
+    assert messages["assign-task"].queue == URGENT
+    # Published for real: the broker took them.
+    assert all(run.enqueued_at is not None for run in HandlerRun.objects.filter(pk__in=[r.pk for r in runs.values()]))
+
+
+def test_the_relay_publishes_a_lost_run_under_its_handler_name(published):
+    task = EscalationTaskFactory()  # its runs are recorded; their publish waits for a commit that never comes
+    run = HandlerRun.objects.get(event__data__task_id=str(task.pk), handler="assign-task")
+    HandlerRun.objects.filter(event__data__task_id=str(task.pk)).update(
+        next_attempt_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    assert handler_runs_relay() == 2
+    message = next(message for message in published if message.args == [run.pk])
+    assert message.headers["shadow"] == "assign-task"
+    assert message.queue == URGENT
+    assert_ids_only(message, run.pk)
+
+
+def test_a_redriven_run_is_published_under_its_handler_name(published, django_capture_on_commit_callbacks):
+    task = EscalationTaskFactory()
+    run = HandlerRun.objects.get(event__data__task_id=str(task.pk), handler="monitor-sla")
+    HandlerRun.objects.filter(pk=run.pk).update(status=HandlerRun.Status.FAILED, attempts=8)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert handler_runs_redrive(run_ids=[run.pk]) == 1
+    [message] = published
+    assert message.headers["shadow"] == "monitor-sla"
+    assert message.queue == DEFAULT
+    assert_ids_only(message, run.pk)
+
+
+def test_a_timer_message_is_named_after_its_kind_with_its_id_only(published, django_capture_on_commit_callbacks):
+    due_at = timezone.now() + dt.timedelta(hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        timer = timer_schedule(kind=TimerKind.SLA_BREACH, subject_id=uuid.uuid4(), due_at=due_at)
+    [message] = published
+    assert message.task == TIMER_FIRE_TASK
+    assert message.headers["shadow"] == "timer:SLA_BREACH"
+    assert message.queue == URGENT
+    assert dt.datetime.fromisoformat(message.headers["eta"]) == due_at
+    assert_ids_only(message, timer.pk)
+
+
+def test_a_countdown_timer_message_is_named_after_its_kind(published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        timer = timer_schedule(
+            kind=TimerKind.CHECKIN_DUE, subject_id=uuid.uuid4(), due_at=timezone.now() + dt.timedelta(hours=24)
+        )
+    [message] = published
+    assert message.headers["shadow"] == "timer:CHECKIN_DUE"
+    assert_ids_only(message, timer.pk)
