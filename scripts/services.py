@@ -14,6 +14,7 @@ with apt and nothing runs as a system service.
 exactly what SEQUORA_STARTED_SERVICES names, so a test run never stops the servers a running product uses.
 """
 
+import contextlib
 import os
 import shlex
 import socket
@@ -42,10 +43,9 @@ PG_SYSTEM_USER = "sequora_postgres"
 
 
 def say(message: str) -> None:
-    try:
+    # The terminal or pipe may be gone (Ctrl-C closed a `| tee`): stopping the servers matters more than saying so.
+    with contextlib.suppress(OSError):
         print(message, file=sys.stderr)
-    except OSError:
-        pass  # the terminal or pipe went away (Ctrl-C closed a `| tee`): stopping the servers matters more
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
