@@ -26,7 +26,7 @@ class PatientAdmin(admin.ModelAdmin):
         "sms_consent",
     )
     list_filter = ("sms_consent", "preferred_language")
-    search_fields = ("last_name", "first_name", "phone", "=id")
+    search_fields = ("last_name", "first_name", "phone", "=mrn", "=id")
     readonly_fields = ("sms_opted_out_at", "created_at", "updated_at")
     inlines = (EpisodeInline,)
 

@@ -1,4 +1,5 @@
-"""The interaction agent's endpoints: patients, episodes and their discharge, interactions, events.
+"""The interaction agent's endpoints: patients (and finding them by MRN), episodes and their discharge,
+interactions, events.
 
 Thin: validate with a serializer, call one service, answer with a serializer. Who may call each is in
 config/rest/permissions.py; the error format and limits are in config/rest/, idempotency in
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -21,7 +22,15 @@ from rest_framework.views import APIView
 from care_events.api_clients.idempotency import idempotent
 from care_events.bus.catalogue import CATALOGUE
 from care_events.models import AgentInteraction, Episode, Patient, PatientMessage
-from care_events.selectors import episode_list, interaction_list, patient_list, patient_message_list
+from care_events.selectors import (
+    episode_list,
+    interaction_list,
+    interaction_response_list,
+    patient_episode_list,
+    patient_list,
+    patient_message_list,
+    patients_by_mrn,
+)
 from care_events.serializers import (
     DischargeSerializer,
     EpisodeSerializer,
@@ -30,10 +39,12 @@ from care_events.serializers import (
     InteractionCompleteSerializer,
     InteractionResponseSerializer,
     InteractionSerializer,
+    PatientLookupSerializer,
     PatientMessageSerializer,
     PatientSerializer,
 )
 from care_events.services import (
+    PatientExistsError,
     episode_create,
     episode_discharge,
     external_event_receive,
@@ -42,13 +53,36 @@ from care_events.services import (
     interaction_start,
     patient_create,
 )
-from config.rest.exceptions import EventNotAllowed
+from config.rest.exceptions import Conflict, EventNotAllowed
 from config.rest.permissions import IsAgent, IsAgentOrStaff
-from config.rest.schema import EXAMPLE_ID, request_example
+from config.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example
 
 
-class PatientCreateApi(APIView):
+@extend_schema_view(
+    get=extend_schema(
+        tags=["patients"],
+        operation_id="patient_lookup",
+        summary="Find patients by medical record number (agent, staff)",
+        description="The patients with this `mrn` (at this `facility` when given: then at most one), by facility, "
+        "paginated. `mrn` is required and not blank; any other parameter than these and `page`, `page_size` is 400 "
+        "naming it.",
+        parameters=[PatientLookupSerializer],
+    )
+)
+class PatientListCreateApi(ListAPIView):
     permission_classes = [IsAgentOrStaff]
+    serializer_class = PatientSerializer
+
+    def get_queryset(self) -> QuerySet[Patient]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request
+            return Patient.objects.none()
+        # A plain dict, not the QueryDict (an empty `?mrn=` must be "blank", not "absent"); the page's own
+        # parameters are the paginator's.
+        pagination = {"page", "page_size"}
+        query = {k: v for k, v in self.request.query_params.dict().items() if k not in pagination}
+        lookup = PatientLookupSerializer(data=query)
+        lookup.is_valid(raise_exception=True)
+        return patients_by_mrn(**lookup.validated_data)
 
     @extend_schema(
         tags=["patients"],
@@ -61,17 +95,32 @@ class PatientCreateApi(APIView):
                 phone="+12025550143",
                 timezone="America/New_York",
                 preferred_language="en",
+                mrn="MRN-0048213",
+                facility="St Mary Cardiology",
             )
         ],
         summary="Create a patient (agent, staff)",
+        description="`mrn` and `facility` are optional and go together. A patient with the same MRN and facility "
+        "exists already: 409 `conflict` with its id in `error.existing_id`, and nothing is created (also when two "
+        "creates race).",
         request=PatientSerializer,
-        responses={201: PatientSerializer},
+        responses={
+            201: PatientSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, description="A patient with this MRN and facility exists: `error.existing_id`."
+            ),
+        },
     )
     @idempotent
     def post(self, request: Request) -> Response:
         serializer = PatientSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        patient = patient_create(**serializer.validated_data)
+        try:
+            patient = patient_create(**serializer.validated_data)
+        except PatientExistsError as exc:
+            raise Conflict(
+                "A patient with this MRN and facility exists; see existing_id.", existing_id=exc.existing_id
+            ) from None
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
 
@@ -84,6 +133,32 @@ class PatientDetailApi(RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[Patient]:
         return patient_list()
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["patients"],
+        operation_id="patient_episodes",
+        summary="List a patient's episodes (agent, staff)",
+        description="Newest admission first, paginated; each with its `current_outreach_attempt`.",
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The patient's UUID.")
+        ],
+    )
+)
+class PatientEpisodeListApi(ListAPIView):
+    permission_classes = [IsAgentOrStaff]
+    serializer_class = EpisodeSerializer
+    # A path with an id documents 404 only; this list also answers 400 to a bad ?page or ?page_size.
+    extra_error_codes = (400,)
+
+    def get_queryset(self) -> QuerySet[Episode]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
+            return Episode.objects.none()
+        pk = self.kwargs["pk"]
+        if not patient_list().filter(pk=pk).exists():
+            raise Http404  # a patient who does not exist is 404, not an empty list
+        return patient_episode_list(patient_id=pk)
 
 
 class EpisodeCreateApi(APIView):
@@ -107,7 +182,7 @@ class EpisodeCreateApi(APIView):
         serializer = EpisodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         episode = episode_create(**serializer.validated_data)
-        return Response(EpisodeSerializer(episode).data, status=status.HTTP_201_CREATED)
+        return Response(EpisodeSerializer(episode_list().get(pk=episode.pk)).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -151,6 +226,8 @@ class InteractionStartApi(APIView):
         operation_id="interaction_start",
         examples=[request_example(episode_id=EXAMPLE_ID)],
         summary="Start an interaction (agent)",
+        description="Started after the episode's discharge, it means the patient was reached: a check-in not yet "
+        "sent is cancelled, and a check-in already sent counts as answered (no nurse call for no answer).",
         request=InteractionSerializer,
         responses={201: InteractionSerializer},
     )
@@ -167,7 +244,11 @@ class InteractionStartApi(APIView):
 
 @extend_schema_view(
     get=extend_schema(
-        tags=["interactions"], operation_id="interaction_read", summary="Read an interaction and its responses"
+        tags=["interactions"],
+        operation_id="interaction_read",
+        summary="Read an interaction, its responses and its escalation tasks (agent, staff)",
+        description="`tasks` shows each task this interaction caused, with its due time (`sla_breach_at`) and the "
+        "assigned nurse's first name, so the agent can tell the patient who will call and by when.",
     )
 )
 class InteractionDetailApi(RetrieveAPIView):
@@ -220,8 +301,9 @@ class InteractionResponseCreateApi(APIView):
         ],
         summary="Record a patient's response (agent)",
         description="Emits `interaction/response_received`. MODERATE, HIGH and CRITICAL escalate: a task is "
-        "created and assigned to a nurse on shift (`interaction/escalated`, `task/created`). Refused (400, field "
-        "`interaction`) once the interaction is completed or abandoned.",
+        "created and assigned to a nurse on shift (`interaction/escalated`, `task/created`); the response's `task` "
+        "shows it once made (moments later: read the interaction). Refused (400, field `interaction`) once the "
+        "interaction is completed or abandoned.",
         request=InteractionResponseSerializer,
         responses={201: InteractionResponseSerializer},
     )
@@ -231,6 +313,7 @@ class InteractionResponseCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
         response = interaction_response_record(interaction=interaction, **serializer.validated_data)
+        response = interaction_response_list().get(pk=response.pk)
         return Response(InteractionResponseSerializer(response).data, status=status.HTTP_201_CREATED)
 
 

@@ -19,6 +19,10 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+# The database's name for "this MRN of this facility exists": a concurrent create that loses the race is told by it.
+PATIENT_MRN_UNIQUE = "patient_mrn_unique_per_facility"
+
+
 class Patient(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     first_name = models.CharField(max_length=100)
@@ -32,12 +36,22 @@ class Patient(TimeStampedModel):
     prefers_whatsapp = models.BooleanField(
         default=False, help_text="Text this patient through WhatsApp (a route of SMS) rather than plain SMS."
     )
+    # Optional: patients created before MRNs were recorded have neither. An MRN is only unique within the facility
+    # that issued it, so the two come together or not at all.
+    mrn = models.CharField(max_length=64, blank=True, default="", help_text="The hospital's medical record number.")
+    facility = models.CharField(max_length=200, blank=True, default="", help_text="The facility that issued the MRN.")
 
     class Meta:
         ordering = ["last_name", "first_name"]
         indexes = [models.Index(fields=["phone"], name="patient_phone_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="patient_phone_e164"),
+            # Also the lookup's index (GET /patients/?mrn=).
+            models.UniqueConstraint(fields=["mrn", "facility"], condition=~Q(mrn=""), name=PATIENT_MRN_UNIQUE),
+            models.CheckConstraint(
+                condition=Q(mrn="", facility="") | (~Q(mrn="") & ~Q(facility="")),
+                name="patient_mrn_with_facility",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,19 +5,60 @@ import uuid
 
 from django.db.models import F, Max, QuerySet
 
-from care_events.models import AgentInteraction, Episode, OutreachAttempt, Patient, PatientMessage
+from care_events.models import (
+    AgentInteraction,
+    Episode,
+    InteractionResponse,
+    OutreachAttempt,
+    OutreachPlan,
+    Patient,
+    PatientMessage,
+)
 
 
 def patient_list() -> QuerySet[Patient]:
     return Patient.objects.all()
 
 
+def patients_by_mrn(*, mrn: str, facility: str | None = None) -> QuerySet[Patient]:
+    """The patients with this MRN (of this facility when given: then at most one), by facility. A patient without
+    an MRN is never found."""
+    patients = Patient.objects.filter(mrn=mrn).exclude(mrn="")
+    if facility is not None:
+        patients = patients.filter(facility=facility)
+    return patients.order_by("facility", "pk")
+
+
 def episode_list() -> QuerySet[Episode]:
-    return Episode.objects.select_related("patient")
+    """With what `episode_current_outreach_attempt` reads, so that a page of episodes costs three queries."""
+    return Episode.objects.select_related("patient").prefetch_related("outreach_plans__attempts")
+
+
+def patient_episode_list(*, patient_id: uuid.UUID) -> QuerySet[Episode]:
+    """A patient's episodes, newest admission first."""
+    return episode_list().filter(patient_id=patient_id).order_by("-admitted_at", "-created_at", "-pk")
+
+
+def episode_current_outreach_attempt(episode: Episode) -> OutreachAttempt | None:
+    """The latest attempt of the episode's active outreach plan (the one the agent passes as `outreach_attempt_id`
+    when it starts an interaction), or None. Reads the prefetch of `episode_list()` (a query of its own without)."""
+    plan = next((p for p in episode.outreach_plans.all() if p.status == OutreachPlan.Status.ACTIVE), None)
+    if plan is None:
+        return None
+    return max(plan.attempts.all(), key=lambda attempt: attempt.attempt_number, default=None)
 
 
 def interaction_list() -> QuerySet[AgentInteraction]:
-    return AgentInteraction.objects.select_related("episode").prefetch_related("responses")
+    """With the escalation tasks of each interaction and their nurses' names (read through the reverse relation
+    `tasks` of tasks_app's foreign key, so care_events still imports nothing of tasks_app), newest task first."""
+    return AgentInteraction.objects.select_related("episode").prefetch_related("responses", "tasks__assigned_to__user")
+
+
+def interaction_response_list() -> QuerySet[InteractionResponse]:
+    """Responses with their interaction's tasks (a response shows the task it escalated to)."""
+    return InteractionResponse.objects.select_related("interaction").prefetch_related(
+        "interaction__tasks__assigned_to__user"
+    )
 
 
 def outreach_attempt_list() -> QuerySet[OutreachAttempt]:

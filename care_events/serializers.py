@@ -7,11 +7,19 @@ import phonenumbers
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from care_events.choices import Severity
-from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient, PatientMessage
-from care_events.selectors import episode_list, outreach_attempt_list, patient_list
+from care_events.models import (
+    AgentInteraction,
+    Episode,
+    InteractionResponse,
+    OutreachAttempt,
+    Patient,
+    PatientMessage,
+)
+from care_events.selectors import episode_current_outreach_attempt, episode_list, outreach_attempt_list, patient_list
 from config.rest.serializers import StrictModelSerializer, StrictSerializer, UUIDRelatedField, reason_codes_field
 
 # Clocks differ: a time a few minutes ahead of ours is a skewed clock, not a time in the future.
@@ -60,11 +68,21 @@ class PatientSerializer(StrictModelSerializer):
             "preferred_language",
             "sms_consent",
             "sms_opted_out_at",
+            "mrn",
+            "facility",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "sms_opted_out_at", "created_at", "updated_at"]
+        # Not DRF's validator of the MRN's unique constraint (a 400 on non_field_errors): an MRN that exists is a 409
+        # naming the patient, and patient_create decides it, race included.
+        validators: list = []
         extra_kwargs = {
+            "mrn": {
+                "help_text": "The hospital's medical record number, optional; with `facility`. A patient with the same "
+                "MRN and facility exists: 409 with its id in `error.existing_id`."
+            },
+            "facility": {"help_text": "The facility that issued the MRN; required with `mrn`, refused without it."},
             "first_name": {"help_text": "Given name."},
             "last_name": {"help_text": "Family name."},
             "date_of_birth": {"help_text": "YYYY-MM-DD; not in the future."},
@@ -86,12 +104,53 @@ class PatientSerializer(StrictModelSerializer):
         return value
 
 
+class PatientLookupSerializer(StrictSerializer):
+    """The query of GET patients/: any other parameter than these and the page's is refused (400 naming it)."""
+
+    mrn = serializers.CharField(max_length=64, help_text="The medical record number; required.")
+    facility = serializers.CharField(
+        max_length=200, required=False, help_text="The facility that issued it; absent: the MRN at any facility."
+    )
+
+
+class OutreachAttemptSerializer(serializers.ModelSerializer):
+    """Read only: attempts are made by the check-in (docs/events.md)."""
+
+    class Meta:
+        model = OutreachAttempt
+        fields = ["id", "attempt_number", "status", "scheduled_at", "attempted_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "The attempt's UUID: pass it as `outreach_attempt_id` to POST interactions/."},
+            "attempt_number": {"help_text": "1 for the first check-in of the plan, then 2, 3…"},
+            "status": {
+                "help_text": "PENDING, SENT (texted, waiting for an answer), ANSWERED, NO_ANSWER (a nurse will "
+                "call), FAILED or CANCELLED (e.g. the patient opted out of SMS)."
+            },
+            "scheduled_at": {"help_text": "When the check-in was due (UTC)."},
+            "attempted_at": {"help_text": "When the patient was texted (UTC); null if not yet."},
+        }
+
+
 class EpisodeSerializer(StrictModelSerializer):
     patient_id = UUIDRelatedField(source="patient", queryset=patient_list(), help_text="The patient's UUID.")
+    current_outreach_attempt = serializers.SerializerMethodField(
+        help_text="The latest check-in attempt of the episode's active outreach plan, or null (none yet, or the "
+        "check-in was completed)."
+    )
 
     class Meta:
         model = Episode
-        fields = ["id", "patient_id", "admitted_at", "discharged_at", "condition", "facility", "created_at"]
+        fields = [
+            "id",
+            "patient_id",
+            "admitted_at",
+            "discharged_at",
+            "condition",
+            "facility",
+            "current_outreach_attempt",
+            "created_at",
+        ]
         read_only_fields = ["id", "discharged_at", "created_at"]
         extra_kwargs = {
             "id": {"help_text": "The episode's UUID."},
@@ -105,6 +164,11 @@ class EpisodeSerializer(StrictModelSerializer):
     def validate_admitted_at(self, value: dt.datetime) -> dt.datetime:
         return _not_in_future(value)
 
+    @extend_schema_field(OutreachAttemptSerializer(allow_null=True))
+    def get_current_outreach_attempt(self, episode: Episode) -> dict[str, Any] | None:
+        attempt = episode_current_outreach_attempt(episode)
+        return None if attempt is None else OutreachAttemptSerializer(attempt).data
+
 
 class DischargeSerializer(StrictSerializer):
     discharged_at = serializers.DateTimeField(
@@ -115,13 +179,58 @@ class DischargeSerializer(StrictSerializer):
         return _not_in_future(value)
 
 
+# A plain Serializer over tasks_app's EscalationTask, read through the reverse relation `tasks` of its foreign key to
+# the interaction: care_events must not import tasks_app (docs/architecture.md#apps), and a ModelSerializer would
+# have to. Its fields are spelled out here, so nothing of the task or its nurse shows unless it is listed.
+class InteractionTaskSerializer(serializers.Serializer):
+    """An escalation task as the agent sees it: what the patient can be told ("a nurse will call you by 3 pm"), and
+    nothing of the nurse but her first name."""
+
+    id = serializers.UUIDField(read_only=True, help_text="The task's UUID.")
+    status = serializers.CharField(
+        read_only=True,
+        help_text="OPEN (waiting for a nurse on shift), ASSIGNED, ACKNOWLEDGED (the nurse has seen it), RESOLVED or "
+        "CANCELLED.",
+    )
+    severity = serializers.CharField(read_only=True, help_text="LOW, MODERATE, HIGH or CRITICAL.")
+    priority = serializers.CharField(read_only=True, help_text="LOW, NORMAL, HIGH or URGENT.")
+    action_type = serializers.CharField(
+        read_only=True, help_text="What the nurse will do, e.g. NURSE_CALLBACK_2H, URGENT_HANDOFF."
+    )
+    sla_breach_at = serializers.DateTimeField(
+        read_only=True, help_text="When the nurse is due to act at the latest (UTC): the callback's due time."
+    )
+    assigned_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When a nurse took it (UTC); null while OPEN."
+    )
+    assigned_nurse_first_name = serializers.CharField(
+        source="assigned_to.user.first_name",
+        read_only=True,
+        allow_null=True,
+        help_text="The assigned nurse's first name, to tell the patient who will call; null while OPEN. Nothing "
+        "else about her is shown.",
+    )
+
+
+def _response_task(response: InteractionResponse) -> Any:
+    """The task a response escalated to (its source key), from the interaction's tasks (prefetched by the
+    selectors), or None: a LOW response, or the escalation has not run yet."""
+    source_key = f"response:{response.pk}"
+    return next((task for task in response.interaction.tasks.all() if task.source_key == source_key), None)
+
+
 class InteractionResponseSerializer(StrictModelSerializer):
     interaction_id = serializers.UUIDField(read_only=True, help_text="The interaction's UUID.")
     reason_codes = reason_codes_field(required=False, default=list)
+    task = serializers.SerializerMethodField(
+        help_text="The escalation task this response made (MODERATE and above), or null: none, or not yet. The "
+        "task is made moments after the response is recorded, so it is usually null in the answer to the POST; "
+        "read the interaction to see it."
+    )
 
     class Meta:
         model = InteractionResponse
-        fields = ["id", "interaction_id", "text", "severity", "reason_codes", "received_at"]
+        fields = ["id", "interaction_id", "text", "severity", "reason_codes", "received_at", "task"]
         read_only_fields = ["id", "received_at"]
         extra_kwargs = {
             "id": {"help_text": "The response's UUID."},
@@ -129,6 +238,11 @@ class InteractionResponseSerializer(StrictModelSerializer):
             "severity": {"help_text": "The agent's grading. MODERATE and above create an escalation task."},
             "received_at": {"help_text": "When it was recorded (UTC)."},
         }
+
+    @extend_schema_field(InteractionTaskSerializer(allow_null=True))
+    def get_task(self, response: InteractionResponse) -> dict[str, Any] | None:
+        task = _response_task(response)
+        return None if task is None else InteractionTaskSerializer(task).data
 
 
 class PatientMessageSerializer(serializers.ModelSerializer):
@@ -161,6 +275,12 @@ class InteractionSerializer(StrictModelSerializer):
         help_text="The highest severity among its responses; empty before the first.",
     )
     responses = InteractionResponseSerializer(many=True, read_only=True, help_text="Its responses, oldest first.")
+    tasks = InteractionTaskSerializer(
+        many=True,
+        read_only=True,
+        help_text="The escalation tasks it caused (its responses' and the agent's flags and hand-offs), newest "
+        "first. A task appears moments after its cause, OPEN, then ASSIGNED with the nurse's first name.",
+    )
 
     class Meta:
         model = AgentInteraction
@@ -176,6 +296,7 @@ class InteractionSerializer(StrictModelSerializer):
             "last_response_at",
             "completed_at",
             "responses",
+            "tasks",
         ]
         read_only_fields = [
             "id",

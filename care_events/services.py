@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from care_events.bus.dispatch import UnknownEventError, emit, payload_read
@@ -15,6 +15,7 @@ from care_events.bus.models import Event, Timer, TimerKind
 from care_events.bus.timers import timer_reschedule, timer_schedule, timers_cancel
 from care_events.choices import NotificationType, Severity
 from care_events.models import (
+    PATIENT_MRN_UNIQUE,
     AgentInteraction,
     Episode,
     InteractionResponse,
@@ -25,10 +26,20 @@ from care_events.models import (
 )
 from care_events.notify import checkin_key, notification_request
 from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
+from care_events.selectors import patients_by_mrn
 
 logger = logging.getLogger(__name__)
 
 
+class PatientExistsError(Exception):
+    """A patient with this MRN of this facility exists already (the API answers 409 with its id)."""
+
+    def __init__(self, existing_id: uuid.UUID) -> None:
+        super().__init__("A patient with this MRN of this facility exists.")
+        self.existing_id = existing_id
+
+
+@transaction.atomic
 def patient_create(
     *,
     first_name: str,
@@ -38,8 +49,18 @@ def patient_create(
     timezone: str = "America/New_York",
     preferred_language: str = "en",
     sms_consent: bool = True,
+    mrn: str = "",
+    facility: str = "",
 ) -> Patient:
-    """`phone` must already be E.164 (the API normalises what it is given)."""
+    """`phone` must already be E.164 (the API normalises what it is given). An MRN comes with the facility that
+    issued it; a second patient with the same pair raises PatientExistsError naming the first, also when two
+    creates race (the loser's INSERT waits on the unique index for the winner's commit, then fails)."""
+    if mrn and not facility:
+        raise ValidationError({"facility": "Give the facility that issued the MRN."})
+    if facility and not mrn:
+        raise ValidationError({"mrn": "A facility is recorded only with an MRN."})
+    if mrn and (existing := patients_by_mrn(mrn=mrn, facility=facility).first()) is not None:
+        raise PatientExistsError(existing.pk)
     patient = Patient(
         first_name=first_name,
         last_name=last_name,
@@ -48,10 +69,26 @@ def patient_create(
         timezone=timezone,
         preferred_language=preferred_language,
         sms_consent=sms_consent,
+        mrn=mrn,
+        facility=facility,
     )
-    patient.full_clean()
-    patient.save()
+    # Constraints are left to the database: Django's check of the MRN's conditional unique constraint would turn a
+    # lost race into a 400 without the existing id. The other constraints are checked above or by field validators.
+    patient.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable after the violation
+            patient.save(force_insert=True)
+    except IntegrityError as exc:
+        if _violated_constraint(exc) != PATIENT_MRN_UNIQUE:
+            raise
+        # READ COMMITTED: this statement sees the row of the create that won.
+        raise PatientExistsError(patients_by_mrn(mrn=mrn, facility=facility).get().pk) from None
     return patient
+
+
+def _violated_constraint(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 @transaction.atomic
@@ -104,12 +141,18 @@ def checkin_due_at(*, discharged_at: dt.datetime, tz_name: str) -> dt.datetime:
     return next_allowed_moment(discharged_at + dt.timedelta(seconds=settings.CHECKIN_DELAY), tz_name)
 
 
-def checkin_schedule(*, episode_id: uuid.UUID) -> Timer:
+@transaction.atomic
+def checkin_schedule(*, episode_id: uuid.UUID) -> Timer | None:
     """The check-in timer of a discharged episode: CHECKIN_DELAY after the discharge, outside the patient's quiet
-    hours. One per episode: scheduling again finds the first."""
-    episode = Episode.objects.select_related("patient").get(pk=episode_id)
+    hours. One per episode: scheduling again finds the first. None when an interaction with the patient has started
+    since the discharge: the patient was reached, so there is nothing to check in about (`interaction_start`)."""
+    # Locked, as interaction_start locks it: an interaction started between the discharge and this handler either
+    # committed before (and is seen below) or waits and then cancels the timer made here.
+    episode = Episode.objects.select_for_update().select_related("patient").get(pk=episode_id)
     if episode.discharged_at is None:
         raise ValueError(f"episode {episode_id} is not discharged")  # only episode_discharge emits the event
+    if episode.interactions.filter(started_at__gte=episode.discharged_at).exists():
+        return None
     due_at = checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)
     return timer_schedule(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk, due_at=due_at)
 
@@ -176,10 +219,18 @@ def checkin_no_answer(*, attempt_id: uuid.UUID) -> None:
     )
 
 
+@transaction.atomic
 def interaction_start(*, episode: Episode, outreach_attempt: OutreachAttempt | None = None) -> AgentInteraction:
+    """Start a conversation with the patient. Started after the discharge, it means the patient was reached: the
+    pending check-in is cancelled and a check-in already sent counts as answered (`_patient_reached`)."""
     if outreach_attempt is not None and outreach_attempt.plan.episode_id != episode.pk:
         raise ValidationError({"outreach_attempt_id": "This outreach attempt belongs to another episode."})
-    return AgentInteraction.objects.create(episode=episode, outreach_attempt=outreach_attempt)
+    # Locked against a discharge and the scheduling of its check-in running at the same time (checkin_schedule).
+    episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    interaction = AgentInteraction.objects.create(episode=episode, outreach_attempt=outreach_attempt)
+    if episode.discharged_at is not None and interaction.started_at >= episode.discharged_at:
+        _patient_reached(episode_id=episode.pk, now=interaction.started_at)
+    return interaction
 
 
 OPEN_INTERACTION = (AgentInteraction.Status.IN_PROGRESS, AgentInteraction.Status.ESCALATED)
@@ -211,9 +262,13 @@ def interaction_response_record(
 
 
 def _patient_reached(*, episode_id: uuid.UUID, now: dt.datetime) -> None:
-    """The patient answered (a graded response, or a text of their own): the episode's check-in attempts still
-    waiting for an answer become ANSWERED and their no-answer timers are cancelled, so no "call the patient" task
+    """The patient was reached (an interaction started after the discharge, a graded response, a text of their
+    own): the episode's check-in not yet due is cancelled (no "How are you feeling?" text), and its check-in attempts
+    still waiting for an answer become ANSWERED with their no-answer timers cancelled, so no "call the patient" task
     follows. Runs in the caller's transaction."""
+    # First: if the check-in is firing right now, this waits for it to commit, and the attempt it made is then
+    # found below and answered.
+    timers_cancel(subject_id=episode_id, kinds=[TimerKind.CHECKIN_DUE])
     # Locked: an attempt whose no-answer timer is firing right now is re-read once that commits, and a NO_ANSWER
     # attempt (its call task already made) is left as it is.
     answered = list(

@@ -3,8 +3,9 @@ from django.urls import path
 from care_events import apis
 
 urlpatterns = [
-    path("patients/", apis.PatientCreateApi.as_view(), name="patient-create"),
+    path("patients/", apis.PatientListCreateApi.as_view(), name="patient-list-create"),
     path("patients/<uuid:pk>/", apis.PatientDetailApi.as_view(), name="patient-detail"),
+    path("patients/<uuid:pk>/episodes/", apis.PatientEpisodeListApi.as_view(), name="patient-episodes"),
     path("episodes/", apis.EpisodeCreateApi.as_view(), name="episode-create"),
     path("episodes/<uuid:pk>/", apis.EpisodeDetailApi.as_view(), name="episode-detail"),
     path("episodes/<uuid:pk>/discharge/", apis.EpisodeDischargeApi.as_view(), name="episode-discharge"),

@@ -1,7 +1,8 @@
 """The one error format of the API, and the exceptions the endpoints raise.
 
 Every error body is `{"error": {"code": "...", "message": "...", "fields": {"field": ["message", ...]}}}`;
-`fields` is present only for invalid input, nested fields are dotted (`data.episode_id`, `reason_codes.0`).
+`fields` is present only for invalid input, nested fields are dotted (`data.episode_id`, `reason_codes.0`);
+`existing_id` only for a 409 about an object that exists already (a patient's MRN), naming it.
 Messages never quote a submitted value: the values of a clinical API are PHI
 (docs/architecture.md#rules-that-cross-every-app).
 """
@@ -23,7 +24,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler, set_rollback
 
 from care_events.bus.dispatch import EventPayloadError, UnknownEventError
-from config.rest.exceptions import PayloadTooLarge
+from config.rest.exceptions import Conflict, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +169,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     else:
         message = _MESSAGES.get(code, str(api_exc.detail))
     response.data = error_body(_CODES.get(code, code), message)
+    if isinstance(api_exc, Conflict) and api_exc.existing_id is not None:
+        response.data["error"]["existing_id"] = str(api_exc.existing_id)
     return response
 
 

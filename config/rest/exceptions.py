@@ -1,5 +1,7 @@
 """The API's own exceptions; config/rest/errors.py turns every exception into the one error format."""
 
+import uuid
+
 from rest_framework import exceptions, status
 
 
@@ -12,11 +14,16 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 class Conflict(exceptions.APIException):
-    """The object cannot make this move from its current state (e.g. resolving a resolved task)."""
+    """The object cannot make this move from its current state (e.g. resolving a resolved task), or it exists
+    already: then `existing_id` names it, and the error body carries it (`error.existing_id`)."""
 
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The object's current state does not allow this."
     default_code = "conflict"
+
+    def __init__(self, detail: str | None = None, *, existing_id: uuid.UUID | None = None) -> None:
+        super().__init__(detail)
+        self.existing_id = existing_id
 
 
 class IdempotencyKeyReused(exceptions.APIException):

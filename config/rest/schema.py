@@ -30,6 +30,11 @@ class ErrorDetailSerializer(serializers.Serializer):
         required=False,
         help_text="Only for invalid input (400): each bad field (dotted when nested) and its messages.",
     )
+    existing_id = serializers.UUIDField(
+        required=False,
+        help_text="Only for a 409 `conflict` about an object that exists already (a patient with the same MRN and "
+        "facility): its id.",
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -41,7 +46,7 @@ _ERRORS = {
     "401": "No credentials, or invalid ones (send Authorization: Token <key>).",
     "403": "Your role does not allow this endpoint (or this event).",
     "404": "No such object, or not one you may see.",
-    "409": "The object's current state does not allow this move.",
+    "409": "The object's current state does not allow this move, or it exists already (see error.existing_id).",
     "413": "The body is larger than the limit (API_MAX_BODY_BYTES, 64 KiB by default).",
     "415": "The body is not JSON (send Content-Type: application/json).",
     "422": "This Idempotency-Key was already used with a different request.",

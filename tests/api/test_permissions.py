@@ -75,6 +75,8 @@ MATRIX = {
         (401, 403, 403, 201, 201),
     ),
     "patient read": (("GET", "patients/{patient}/", None), (401, 403, 403, 200, 200)),
+    "patient lookup": (("GET", "patients/?mrn=MRN-1", None), (401, 403, 403, 200, 200)),
+    "patient episodes": (("GET", "patients/{patient}/episodes/", None), (401, 403, 403, 200, 200)),
     "episode create": (
         (
             "POST",

@@ -44,7 +44,9 @@ def test_the_schema_documents_every_endpoint_of_the_contract():
     operations = {f"{method.upper()} {path}" for path, item in schema["paths"].items() for method in item}
     assert operations == {
         "POST /api/v1/patients/",
+        "GET /api/v1/patients/",
         "GET /api/v1/patients/{id}/",
+        "GET /api/v1/patients/{id}/episodes/",
         "POST /api/v1/episodes/",
         "GET /api/v1/episodes/{id}/",
         "POST /api/v1/episodes/{id}/discharge/",

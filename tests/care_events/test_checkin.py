@@ -166,3 +166,71 @@ def test_an_attempt_of_another_episode_is_refused():
     with pytest.raises(ValidationError) as excinfo:
         interaction_start(episode=EpisodeFactory(), outreach_attempt=OutreachAttempt.objects.get())
     assert "outreach_attempt_id" in excinfo.value.message_dict
+
+
+# --- An interaction started after the discharge means the patient was reached --------------------------------
+
+
+def test_an_interaction_after_discharge_cancels_the_checkin_not_yet_sent():
+    with time_machine.travel(NOON_NEW_YORK, tick=False):
+        episode = discharged_episode()
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(hours=3), tick=False):
+        interaction_start(episode=episode)
+        drain()
+    # Past the check-in and past its response window: nothing was due any more.
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(days=1, seconds=1), tick=False):
+        drain()
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(days=1, hours=5), tick=False):
+        drain()
+    assert local.outbox == []
+    assert not NotificationLog.objects.exists()
+    assert Timer.objects.get(kind="CHECKIN_DUE", subject_id=episode.pk).cancelled_at is not None
+    assert not OutreachPlan.objects.exists()
+    assert not EscalationTask.objects.exists()
+    assert "checkin/scheduled" not in event_names()
+
+
+def test_an_interaction_after_the_checkin_sms_cancels_the_no_answer_call():
+    with time_machine.travel(NOON_NEW_YORK, tick=False):
+        episode = discharged_episode()
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(days=1, seconds=1), tick=False):
+        drain()
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(days=1, hours=1), tick=False):
+        interaction_start(episode=episode)  # the agent reached the patient, without a response yet
+        drain()
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(days=1, hours=5), tick=False):
+        drain()
+    assert [m.to for m in local.outbox] == [episode.patient.phone]  # the check-in itself, once
+    assert list(NotificationLog.objects.values_list("type", flat=True)) == ["CHECKIN"]
+    attempt = OutreachAttempt.objects.get()
+    assert (attempt.status, attempt.answered_at) == ("ANSWERED", NOON_NEW_YORK + dt.timedelta(days=1, hours=1))
+    assert Timer.objects.get(kind="CHECKIN_NO_ANSWER").cancelled_at is not None
+    assert not EscalationTask.objects.exists()
+    assert "checkin/no_answer" not in event_names()
+
+
+def test_an_interaction_before_the_checkin_is_scheduled_still_cancels_it():
+    """The agent talks with the patient right at the discharge, before `schedule-checkin` has run."""
+    episode = EpisodeFactory(discharged_at=None, admitted_at=NOON_NEW_YORK - dt.timedelta(days=3))
+    with time_machine.travel(NOON_NEW_YORK, tick=False):
+        episode_discharge(episode=episode, discharged_at=NOON_NEW_YORK)
+        interaction_start(episode=episode)
+        drain()
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(days=1, hours=5), tick=False):
+        drain()
+    assert not Timer.objects.filter(kind="CHECKIN_DUE").exists()
+    assert local.outbox == []
+    assert not EscalationTask.objects.exists()
+
+
+def test_an_interaction_before_the_discharge_leaves_the_checkin():
+    episode = EpisodeFactory(discharged_at=None, admitted_at=NOON_NEW_YORK - dt.timedelta(days=3))
+    with time_machine.travel(NOON_NEW_YORK - dt.timedelta(hours=2), tick=False):
+        interaction_start(episode=episode)  # during the stay
+    with time_machine.travel(NOON_NEW_YORK, tick=False):
+        episode_discharge(episode=episode, discharged_at=NOON_NEW_YORK)
+        drain()
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(days=1, seconds=1), tick=False):
+        drain()
+    assert [m.to for m in local.outbox] == [episode.patient.phone]
+    assert OutreachAttempt.objects.get().status == "SENT"
