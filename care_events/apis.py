@@ -43,16 +43,9 @@ from care_events.serializers import (
     PatientMessageSerializer,
     PatientSerializer,
 )
-from care_events.services import (
-    PatientExistsError,
-    episode_create,
-    episode_discharge,
-    external_event_receive,
-    interaction_complete,
-    interaction_response_record,
-    interaction_start,
-    patient_create,
-)
+from care_events.services.episodes import episode_create, episode_discharge, external_event_receive
+from care_events.services.interactions import interaction_complete, interaction_response_record, interaction_start
+from care_events.services.patients import PatientExistsError, patient_create
 from config.rest.exceptions import Conflict, EventNotAllowed
 from config.rest.permissions import IsAgent, IsAgentOrStaff
 from config.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example

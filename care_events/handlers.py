@@ -10,7 +10,7 @@ import uuid
 from care_events.bus.dispatch import Payload, subscribe
 from care_events.bus.models import TimerKind
 from care_events.bus.timers import timer_handler
-from care_events.services import checkin_no_answer, checkin_schedule, checkin_start
+from care_events.services.checkin import checkin_no_answer, checkin_schedule, checkin_start
 
 
 @subscribe("patient/discharged", name="schedule-checkin")

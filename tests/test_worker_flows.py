@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from care_events.bus.models import Event, HandlerRun
 from care_events.models import OutreachAttempt
-from care_events.services import episode_discharge, interaction_response_record, interaction_start
+from care_events.services.episodes import episode_discharge
+from care_events.services.interactions import interaction_response_record, interaction_start
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
 from tasks_app.services.tasks import task_resolve

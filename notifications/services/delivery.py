@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from care_events.bus.retry import DELIVERIES, claim, relay_take
 from care_events.choices import Channel
-from care_events.services import patient_sms_consent_set
+from care_events.services.patients import patient_sms_consent_set
 from notifications.backends import get_backend
 from notifications.backends.base import (
     ChannelBackend,

@@ -7,7 +7,8 @@ from django.db import transaction
 
 from care_events.models import Patient
 from care_events.selectors import patients_by_phone
-from care_events.services import patient_reply_record, patient_sms_consent_set
+from care_events.services.interactions import patient_reply_record
+from care_events.services.patients import patient_sms_consent_set
 from notifications.models import InboundKind, InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def inbound_message_receive(*, provider_message_id: str, from_number: str, body:
 
     STOP-like keywords turn SMS consent off for every patient with that number (family members can share a phone),
     START-like ones turn it on again; any other text from a known number is the patient's reply
-    (care_events.services.patient_reply_record); a number no patient has is only recorded. A retried webhook finds
+    (care_events.services.interactions.patient_reply_record); a number no patient has is only recorded. A retried webhook finds
     the row and changes nothing."""
     patients: list[Patient] = list(patients_by_phone(phone=from_number))
     kind = inbound_kind(body, patients)

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from care_events.choices import Severity
 from care_events.models import AgentInteraction, Episode, InteractionResponse
-from care_events.services import interaction_escalate
+from care_events.services.interactions import interaction_escalate
 from tasks_app.models import ActionType, EscalationTask, Priority
 from tasks_app.services.tasks import task_create
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import time_machine
 
-from care_events.services import patient_reply_record
+from care_events.services.interactions import patient_reply_record
 from tests.api.conftest import client_for
 from tests.care_events.factories import AgentInteractionFactory
 from tests.tasks_app.factories import NurseFactory

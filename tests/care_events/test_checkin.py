@@ -9,12 +9,8 @@ from django.utils import timezone
 
 from care_events.bus.models import Timer
 from care_events.models import AgentInteraction, OutreachAttempt, OutreachPlan
-from care_events.services import (
-    episode_discharge,
-    interaction_complete,
-    interaction_response_record,
-    interaction_start,
-)
+from care_events.services.episodes import episode_discharge
+from care_events.services.interactions import interaction_complete, interaction_response_record, interaction_start
 from notifications.backends import local
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
-from care_events.services import checkin_due_at
+from care_events.services.checkin import checkin_due_at
 
 UTC = dt.UTC
 

@@ -7,8 +7,8 @@ import time_machine
 
 from care_events.bus.models import Event, Timer
 from care_events.models import AgentInteraction, OutreachAttempt, PatientMessage
-from care_events.services import (
-    episode_discharge,
+from care_events.services.episodes import episode_discharge
+from care_events.services.interactions import (
     interaction_complete,
     interaction_escalate,
     interaction_start,

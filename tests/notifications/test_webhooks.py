@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from care_events.bus.models import Event, Timer
 from care_events.models import AgentInteraction, OutreachAttempt, Patient, PatientMessage
-from care_events.services import episode_discharge
+from care_events.services.episodes import episode_discharge
 from notifications.backends import local
 from notifications.messages import render_patient_text
 from notifications.models import InboundMessage, NotificationLog

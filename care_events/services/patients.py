@@ -1,0 +1,91 @@
+"""Patients: who they are (an MRN is unique per facility) and whether they may be texted."""
+
+import datetime as dt
+import logging
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from care_events.models import (
+    PATIENT_MRN_UNIQUE,
+    Patient,
+)
+from care_events.selectors import patients_by_mrn
+
+logger = logging.getLogger(__name__)
+
+
+class PatientExistsError(Exception):
+    """A patient with this MRN of this facility exists already (the API answers 409 with its id)."""
+
+    def __init__(self, existing_id: uuid.UUID) -> None:
+        super().__init__("A patient with this MRN of this facility exists.")
+        self.existing_id = existing_id
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    first_name: str,
+    last_name: str,
+    date_of_birth: dt.date,
+    phone: str,
+    timezone: str = "America/New_York",
+    preferred_language: str = "en",
+    sms_consent: bool = True,
+    mrn: str = "",
+    facility: str = "",
+) -> Patient:
+    """`phone` must already be E.164 (the API normalises what it is given). An MRN comes with the facility that
+    issued it; a second patient with the same pair raises PatientExistsError naming the first, also when two
+    creates race (the loser's INSERT waits on the unique index for the winner's commit, then fails)."""
+    if mrn and not facility:
+        raise ValidationError({"facility": "Give the facility that issued the MRN."})
+    if facility and not mrn:
+        raise ValidationError({"mrn": "A facility is recorded only with an MRN."})
+    if mrn and (existing := patients_by_mrn(mrn=mrn, facility=facility).first()) is not None:
+        raise PatientExistsError(existing.pk)
+    patient = Patient(
+        first_name=first_name,
+        last_name=last_name,
+        date_of_birth=date_of_birth,
+        phone=phone,
+        timezone=timezone,
+        preferred_language=preferred_language,
+        sms_consent=sms_consent,
+        mrn=mrn,
+        facility=facility,
+    )
+    # Constraints are left to the database: Django's check of the MRN's conditional unique constraint would turn a
+    # lost race into a 400 without the existing id. The other constraints are checked above or by field validators.
+    patient.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable after the violation
+            patient.save(force_insert=True)
+    except IntegrityError as exc:
+        if _violated_constraint(exc) != PATIENT_MRN_UNIQUE:
+            raise
+        # READ COMMITTED: this statement sees the row of the create that won.
+        raise PatientExistsError(patients_by_mrn(mrn=mrn, facility=facility).get().pk) from None
+    return patient
+
+
+def _violated_constraint(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+@transaction.atomic
+def patient_sms_consent_set(*, patient_id: uuid.UUID, consent: bool) -> bool:
+    """The patient texted STOP (consent off, and when) or START (on again); Twilio's "unsubscribed recipient" error
+    turns it off too. Returns whether it changed. A patient without consent is never texted (delivery checks it
+    again right before each send)."""
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    if patient.sms_consent == consent:
+        return False
+    patient.sms_consent, patient.sms_opted_out_at = consent, None if consent else timezone.now()
+    patient.save(update_fields=["sms_consent", "sms_opted_out_at", "updated_at"])
+    logger.info("patient %s sms consent %s", patient.pk, "on" if consent else "off")
+    return True
