@@ -3,8 +3,7 @@
 import datetime as dt
 from typing import Any
 
-import phonenumbers
-from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -20,6 +19,7 @@ from care_events.models import (
     PatientMessage,
 )
 from care_events.selectors import episode_current_outreach_attempt, episode_list, outreach_attempt_list, patient_list
+from care_events.validators import phone_to_e164
 from config.rest.serializers import StrictModelSerializer, StrictSerializer, UUIDRelatedField, reason_codes_field
 
 # Clocks differ: a time a few minutes ahead of ours is a skewed clock, not a time in the future.
@@ -37,14 +37,10 @@ class PhoneNumberField(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
         try:
-            number = phonenumbers.parse(value, settings.PHONE_DEFAULT_REGION)
-        except phonenumbers.NumberParseException:
-            self.fail("invalid_phone")
-        if not phonenumbers.is_valid_number(number):
-            self.fail("invalid_phone")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return phone_to_e164(super().to_internal_value(data))
+        except DjangoValidationError:
+            raise serializers.ValidationError(self.error_messages["invalid_phone"], code="invalid_phone") from None
 
 
 def _not_in_future(value: dt.datetime) -> dt.datetime:

@@ -20,6 +20,20 @@ def validate_e164(value: str) -> None:
         raise ValidationError(message, code="invalid_phone")
 
 
+def phone_to_e164(value: str) -> str:
+    """Any notation of a valid number (+1 202-555-0123, or (202) 555-0123 in PHONE_DEFAULT_REGION) as E.164.
+    Raises ValidationError (code invalid_phone) for anything else."""
+    from django.conf import settings
+
+    try:
+        number = phonenumbers.parse(value, settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError("Enter a valid phone number, e.g. +14155550123.", code="invalid_phone") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("Enter a valid phone number, e.g. +14155550123.", code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 @cache
 def _timezone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())

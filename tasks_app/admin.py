@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from care_events.validators import phone_to_e164
 from config.admin import ReadOnlyAdmin
 from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tasks_app.selectors import nurse_list_with_workload
@@ -43,7 +44,7 @@ class NurseShiftInline(admin.TabularInline):
     formset = NurseShiftInlineFormSet
     fields = ("starts_at", "ends_at", "tasks_assigned")
     readonly_fields = ("tasks_assigned",)
-    extra = 7  # a week of shifts can be typed in one go
+    extra = 1  # one blank row; "Add another" adds more
     ordering = ("-starts_at",)
 
 
@@ -69,6 +70,10 @@ class NurseAdminForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["first_name"].initial = self.instance.user.first_name
             self.fields["last_name"].initial = self.instance.user.last_name
+
+    def clean_phone(self) -> str:
+        # Typed as people write it, (202) 555-0143, and stored in E.164 as the API stores it.
+        return phone_to_e164(self.cleaned_data["phone"])
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]

@@ -41,8 +41,8 @@ def inbound_message_receive(*, provider_message_id: str, from_number: str, body:
 
     STOP-like keywords turn SMS consent off for every patient with that number (family members can share a phone),
     START-like ones turn it on again; any other text from a known number is the patient's reply
-    (care_events.services.interactions.patient_reply_record); a number no patient has is only recorded. A retried webhook finds
-    the row and changes nothing."""
+    (care_events.services.interactions.patient_reply_record); a number no patient has is only recorded. A retried
+    webhook finds the row and changes nothing."""
     patients: list[Patient] = list(patients_by_phone(phone=from_number))
     kind = inbound_kind(body, patients)
     # The unique provider id serializes a retry that races the first delivery: its insert waits for the first

@@ -116,8 +116,19 @@ def test_the_email_of_an_existing_user_is_refused(admin_client):
 def test_a_bad_phone_number_is_refused_in_admin(admin_client):
     response = admin_client.post(reverse("admin:tasks_app_nurse_add"), nurse_form(phone="555 0100"))
     assert response.status_code == 200
-    assert "E.164" in response.content.decode()
+    assert "Enter a valid phone number, e.g. +14155550123." in response.content.decode()
     assert not Nurse.objects.exists()
+
+
+def test_a_phone_typed_in_national_format_is_stored_in_e164(admin_client):
+    response = admin_client.post(reverse("admin:tasks_app_nurse_add"), nurse_form(phone="(202) 555-0143"))
+    assert response.status_code == 302
+    assert Nurse.objects.get().phone == "+12025550143"
+
+
+def test_the_nurse_page_offers_one_blank_shift_row(admin_client):
+    page = admin_client.get(reverse("admin:tasks_app_nurse_add")).content.decode()
+    assert 'name="shifts-TOTAL_FORMS" value="1"' in page
 
 
 def test_the_nurse_list_shows_who_is_on_shift_and_open_tasks(admin_client):
