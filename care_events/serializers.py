@@ -43,9 +43,15 @@ class PhoneNumberField(serializers.CharField):
             raise serializers.ValidationError(self.error_messages["invalid_phone"], code="invalid_phone") from None
 
 
+# Nothing this product follows up happened before this: an earlier time is a typo (year 1), not a hospital stay.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
 def _not_in_future(value: dt.datetime) -> dt.datetime:
     if value > timezone.now() + CLOCK_SKEW:
         raise serializers.ValidationError("Cannot be in the future.")
+    if value < EARLIEST:
+        raise serializers.ValidationError("Cannot be before the year 2000.")
     return value
 
 

@@ -13,6 +13,7 @@ import traceback
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -27,6 +28,9 @@ from care_events.bus.dispatch import EventPayloadError, UnknownEventError
 from config.rest.exceptions import Conflict, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
+
+# What a client waits before retrying while the database is unavailable.
+RETRY_AFTER_SECONDS = 5
 
 
 # DRF's and Django's messages for these codes quote the submitted value ('"x" is not a valid choice.',
@@ -58,11 +62,19 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 
 
 def _submitted_strings(data: object) -> set[str]:
-    if isinstance(data, dict):
-        return {text for value in data.values() for text in _submitted_strings(value)}
-    if isinstance(data, list):
-        return {text for item in data for text in _submitted_strings(item)}
-    return {data} if isinstance(data, str) and len(data) >= 3 else set()
+    """Every string of 3 characters or more in what the client sent. Iterative, one pass: a client's body never
+    drives recursion or quadratic work here."""
+    found: set[str] = set()
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and len(value) >= 3:
+            found.add(value)
+    return found
 
 
 def _message(detail: object, submitted: set[str]) -> str:
@@ -146,6 +158,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     traceback's code lines, but not the exception's message, which can quote row values (PHI).
     """
     exc = _translate(exc)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # PostgreSQL is down or restarting: nothing was written (the request's transaction failed), and retrying
+        # in a moment is right. 503 with Retry-After, never a bare 500.
+        set_rollback()
+        logger.error("database unavailable: %s", type(exc).__name__)
+        return Response(
+            error_body("service_unavailable", "The service is briefly unavailable; retry shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     response = exception_handler(exc, context)
     if response is None:
         set_rollback()

@@ -15,6 +15,23 @@ from rest_framework.exceptions import ParseError
 
 from config.rest.exceptions import PayloadTooLarge
 
+# No body of this API nests deeper than a few levels; refusing deeper ones keeps every later walk over the data (the
+# serializers, the error handler, the idempotency fingerprint) short and linear.
+MAX_DEPTH = 32
+
+
+def _depth_over(data: Any, limit: int) -> bool:
+    """Whether `data` nests deeper than `limit` containers. Iterative: a client's body never drives recursion."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
 
 class LimitedJSONParser(parsers.JSONParser):
     def parse(
@@ -31,7 +48,12 @@ class LimitedJSONParser(parsers.JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge(limit)
-        data = super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError as exc:  # nested deeper than Python's stack: malformed for us, not a server error
+            raise ParseError() from exc
+        if _depth_over(data, MAX_DEPTH):
+            raise ParseError(f"The body is nested deeper than {MAX_DEPTH} levels.")
         try:
             # A "\ud800" escape decodes to a lone surrogate, which PostgreSQL cannot store: refuse it here as
             # malformed rather than fail at the INSERT.

@@ -22,7 +22,7 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Stable, machine-readable: invalid, malformed_json, unsupported_media_type, not_authenticated, "
         "authentication_failed, permission_denied, event_not_allowed, not_found, method_not_allowed, conflict, "
-        "payload_too_large, idempotency_key_reused, throttled, server_error."
+        "payload_too_large, idempotency_key_reused, throttled, service_unavailable, server_error."
     )
     message = serializers.CharField(help_text="For people; never quotes a submitted value.")
     fields = serializers.DictField(
@@ -51,6 +51,7 @@ _ERRORS = {
     "415": "The body is not JSON (send Content-Type: application/json).",
     "422": "This Idempotency-Key was already used with a different request.",
     "429": "Over the per-client rate (API_RATE_LIMIT); retry after the Retry-After header's seconds.",
+    "503": "The database is briefly unavailable (nothing was done); retry after the Retry-After header's seconds.",
 }
 
 
@@ -82,7 +83,7 @@ class ApiSchema(AutoSchema):
         return parameters
 
     def _error_codes(self) -> list[str]:
-        codes = ["401", "403", "429"]
+        codes = ["401", "403", "429", "503"]
         if self.method == "POST":
             codes += ["400", "413", "415", "422"]
         if "{" in self.path:
@@ -97,11 +98,12 @@ class ApiSchema(AutoSchema):
         for code in self._error_codes():
             if code not in responses:
                 responses[code] = self._get_response_for_code(_error(code), code, direction=direction)
-        if "429" in responses:
-            responses["429"].setdefault("headers", {})["Retry-After"] = {
-                "schema": {"type": "integer"},
-                "description": "Seconds to wait before the next request.",
-            }
+        for code in ("429", "503"):
+            if code in responses:
+                responses[code].setdefault("headers", {})["Retry-After"] = {
+                    "schema": {"type": "integer"},
+                    "description": "Seconds to wait before the next request.",
+                }
         return responses
 
 

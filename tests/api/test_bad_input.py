@@ -1,6 +1,7 @@
 """Bad input gets one JSON error format and a clear 4xx naming the field, changes nothing, never echoes a value."""
 
 import datetime as dt
+import time
 import uuid
 
 import pytest
@@ -9,7 +10,7 @@ from django.utils import timezone
 from care_events.bus.models import Event
 from care_events.models import AgentInteraction, Patient
 from tasks_app.models import EscalationTask
-from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory
+from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -362,3 +363,77 @@ def test_a_page_past_the_end_is_404(staff_client):
     response = staff_client.get("/api/v1/tasks/", {"page": "7"})
 
     assert response.status_code == 404
+
+
+# --- malformed bodies and outages: 4xx or 503, never a 500 ------------------------------------------------------
+
+
+def test_a_body_nested_beyond_pythons_stack_is_malformed_json(agent_client):
+    body = "[" * 20000 + "]" * 20000  # 40 kB, under the body limit
+
+    response = agent_client.post("/api/v1/patients/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert error(response)["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize("depth", [33, 500])
+def test_a_field_nested_deeper_than_any_body_of_the_api_is_refused_at_once(agent_client, depth):
+    nested: object = "x"
+    for _ in range(depth):
+        nested = {"a": nested}
+    started = time.monotonic()
+
+    response = agent_client.post("/api/v1/patients/", {**PATIENT, "first_name": nested}, format="json")
+
+    assert response.status_code == 400
+    assert error(response)["code"] == "malformed_json"
+    assert time.monotonic() - started < 2
+    assert not Patient.objects.exists()
+
+
+def test_a_nested_value_within_the_limit_that_fails_validation_names_the_field(agent_client):
+    nested: object = PHI
+    for _ in range(10):  # 21 levels with the body itself: under the limit of 32
+        nested = {"a": [nested]}
+
+    response = agent_client.post("/api/v1/patients/", {**PATIENT, "first_name": nested}, format="json")
+
+    assert response.status_code == 400
+    assert "first_name" in error(response)["fields"]
+    assert PHI not in response.content.decode()
+
+
+def test_an_admission_in_year_one_is_refused(agent_client):
+    patient = PatientFactory()
+
+    response = agent_client.post(
+        "/api/v1/episodes/",
+        {
+            "patient_id": str(patient.pk),
+            "admitted_at": "0001-01-01T00:00:00Z",
+            "condition": "HF",
+            "facility": "St Mary",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert list(error(response)["fields"]) == ["admitted_at"]
+
+
+def test_a_database_outage_is_a_503_with_retry_after(agent_client, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    def database_down(**kwargs):
+        raise OperationalError(f"connection to server failed: {PHI}")
+
+    # Fault injection where the request meets the database: the outage itself is the thing under test.
+    monkeypatch.setattr("care_events.apis.patient_create", database_down)
+
+    response = agent_client.post("/api/v1/patients/", PATIENT, format="json")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert error(response)["code"] == "service_unavailable"
+    assert PHI not in caplog.text
