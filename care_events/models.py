@@ -81,6 +81,7 @@ class Episode(TimeStampedModel):
 
     class Meta:
         ordering = ["-admitted_at"]
+        permissions = [("discharge_episode", "Can record a discharge")]
         indexes = [models.Index(fields=["patient", "-admitted_at"], name="episode_patient_idx")]
         constraints = [
             models.CheckConstraint(
@@ -199,6 +200,8 @@ class AgentInteraction(TimeStampedModel):
 
     class Meta:
         ordering = ["-started_at"]
+        # The agent's: start an interaction, record answers, raise flags and hand-offs, complete it.
+        permissions = [("record_interaction", "Can record an interaction with a patient")]
         indexes = [models.Index(fields=["episode", "-started_at"], name="interaction_episode_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=InteractionStatus.values), name="interaction_status_valid"),

@@ -157,6 +157,15 @@ class EscalationTask(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        # The task actions a role may take (config/roles.py). Without view_all_tasks a user sees only the tasks
+        # assigned to her own nurse profile (a nurse) or caused by her interactions (the agent).
+        permissions = [
+            ("view_all_tasks", "Can see every escalation task"),
+            ("acknowledge_task", "Can acknowledge a task"),
+            ("resolve_task", "Can resolve a task"),
+            ("reassign_task", "Can reassign a task"),
+            ("cancel_task", "Can cancel a task"),
+        ]
         indexes = [
             models.Index(fields=["assigned_to", "status"], name="task_assignee_status_idx"),
             models.Index(fields=["status", "-created_at"], name="task_status_recent_idx"),

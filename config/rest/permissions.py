@@ -14,10 +14,12 @@ from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from config.roles import AGENT
+
 if TYPE_CHECKING:  # rest_framework.views loads this module (through DEFAULT_AUTHENTICATION_CLASSES) while it loads
     from rest_framework.views import APIView
 
-AGENT_GROUP = "interaction-agent"
+AGENT_GROUP = AGENT
 
 
 def is_agent(user: User | AnonymousUser) -> bool:

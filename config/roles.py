@@ -1,0 +1,93 @@
+"""The product's roles: Django groups and the permissions each holds (docs/permissions.md has the matrix).
+
+Every API endpoint and admin screen asks `user.has_perm(...)` for one of these permissions, never `is_staff`;
+`is_staff` only lets a person open admin at all. Which *rows* a permission reaches is the selectors' job: without
+`tasks_app.view_all_tasks` a nurse sees the tasks assigned to her and the agent the tasks its interactions caused.
+
+The groups are created and kept equal to ROLES by migrations (`sync_roles`): a change here needs a new data
+migration that calls it again (see notifications/migrations/0006_roles.py). Users are put in groups in admin, by
+`manage.py create_agent_token`, or by the nurse form (which puts a nurse in NURSE).
+"""
+
+from typing import Any
+
+AGENT = "Agent"
+NURSE = "Nurse"
+CHARGE_NURSE = "Charge nurse"
+ADMINISTRATOR = "Administrator"
+
+_NURSE = (
+    "tasks_app.view_escalationtask",
+    "tasks_app.acknowledge_task",
+    "tasks_app.resolve_task",
+    "tasks_app.view_nurseshift",
+    "care_events.view_patient",
+    "care_events.view_episode",
+    "care_events.view_agentinteraction",
+    "care_events.view_interactionresponse",
+    "notifications.view_notificationlog",
+)
+
+ROLES: dict[str, tuple[str, ...]] = {
+    # The interaction agent's service account.
+    AGENT: (
+        "care_events.add_patient",
+        "care_events.view_patient",
+        "care_events.add_episode",
+        "care_events.view_episode",
+        "care_events.discharge_episode",
+        "care_events.view_outreachattempt",
+        "care_events.record_interaction",
+        "care_events.view_agentinteraction",
+        "care_events.view_interactionresponse",
+        "care_events.add_event",
+        "tasks_app.view_escalationtask",
+    ),
+    # A nurse: her own tasks (read, acknowledge, resolve), what the patient said, her notifications.
+    NURSE: _NURSE,
+    # A supervisor: every task and every action on it, the board, nurses and the roster.
+    CHARGE_NURSE: (
+        *_NURSE,
+        "tasks_app.view_all_tasks",
+        "tasks_app.reassign_task",
+        "tasks_app.cancel_task",
+        "tasks_app.view_nurse",
+        "tasks_app.add_nurse",
+        "tasks_app.change_nurse",
+        "tasks_app.add_nurseshift",
+        "tasks_app.change_nurseshift",
+        "tasks_app.delete_nurseshift",
+        "care_events.view_handlerrun",
+    ),
+    # Runs the service: every permission of the product's apps and of user accounts.
+    ADMINISTRATOR: ("care_events.*", "tasks_app.*", "notifications.*", "auth.*"),
+}
+
+
+def sync_roles(apps: Any) -> None:
+    """Make each group hold exactly its ROLES permissions. `apps` is a migration's app registry.
+
+    Permissions are created first (a fresh database has none until post_migrate), so this works inside a
+    migration. A codename that does not exist is an error, not a silent gap in a role.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for name, perms in ROLES.items():
+        granted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            found = permission_model.objects.filter(content_type__app_label=app_label)
+            if codename != "*":
+                found = found.filter(codename=codename)
+            if not found.exists():
+                raise LookupError(f"Role {name!r}: no permission {perm!r}")
+            granted.extend(found)
+        group, _ = group_model.objects.get_or_create(name=name)
+        group.permissions.set(granted)
