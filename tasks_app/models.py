@@ -11,6 +11,9 @@ from care_events.choices import Channel, Severity
 from care_events.models import TimeStampedModel
 from care_events.validators import validate_e164, validate_timezone
 
+# The care team of a nurse and of a task: round-robin assignment happens within a team (docs/scaling.md).
+DEFAULT_CARE_TEAM = "default"
+
 
 class TsTzRange(Func):
     function = "TSTZRANGE"
@@ -38,6 +41,11 @@ class Nurse(TimeStampedModel):
         help_text="IANA name; due times in her messages are shown in it.",
     )
     is_active = models.BooleanField(default=True, help_text="Inactive nurses are never assigned tasks.")
+    care_team = models.CharField(
+        max_length=50,
+        default=DEFAULT_CARE_TEAM,
+        help_text="She is assigned the tasks of this team only (CARE_TEAM_BY_FACILITY maps facilities to teams).",
+    )
     is_supervisor = models.BooleanField(
         default=False,
         help_text="Charge nurse: alerted at every SLA breach and when a task finds nobody on shift.",
@@ -51,7 +59,7 @@ class Nurse(TimeStampedModel):
         ordering = ["user__last_name", "user__first_name"]
         indexes = [
             # Round-robin scans active nurses oldest-assignment first.
-            models.Index(fields=["last_assigned_at"], condition=Q(is_active=True), name="nurse_rr_idx"),
+            models.Index(fields=["care_team", "last_assigned_at"], condition=Q(is_active=True), name="nurse_rr_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="nurse_phone_e164"),
@@ -131,6 +139,9 @@ class EscalationTask(TimeStampedModel):
     patient = models.ForeignKey("care_events.Patient", on_delete=models.PROTECT, related_name="tasks")
     interaction = models.ForeignKey(
         "care_events.AgentInteraction", on_delete=models.PROTECT, null=True, blank=True, related_name="tasks"
+    )
+    care_team = models.CharField(
+        max_length=50, default=DEFAULT_CARE_TEAM, editable=False, help_text="From the episode's facility."
     )
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     severity = models.CharField(max_length=10, choices=Severity.choices)

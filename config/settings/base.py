@@ -251,6 +251,9 @@ CHECKIN_RESPONSE_WINDOW = env.int("CHECKIN_RESPONSE_WINDOW", default=4 * 60 * 60
 # Patient-local quiet hours: routine messages are never sent between these hours (start inclusive).
 QUIET_HOURS_START = env.int("QUIET_HOURS_START", default=21)
 QUIET_HOURS_END = env.int("QUIET_HOURS_END", default=8)
+# Facility → care team: round-robin assignment runs within a team, teams in parallel (docs/scaling.md). Unlisted
+# facilities (and all of them by default) belong to the team "default". Env: "FAC1=north,FAC2=north,FAC3=south".
+CARE_TEAM_BY_FACILITY: dict[str, str] = env.dict("CARE_TEAM_BY_FACILITY", default={})
 
 # A channel's backend: a dotted class path, or one of the aliases below. The local in-memory backend is the
 # embedded default: nothing leaves the machine (production refuses it unless NOTIFICATION_ALLOW_LOCAL_BACKEND).

@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 
 # Their assignment message goes on the urgent queue.
 URGENT_ACTIONS = (ActionType.URGENT_HANDOFF, ActionType.EMERGENCY_GUIDANCE)
-# Any constant: the key of the PostgreSQL advisory lock that serializes the choice of the next nurse.
+# Any 32-bit constant: with the care team's hash, the key of the PostgreSQL advisory lock that serializes the
+# choice of the next nurse within one team (teams assign in parallel).
 ROUND_ROBIN_LOCK = 0x5E9_0A55
 
 
@@ -31,7 +32,7 @@ def task_assign(*, task_id: uuid.UUID, exclude_nurse_id: int | None = None) -> N
     task = EscalationTask.objects.select_for_update().get(pk=task_id)
     if task.status != EscalationTask.Status.OPEN or task.assigned_to_id is not None:
         return None
-    nurse = _lock_next_nurse(timezone.now(), exclude_nurse_id)
+    nurse = _lock_next_nurse(timezone.now(), task.care_team, exclude_nurse_id)
     if nurse is None:
         _alert_unassigned(task)
         return None
@@ -81,7 +82,7 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
     logger.info("task %s assigned to nurse %s", task.pk, nurse.pk)
 
 
-def _available_nurses(now: dt.datetime, exclude_id: int | None) -> QuerySet[Nurse]:
+def _available_nurses(now: dt.datetime, care_team: str, exclude_id: int | None) -> QuerySet[Nurse]:
     open_tasks = (
         EscalationTask.objects.filter(assigned_to=OuterRef("pk"), status__in=OPEN_TASK_STATUSES)
         .order_by()
@@ -90,7 +91,7 @@ def _available_nurses(now: dt.datetime, exclude_id: int | None) -> QuerySet[Nurs
         .values("n")
     )
     return (
-        Nurse.objects.filter(is_active=True, shifts__starts_at__lte=now, shifts__ends_at__gt=now)
+        Nurse.objects.filter(is_active=True, care_team=care_team, shifts__starts_at__lte=now, shifts__ends_at__gt=now)
         .annotate(open_count=Coalesce(Subquery(open_tasks), 0))
         .filter(open_count__lt=F("max_open_tasks"))
         .exclude(pk__in=[exclude_id] if exclude_id is not None else [])
@@ -98,11 +99,12 @@ def _available_nurses(now: dt.datetime, exclude_id: int | None) -> QuerySet[Nurs
     )
 
 
-def _lock_next_nurse(now: dt.datetime, exclude_id: int | None = None) -> Nurse | None:
-    """The nurse on shift with room whose last assignment is oldest, locked for this transaction; None only when
-    nobody on shift has room.
+def _lock_next_nurse(now: dt.datetime, care_team: str, exclude_id: int | None = None) -> Nurse | None:
+    """The nurse of the care team on shift with room whose last assignment is oldest, locked for this transaction;
+    None only when nobody of the team on shift has room.
 
-    Choosing is serialized by a transaction-level advisory lock, held until the assignment commits: each choice
+    Choosing is serialized per care team by a transaction-level advisory lock, held until the assignment commits
+    (other teams take their own lock and assign in parallel): each choice
     reads the line after the previous assignment committed, so two workers never hand out the same turn and the
     spread between nurses stays at most one. (Optimistic choosing with SKIP LOCKED alone was measured to drift:
     a nurse locked by a concurrent transaction that did not assign her lost her turn.) The rest of the
@@ -115,8 +117,8 @@ def _lock_next_nurse(now: dt.datetime, exclude_id: int | None = None) -> Nurse |
     UPDATE SKIP LOCKED would pass her over for that, losing her turn (measured: a spread of 2 in 200 tasks).
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROUND_ROBIN_LOCK])
-    candidates = list(_available_nurses(now, exclude_id)[:50])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ROUND_ROBIN_LOCK, care_team])
+    candidates = list(_available_nurses(now, care_team, exclude_id)[:50])
     for candidate in candidates:
         nurse = Nurse.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=candidate.pk).first()
         if nurse is not None:
@@ -127,7 +129,7 @@ def _lock_next_nurse(now: dt.datetime, exclude_id: int | None = None) -> Nurse |
 
 
 def _alert_unassigned(task: EscalationTask) -> None:
-    chiefs = supervisors()
+    chiefs = supervisors(task.care_team)
     if not chiefs:
         logger.error("task %s: no nurse on shift has room and no supervisor is configured", task.pk)
     for chief in chiefs:

@@ -1,9 +1,10 @@
-"""Nurses: the login a nurse is created with, and who the supervisors (charge nurses) are."""
+"""Nurses: the login a nurse is created with, their care teams, and who the supervisors (charge nurses) are."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 
-from tasks_app.models import Nurse
+from tasks_app.models import DEFAULT_CARE_TEAM, Nurse
 
 
 def nurse_user_save(*, nurse: Nurse | None, first_name: str, last_name: str, email: str) -> User:
@@ -18,6 +19,13 @@ def nurse_user_save(*, nurse: Nurse | None, first_name: str, last_name: str, ema
     return user
 
 
-def supervisors() -> list[Nurse]:
-    """Active charge nurses: alerted at every SLA breach and when a task finds nobody on shift."""
-    return list(Nurse.objects.filter(is_active=True, is_supervisor=True).order_by("pk"))
+def care_team_for(facility: str) -> str:
+    """The care team that looks after an episode of this facility (CARE_TEAM_BY_FACILITY; unlisted: the default)."""
+    return settings.CARE_TEAM_BY_FACILITY.get(facility, DEFAULT_CARE_TEAM)
+
+
+def supervisors(care_team: str) -> list[Nurse]:
+    """Active charge nurses of the team, alerted at every SLA breach of its tasks and when one finds nobody on
+    shift; a team without its own charge nurse falls back to every charge nurse, so an alert always has someone."""
+    chiefs = Nurse.objects.filter(is_active=True, is_supervisor=True).order_by("pk")
+    return list(chiefs.filter(care_team=care_team)) or list(chiefs)

@@ -39,7 +39,7 @@ def sla_stage_reach(*, task_id: uuid.UUID, stage: TimerKind) -> None:
     event_name, notification_type = STAGES[stage]
     emit(event_name, {"task_id": task.pk}, idempotency_key=f"{event_name}:{task.pk}")
     breach = stage == TimerKind.SLA_BREACH
-    recipients = {nurse.pk for nurse in supervisors()} if breach or task.assigned_to_id is None else set()
+    recipients = {nurse.pk for nurse in supervisors(task.care_team)} if breach or task.assigned_to_id is None else set()
     if task.assigned_to_id is not None:
         recipients.add(task.assigned_to_id)
     if not recipients:

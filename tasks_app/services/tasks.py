@@ -13,6 +13,7 @@ from care_events.choices import Severity
 from care_events.models import AgentInteraction, Episode
 from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
 from tasks_app.services.assignment import task_assign, task_hand_over
+from tasks_app.services.nurses import care_team_for
 
 
 class TaskStateError(Exception):
@@ -56,6 +57,7 @@ def task_create(
         episode=episode,
         patient_id=episode.patient_id,
         interaction=interaction,
+        care_team=care_team_for(episode.facility),
         severity=severity,
         reason_codes=reason_codes,
         action_type=action_type or default_action,
