@@ -81,7 +81,7 @@ MATRIX = {
         (
             "POST",
             "episodes/",
-            {"patient_id": "{patient}", "admitted_at": "2026-01-01T00:00:00Z", "condition": "HF", "facility": "F"},
+            {"patient_id": "{patient}", "admitted_at": "2026-01-01T00:00:00Z", "condition": "HF", "facility": "GENERAL"},
         ),
         (401, 403, 403, 201, 201),
     ),
