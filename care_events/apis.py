@@ -7,6 +7,7 @@ care_events/api_clients/.
 """
 
 import uuid
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -15,17 +16,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from care_events.api_clients.idempotency import idempotent
+from care_events.api_clients.idempotency import idempotent, once_per_key, payload_fingerprint
 from care_events.bus.catalogue import CATALOGUE
-from care_events.models import AgentInteraction, Episode, Patient, PatientMessage
+from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient, PatientMessage
 from care_events.selectors import (
     episode_list,
     interaction_list,
     interaction_response_list,
+    interaction_responses,
     patient_episode_list,
     patient_list,
     patient_message_list,
@@ -44,9 +47,14 @@ from care_events.serializers import (
     PatientSerializer,
 )
 from care_events.services.episodes import episode_create, episode_discharge, external_event_receive
-from care_events.services.interactions import interaction_complete, interaction_response_record, interaction_start
+from care_events.services.interactions import (
+    InteractionResponseLimitError,
+    interaction_complete,
+    interaction_response_record,
+    interaction_start,
+)
 from care_events.services.patients import PatientExistsError, patient_create
-from config.rest.exceptions import Conflict, EventNotAllowed
+from config.rest.exceptions import Conflict, EventIdReused, EventNotAllowed
 from config.rest.permissions import IsAgent, IsAgentOrStaff
 from config.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example
 
@@ -281,8 +289,39 @@ class InteractionMessageListApi(ListAPIView):
         return patient_message_list(interaction_id=pk)
 
 
-class InteractionResponseCreateApi(APIView):
-    permission_classes = [IsAgent]
+@extend_schema_view(
+    get=extend_schema(
+        tags=["interactions"],
+        operation_id="interaction_responses",
+        summary="List an interaction's responses (agent, staff)",
+        description="Oldest first, paginated, each with the task it escalated to. An interaction holds at most "
+        "AGENT_RESPONSES_PER_INTERACTION (200) responses.",
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The interaction's UUID.")
+        ],
+    )
+)
+class InteractionResponseListCreateApi(ListAPIView):
+    serializer_class = InteractionResponseSerializer
+    # A list also answers 400 to a bad ?page or ?page_size; a response past the cap is a 409.
+    extra_error_codes = (400, 409)
+
+    def get_permissions(self) -> list[BasePermission]:
+        # Recording what the patient said is the agent's alone; staff read it.
+        return [IsAgent()] if self.request.method == "POST" else [IsAgentOrStaff()]
+
+    def get_queryset(self) -> QuerySet[InteractionResponse]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
+            return InteractionResponse.objects.none()
+        pk = self.kwargs["pk"]
+        if not interaction_list().filter(pk=pk).exists():
+            raise Http404  # an interaction that does not exist is 404, not an empty list
+        return interaction_responses(interaction_id=pk)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, InteractionResponseLimitError):
+            exc = Conflict(str(exc), code="interaction_response_limit")
+        return super().handle_exception(exc)
 
     @extend_schema(
         tags=["interactions"],
@@ -296,7 +335,8 @@ class InteractionResponseCreateApi(APIView):
         description="Emits `interaction/response_received`. MODERATE, HIGH and CRITICAL escalate: a task is "
         "created and assigned to a nurse on shift (`interaction/escalated`, `task/created`); the response's `task` "
         "shows it once made (moments later: read the interaction). Refused (400, field `interaction`) once the "
-        "interaction is completed or abandoned.",
+        "interaction is completed or abandoned, and (409 `interaction_response_limit`) past "
+        "AGENT_RESPONSES_PER_INTERACTION (200) responses.",
         request=InteractionResponseSerializer,
         responses={201: InteractionResponseSerializer},
     )
@@ -344,7 +384,9 @@ class EventEmitApi(APIView):
         description="Like Inngest's event API, for the catalogue's events that outside callers may send "
         "(patient/discharged, recorded as POST episodes/{id}/discharge/ records it). An unknown name is 400 (the "
         "message lists the allowed names); an event the system alone emits (e.g. task/sla_breach) is 403. An event "
-        "is accepted once for the fact it records (one discharge per episode): a repeat answers with the first.",
+        "is accepted once for the fact it records (one discharge per episode): a repeat answers with the first. "
+        "An `id` is yours alone: another caller's same id is another event; your own id again with the same name "
+        "and data answers as the first time, with other ones it is 422 `event_id_reused`.",
         request=EventSerializer,
         responses={202: EventAcceptedSerializer},
     )
@@ -352,9 +394,24 @@ class EventEmitApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = EventSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        name = serializer.validated_data["name"]
+        name, data = serializer.validated_data["name"], serializer.validated_data["data"]
         if name in CATALOGUE and not CATALOGUE[name].external:
             raise EventNotAllowed()
+        sender_id = serializer.validated_data.get("id")
+        if sender_id is None:
+            return self.receive(name, data)
+        # The sender's id is the sender's own: scoped to the caller (another caller's same id is another event), and
+        # kept as an Idempotency-Key is, in a namespace of its own ("/" is not allowed in the header's keys).
+        return once_per_key(
+            request=request,
+            key=f"event/{sender_id}",
+            fingerprint=payload_fingerprint({"name": name, "data": data}),
+            run=lambda: self.receive(name, data),
+            reused=EventIdReused,
+        )
+
+    @staticmethod
+    def receive(name: str, data: dict[str, Any]) -> Response:
         # An unknown name raises UnknownEventError, a bad payload EventPayloadError: both 400 (config/rest/errors.py).
-        event = external_event_receive(name=name, data=serializer.validated_data["data"])
+        event = external_event_receive(name=name, data=data)
         return Response(EventAcceptedSerializer(event).data, status=status.HTTP_202_ACCEPTED)

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from care_events.choices import Severity
+from care_events.facilities import facility_choices
 from care_events.validators import validate_e164, validate_timezone
 
 
@@ -39,7 +40,13 @@ class Patient(TimeStampedModel):
     # Optional: patients created before MRNs were recorded have neither. An MRN is only unique within the facility
     # that issued it, so the two come together or not at all.
     mrn = models.CharField(max_length=64, blank=True, default="", help_text="The hospital's medical record number.")
-    facility = models.CharField(max_length=200, blank=True, default="", help_text="The facility that issued the MRN.")
+    facility = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        choices=facility_choices,
+        help_text="The facility that issued the MRN: a code of CARE_FACILITIES.",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -77,7 +84,8 @@ class Episode(TimeStampedModel):
     admitted_at = models.DateTimeField()
     discharged_at = models.DateTimeField(null=True, blank=True)
     condition = models.CharField(max_length=10, choices=Condition.choices)
-    facility = models.CharField(max_length=200)
+    # A code of CARE_FACILITIES (care_events/facilities.py): patients' messages name its vetted display name.
+    facility = models.CharField(max_length=200, choices=facility_choices, help_text="A code of CARE_FACILITIES.")
 
     class Meta:
         ordering = ["-admitted_at"]

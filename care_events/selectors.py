@@ -61,6 +61,11 @@ def interaction_response_list() -> QuerySet[InteractionResponse]:
     )
 
 
+def interaction_responses(*, interaction_id: uuid.UUID) -> QuerySet[InteractionResponse]:
+    """One interaction's responses, oldest first (a stable order for paging)."""
+    return interaction_response_list().filter(interaction_id=interaction_id).order_by("received_at", "pk")
+
+
 def outreach_attempt_list() -> QuerySet[OutreachAttempt]:
     return OutreachAttempt.objects.select_related("plan")
 

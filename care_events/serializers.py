@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from care_events.choices import Severity
+from care_events.facilities import facility_codes_message, facility_display_name
 from care_events.models import (
     AgentInteraction,
     Episode,
@@ -43,6 +44,26 @@ class PhoneNumberField(serializers.CharField):
             raise serializers.ValidationError(self.error_messages["invalid_phone"], code="invalid_phone") from None
 
 
+class FacilityField(serializers.CharField):
+    """A code of CARE_FACILITIES (care_events/facilities.py): patients' messages name the facility, so it comes from
+    the vetted list, never from free text. Checked against the settings in force at each request."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        code = super().to_internal_value(data)
+        if code and facility_display_name(code) is None:
+            raise serializers.ValidationError(facility_codes_message(), code="unknown_facility")
+        return code
+
+
+# Consent is the patient's own: the STOP and START texts change it (notifications/services/inbound.py), or staff in
+# admin. WhatsApp, too, needs the patient's opt-in.
+CONSENT_FIELD = "The patient's consent; changed only by the patient's own STOP or START texts, or by staff in admin."
+
+
 # Nothing this product follows up happened before this: an earlier time is a typo (year 1), not a hospital stay.
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -57,6 +78,13 @@ def _not_in_future(value: dt.datetime) -> dt.datetime:
 
 class PatientSerializer(StrictModelSerializer):
     phone = PhoneNumberField(help_text="Any notation of a valid number; stored and returned in E.164.")
+    facility = FacilityField(
+        required=False,
+        allow_blank=True,
+        help_text="The facility that issued the MRN, a code of CARE_FACILITIES (the error lists them); required "
+        "with `mrn`, refused without it.",
+    )
+    refused_fields = {"sms_consent": CONSENT_FIELD, "prefers_whatsapp": CONSENT_FIELD}
 
     class Meta:
         model = Patient
@@ -75,7 +103,7 @@ class PatientSerializer(StrictModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "sms_opted_out_at", "created_at", "updated_at"]
+        read_only_fields = ["id", "sms_consent", "sms_opted_out_at", "created_at", "updated_at"]
         # Not DRF's validator of the MRN's unique constraint (a 400 on non_field_errors): an MRN that exists is a 409
         # naming the patient, and patient_create decides it, race included.
         validators: list = []
@@ -84,7 +112,6 @@ class PatientSerializer(StrictModelSerializer):
                 "help_text": "The hospital's medical record number, optional; with `facility`. A patient with the same "
                 "MRN and facility exists: 409 with its id in `error.existing_id`."
             },
-            "facility": {"help_text": "The facility that issued the MRN; required with `mrn`, refused without it."},
             "first_name": {"help_text": "Given name."},
             "last_name": {"help_text": "Family name."},
             "date_of_birth": {"help_text": "YYYY-MM-DD; not in the future."},
@@ -93,7 +120,10 @@ class PatientSerializer(StrictModelSerializer):
                 "help_text": "BCP 47 tag of the messages' language, e.g. en, es.",
                 "validators": [RegexValidator(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "Use a BCP 47 tag, e.g. en, es.")],
             },
-            "sms_consent": {"help_text": "May the patient be texted? Defaults to true; false once they text STOP."},
+            "sms_consent": {
+                "help_text": "May the patient be texted? True for a new patient; false once they text STOP, true again "
+                "after START. Read-only: only the patient (or staff in admin) changes it."
+            },
             "sms_opted_out_at": {"help_text": "When the patient texted STOP, if they did."},
             "id": {"help_text": "The patient's UUID."},
             "created_at": {"help_text": "When the patient was created (UTC)."},
@@ -110,8 +140,8 @@ class PatientLookupSerializer(StrictSerializer):
     """The query of GET patients/: any other parameter than these and the page's is refused (400 naming it)."""
 
     mrn = serializers.CharField(max_length=64, help_text="The medical record number; required.")
-    facility = serializers.CharField(
-        max_length=200, required=False, help_text="The facility that issued it; absent: the MRN at any facility."
+    facility = FacilityField(
+        required=False, help_text="The code of the facility that issued it; absent: the MRN at any facility."
     )
 
 
@@ -136,6 +166,10 @@ class OutreachAttemptSerializer(serializers.ModelSerializer):
 
 class EpisodeSerializer(StrictModelSerializer):
     patient_id = UUIDRelatedField(source="patient", queryset=patient_list(), help_text="The patient's UUID.")
+    facility = FacilityField(
+        help_text="The hospital, a code of CARE_FACILITIES (the error lists them); the patient's check-in text "
+        "names its display name."
+    )
     current_outreach_attempt = serializers.SerializerMethodField(
         help_text="The latest check-in attempt of the episode's active outreach plan, or null (none yet, or the "
         "check-in was completed)."
@@ -159,7 +193,6 @@ class EpisodeSerializer(StrictModelSerializer):
             "admitted_at": {"help_text": "Admission time (ISO 8601 with an offset); not in the future."},
             "discharged_at": {"help_text": "Set by POST episodes/{id}/discharge/; null until then."},
             "condition": {"help_text": "Index condition: HF, COPD, AMI, PNA, CABG, THA_TKA or OTHER."},
-            "facility": {"help_text": "The hospital or unit."},
             "created_at": {"help_text": "When the episode was created (UTC)."},
         }
 
@@ -336,8 +369,10 @@ class EventSerializer(StrictSerializer):
     id = serializers.CharField(
         max_length=150,
         required=False,
-        help_text="Your id for this event (e.g. the ADT message id), optional. A repeated event is recognised by "
-        "the fact it records, whatever its id: one discharge per episode, and a repeat answers with the first event.",
+        help_text="Your id for this event (e.g. the ADT message id), optional, scoped to you: another caller's "
+        "same id is another event. Your id sent again with the same name and data answers as the first time; with "
+        "another name or data it is 422 `event_id_reused`. Apart from ids, a repeated event is recognised by the "
+        "fact it records: one discharge per episode, and a repeat answers with the first event.",
     )
 
 

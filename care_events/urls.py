@@ -13,8 +13,8 @@ urlpatterns = [
     path("interactions/<uuid:pk>/", apis.InteractionDetailApi.as_view(), name="interaction-detail"),
     path(
         "interactions/<uuid:pk>/responses/",
-        apis.InteractionResponseCreateApi.as_view(),
-        name="interaction-response-create",
+        apis.InteractionResponseListCreateApi.as_view(),
+        name="interaction-responses",
     ),
     path("interactions/<uuid:pk>/messages/", apis.InteractionMessageListApi.as_view(), name="interaction-messages"),
     path("interactions/<uuid:pk>/complete/", apis.InteractionCompleteApi.as_view(), name="interaction-complete"),

@@ -3,9 +3,10 @@
 The demo plays the interaction agent through the REST API of a running server (`requests`, the agent's token): a
 patient, an episode, the discharge; then it waits for the check-in SMS, answers it with a worrying (HIGH) response
 and watches the rest happen by polling the database the server writes to: the escalation, the task, its
-assignment to a nurse on shift, the nurse's message, and either a one-minute SLA (raised as a flag) warned and
-breached, or (`resolve=True`) the task resolved by its nurse through the API with its SLA timers cancelled. Every
-wait is bounded; a step that does not happen stops the story with what was expected and a hint.
+assignment to a nurse on shift, the nurse's message, and either a one-minute SLA (a flag the demo makes itself:
+the agent cannot choose an SLA) warned and breached, or (`resolve=True`) the task resolved by its nurse through the
+API with its SLA timers cancelled. Every wait is bounded; a step that does not happen stops the story with what was
+expected and a hint.
 
 Setting up (nurses on shift, the agent's service account, API keys) is done with ORM writes in this process: the
 demo runs on the server's database. It sees the whole product (nurses and tasks, notification logs), so it lives in
@@ -26,18 +27,19 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from care_events.api_clients.tokens import agent_account_ensure, api_token_rotate
 from care_events.bus.models import Event, HandlerRun, Timer, TimerKind
 from care_events.choices import NotificationType, Severity
-from care_events.models import Episode, OutreachAttempt, Patient
+from care_events.models import AgentInteraction, Episode, OutreachAttempt, Patient
 from notifications.models import NotificationLog, NotificationStatus
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
+from tasks_app.services.tasks import task_create
 
 T = TypeVar("T")
 
@@ -91,12 +93,12 @@ ANSWER = {
     "severity": Severity.HIGH.value,
     "reason_codes": ["HF_WEIGHT_GAIN"],
 }
-FLAG = {
-    "severity": Severity.HIGH.value,
-    "reason_codes": ["HF_SHORTNESS_OF_BREATH"],
-    "action_type": "NURSE_CALLBACK_2H",
-    "sla_minutes": 1,  # warning at 45 s, breach at 60 s
-}
+# The one-minute task whose SLA the demo watches (warning at 45 s, breach at 60 s). The agent cannot choose an SLA
+# (the product sets it: 2 h for a HIGH flag), so the demo makes this task itself rather than through raise-flag/.
+FLAG_SEVERITY = Severity.HIGH
+FLAG_REASON_CODES = ["HF_SHORTNESS_OF_BREATH"]
+FLAG_ACTION = "NURSE_CALLBACK_2H"
+FLAG_SLA_MINUTES = 1
 
 ADMISSION = "admission"
 DISCHARGE = "discharge"
@@ -359,7 +361,7 @@ class _Story:
         episode = self.post(
             ADMISSION,
             "episodes/",
-            {"patient_id": patient["id"], "admitted_at": admitted_at, "condition": "HF", "facility": "Demo General"},
+            {"patient_id": patient["id"], "admitted_at": admitted_at, "condition": "HF", "facility": _facility()},
             expect=201,
         )
         self.ids("patient", patient["id"])
@@ -482,16 +484,26 @@ class _Story:
         )
 
     def flag(self) -> str:
-        task = self.post(FLAG_RAISED, f"interactions/{self.interaction_id}/raise-flag/", FLAG, expect=201)
-        self.tasks.append(task["id"])
-        self.ids("task (the flag)", task["id"])
-        warning_at, breach_at = (self.since_start(_moment(task[key])) for key in ("sla_warning_at", "sla_breach_at"))
+        """A flag with a one-minute SLA, made here with the product's task service (`task_create`, whose save emits
+        `task/created` as a flag's does): through the API the agent cannot choose an SLA."""
+        interaction = AgentInteraction.objects.select_related("episode").get(pk=self.interaction_id)
+        task = task_create(
+            episode=interaction.episode,
+            interaction=interaction,
+            severity=FLAG_SEVERITY,
+            reason_codes=FLAG_REASON_CODES,
+            action_type=FLAG_ACTION,
+            sla_minutes=FLAG_SLA_MINUTES,
+        )
+        self.tasks.append(str(task.pk))
+        self.ids("task (the flag)", str(task.pk))
+        warning_at, breach_at = (self.since_start(moment) for moment in (task.sla_warning_at, task.sla_breach_at))
         self.step(
             FLAG_RAISED,
-            f"task {task['id']} (SLA {task['sla_minutes']} min): POST raise-flag/ 201; warning due at "
-            f"{warning_at:.0f} s, breach at {breach_at:.0f} s",
+            f"task {task.pk} (SLA {task.sla_minutes} min, made by the demo: the agent cannot choose an SLA); "
+            f"warning due at {warning_at:.0f} s, breach at {breach_at:.0f} s",
         )
-        return str(task["id"])
+        return str(task.pk)
 
     def sla_stage(self, task_id: str, step: str, event_name: str, message: NotificationType, kind: TimerKind) -> None:
         due_at = EscalationTask.objects.values_list(
@@ -737,11 +749,10 @@ def _error_summary(response: requests.Response) -> str:
     return f"{error.get('code', '')}" + (f" (fields: {fields})" if fields else "")
 
 
-def _moment(value: str) -> dt.datetime:
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError(f"not a date-time: {value!r}")
-    return parsed
+def _facility() -> str:
+    """The episode's facility: the first of CARE_FACILITIES, a code the server accepts when it reads the same
+    settings (its .env), as the demo's database must be the server's too."""
+    return next(iter(settings.CARE_FACILITIES))
 
 
 def _afternoon_zone(now: dt.datetime) -> str:

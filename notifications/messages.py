@@ -4,7 +4,8 @@ Nurse messages carry no PHI (SMS, push and voice are not private) but are action
 due time in the nurse's timezone and a link that opens the task; never the patient's name or answers. Templates:
 `nurse/<TYPE>.txt` (or `nurse/<TYPE>.<CHANNEL>.txt`, or `nurse/default.<CHANNEL>.txt` for a channel that words every
 type alike) and `nurse/<TYPE>.subject.txt` (email subject, push title). Patient messages: `patient/<TYPE>.<lang>.txt`
-in the patient's preferred language, English when there is none in it.
+in the patient's preferred language, English when there is none in it; they name the facility by its vetted
+display name (CARE_FACILITIES), never by free text.
 """
 
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
 
+from care_events.facilities import facility_display_name
 from care_events.models import Episode
 from tasks_app.models import EscalationTask, Nurse
 
@@ -49,11 +51,14 @@ def render_for_nurse(
 
 def render_for_patient(notification_type: str, episode: Episode | None, language: str) -> tuple[str, str]:
     """("", body) of a patient's text, in the patient's language."""
-    return "", render_patient_text(notification_type, language, facility=episode.facility if episode else "")
+    return "", render_patient_text(notification_type, language, facility_code=episode.facility if episode else "")
 
 
-def render_patient_text(name: str, language: str, *, facility: str = "") -> str:
+def render_patient_text(name: str, language: str, *, facility_code: str = "") -> str:
+    """A patient's text. It names the facility by its vetted display name (CARE_FACILITIES), never by what a caller
+    typed: a code that is not listed reads "the hospital"."""
     lang = language.split("-")[0].lower()
     lang = lang if lang in PATIENT_LANGUAGES else "en"
+    facility = facility_display_name(facility_code) if facility_code else None
     context = {"facility": facility or ("el hospital" if lang == "es" else "the hospital")}
     return render_to_string(f"notifications/patient/{name}.{lang}.txt", context).strip()

@@ -21,6 +21,7 @@ from config.rest.exceptions import Conflict
 from config.rest.permissions import IsAgent, IsNurseOrStaff, IsStaff
 from config.rest.schema import request_example
 from config.rest.serializers import EmptySerializer
+from config.rest.throttling import ESCALATION_SCOPE, AgentEscalationRateThrottle
 from tasks_app.models import EscalationTask
 from tasks_app.selectors import task_list_for
 from tasks_app.serializers import (
@@ -32,13 +33,40 @@ from tasks_app.serializers import (
     TaskFilterSerializer,
     TaskSerializer,
 )
-from tasks_app.services.escalation import interaction_flag_raise, interaction_handoff
+from tasks_app.services.escalation import EscalationRefusedError, interaction_flag_raise, interaction_handoff
 from tasks_app.services.tasks import TaskStateError, task_acknowledge, task_cancel, task_reassign, task_resolve
 
 
-class InteractionFlagRaiseApi(APIView):
-    permission_classes = [IsAgent]
+class AgentEscalationApi(APIView):
+    """The agent's flags and hand-offs: a rate of their own (AGENT_ESCALATION_RATE_LIMIT, both endpoints together,
+    on top of the client's), and a refusal by the escalation rules is a 409 naming why (tasks_app/services/
+    escalation.py). 201 with the task created, or 200 with the open task a repeat was coalesced into."""
 
+    permission_classes = [IsAgent]
+    throttle_classes = [*APIView.throttle_classes, AgentEscalationRateThrottle]
+    throttle_scope = ESCALATION_SCOPE
+    extra_error_codes = (409,)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, EscalationRefusedError):
+            exc = Conflict(str(exc), code=exc.code)
+        return super().handle_exception(exc)
+
+    @staticmethod
+    def answer(task: EscalationTask, created: bool) -> Response:
+        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+ESCALATION_LIMITS = (
+    "Refused with 409 `interaction_completed` / `interaction_abandoned` once the interaction ended more than "
+    "AGENT_LATE_FLAG_GRACE_MINUTES (10) ago, and `interaction_task_limit` / `episode_task_limit` when the open "
+    "flags and hand-offs reach AGENT_OPEN_TASKS_PER_INTERACTION (3) / AGENT_OPEN_TASKS_PER_EPISODE (5). The same "
+    "action and reason codes as an open flag of the episode raised within AGENT_FLAG_COALESCE_MINUTES (30), no more "
+    "severe, answer 200 with that task. At most AGENT_ESCALATION_RATE_LIMIT (30/minute) of these requests (429)."
+)
+
+
+class InteractionFlagRaiseApi(AgentEscalationApi):
     @extend_schema(
         tags=["interactions"],
         operation_id="interaction_raise_flag",
@@ -47,39 +75,38 @@ class InteractionFlagRaiseApi(APIView):
         ],
         summary="Raise a flag: create an escalation task (agent)",
         description="The task is created OPEN and then assigned round-robin to a nurse on shift, who is notified "
-        "(`task/created`, `task/assigned`); its SLA timers start. The interaction becomes ESCALATED.",
+        "(`task/created`, `task/assigned`); its SLA timers start. The SLA and priority are the product's, from the "
+        "severity and action (`priority` and `sla_minutes` are refused, 400). The interaction becomes ESCALATED. "
+        + ESCALATION_LIMITS,
         request=FlagSerializer,
-        responses={201: TaskSerializer},
+        responses={201: TaskSerializer, 200: TaskSerializer},
     )
     @idempotent
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = FlagSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        task = interaction_flag_raise(interaction=interaction, **serializer.validated_data)
-        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+        return self.answer(*interaction_flag_raise(interaction=interaction, **serializer.validated_data))
 
 
-class InteractionHandoffApi(APIView):
-    permission_classes = [IsAgent]
-
+class InteractionHandoffApi(AgentEscalationApi):
     @extend_schema(
         tags=["interactions"],
         operation_id="interaction_handoff",
         examples=[request_example(reason="PATIENT_REQUEST")],
         summary="Hand the patient off to a nurse now (agent)",
         description="Creates an URGENT_HANDOFF task of priority URGENT (severity CRITICAL unless given: SLA "
-        "30 min); the assigned nurse gets an urgent hand-off message. The interaction becomes ESCALATED.",
+        "30 min); the assigned nurse gets an urgent hand-off message. The interaction becomes ESCALATED. "
+        + ESCALATION_LIMITS,
         request=HandoffSerializer,
-        responses={201: TaskSerializer},
+        responses={201: TaskSerializer, 200: TaskSerializer},
     )
     @idempotent
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = HandoffSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        task = interaction_handoff(interaction=interaction, **serializer.validated_data)
-        return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+        return self.answer(*interaction_handoff(interaction=interaction, **serializer.validated_data))
 
 
 @extend_schema_view(

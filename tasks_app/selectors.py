@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.auth.models import User
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -25,3 +27,14 @@ def task_list_for(*, user: User, status: str | None = None, priority: str | None
     if priority:
         tasks = tasks.filter(priority=priority)
     return tasks
+
+
+def agent_raised_open_tasks(*, episode_id: uuid.UUID) -> QuerySet[EscalationTask]:
+    """The episode's open tasks the agent raised with a flag or a hand-off: those of an interaction without a source
+    key (a response's task has one, `response:<id>`; an unanswered check-in's has one and no interaction)."""
+    return EscalationTask.objects.filter(
+        episode_id=episode_id,
+        status__in=OPEN_TASK_STATUSES,
+        interaction__isnull=False,
+        source_key__isnull=True,
+    )

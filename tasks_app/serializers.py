@@ -78,21 +78,21 @@ class TaskSerializer(serializers.ModelSerializer):
         }
 
 
+# The product sets a task's SLA and priority from its severity and action (tasks_app/services/tasks.py); an agent
+# that could choose them could make every flag a one-minute URGENT call.
+SET_BY_THE_PRODUCT = "Set by the product from the severity and the action; the agent cannot choose it."
+
+
 class FlagSerializer(StrictSerializer):
-    severity = serializers.ChoiceField(choices=Severity.choices, help_text="The agent's grading of the finding.")
+    severity = serializers.ChoiceField(
+        choices=Severity.choices,
+        help_text="The agent's grading of the finding; with the action it sets the SLA and priority: CRITICAL 30 min "
+        "URGENT, HIGH 2 h HIGH, MODERATE 8 h NORMAL, LOW 24 h LOW (NURSE_CALLBACK_2H at most 2 h; never under "
+        "MIN_TASK_SLA_MINUTES).",
+    )
     reason_codes = reason_codes_field(allow_empty=False)
     action_type = serializers.ChoiceField(choices=ActionType.choices, help_text="What the nurse must do.")
-    priority = serializers.ChoiceField(
-        choices=Priority.choices,
-        required=False,
-        help_text="Default by severity: CRITICAL URGENT, HIGH HIGH, MODERATE NORMAL, LOW LOW.",
-    )
-    sla_minutes = serializers.IntegerField(
-        min_value=1,
-        max_value=7 * 24 * 60,
-        required=False,
-        help_text="Default by severity: CRITICAL 30, HIGH 120, MODERATE 480, LOW 1440.",
-    )
+    refused_fields = {"priority": SET_BY_THE_PRODUCT, "sla_minutes": SET_BY_THE_PRODUCT}
 
 
 class HandoffSerializer(StrictSerializer):
@@ -102,6 +102,7 @@ class HandoffSerializer(StrictSerializer):
         default=Severity.CRITICAL,
         help_text="Default CRITICAL (SLA 30 min). The task is always URGENT_HANDOFF, priority URGENT.",
     )
+    refused_fields = FlagSerializer.refused_fields
 
 
 class ResolveSerializer(StrictSerializer):

@@ -45,9 +45,17 @@ _KEY_RE = re.compile(KEY_PATTERN)
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def _fingerprint(request: Request) -> str:
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+def _canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _request_fingerprint(request: Request) -> str:
+    return hashlib.sha256(f"{request.method} {request.path}\n{_canonical_json(request.data)}".encode()).hexdigest()
+
+
+def payload_fingerprint(value: object) -> str:
+    """SHA-256 of a JSON value, keys sorted: what an identifier sent in a body was first used for."""
+    return hashlib.sha256(_canonical_json(value).encode()).hexdigest()
 
 
 def _key(request: Request) -> str | None:
@@ -70,24 +78,43 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         key = _key(request)
         if key is None:
             return method(view, request, *args, **kwargs)
-        fingerprint = _fingerprint(request)  # parses the body first: a bad body fails before any row exists
-        with transaction.atomic():
-            try:
-                with transaction.atomic():  # a savepoint, so that the unique violation leaves us usable
-                    record = IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fingerprint)
-            except IntegrityError:
-                # A twin holding this key has committed (we waited on the unique index until it did).
-                record = IdempotencyRecord.objects.get(user=request.user, key=key)
-                if record.fingerprint != fingerprint:
-                    raise IdempotencyKeyReused() from None
-                return _replay(record)
-            response = method(view, request, *args, **kwargs)
-            record.status_code = response.status_code
-            record.response_body = json.dumps(response.data, cls=DjangoJSONEncoder) if response.data is not None else ""
-            record.save(update_fields=["status_code", "response_body"])
-        return response
+        # Parses the body first: a bad body fails before any row exists.
+        return once_per_key(
+            request=request,
+            key=key,
+            fingerprint=_request_fingerprint(request),
+            run=lambda: method(view, request, *args, **kwargs),
+        )
 
     return post
+
+
+def once_per_key(
+    *,
+    request: Request,
+    key: str,
+    fingerprint: str,
+    run: Callable[[], Response],
+    reused: type[exceptions.APIException] = IdempotencyKeyReused,
+) -> Response:
+    """Run `run` at most once per user and key (the protocol above): the same key and fingerprint again answer with
+    the first response; the same key with another fingerprint raises `reused` (422). Also used for identifiers a
+    client sends in a body (an event's `id`, care_events/apis.py), with keys of their own namespace."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint, so that the unique violation leaves us usable
+                record = IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fingerprint)
+        except IntegrityError:
+            # A twin holding this key has committed (we waited on the unique index until it did).
+            record = IdempotencyRecord.objects.get(user=request.user, key=key)
+            if record.fingerprint != fingerprint:
+                raise reused() from None
+            return _replay(record)
+        response = run()
+        record.status_code = response.status_code
+        record.response_body = json.dumps(response.data, cls=DjangoJSONEncoder) if response.data is not None else ""
+        record.save(update_fields=["status_code", "response_body"])
+    return response
 
 
 def idempotency_records_prune() -> int:

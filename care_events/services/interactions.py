@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -43,6 +44,10 @@ def interaction_start(*, episode: Episode, outreach_attempt: OutreachAttempt | N
 OPEN_INTERACTION = (AgentInteraction.Status.IN_PROGRESS, AgentInteraction.Status.ESCALATED)
 
 
+class InteractionResponseLimitError(Exception):
+    """The interaction holds AGENT_RESPONSES_PER_INTERACTION responses already (the API answers 409)."""
+
+
 @transaction.atomic
 def interaction_response_record(
     *, interaction: AgentInteraction, text: str, severity: str, reason_codes: list[str]
@@ -56,6 +61,13 @@ def interaction_response_record(
     interaction = AgentInteraction.objects.select_for_update().get(pk=interaction.pk)
     if interaction.status not in OPEN_INTERACTION:
         raise ValidationError({"interaction": "This interaction is finished; start a new one."})
+    # Counted under the interaction's lock, so racing responses cannot pass the cap together. A conversation is a
+    # few dozen answers: a loop in the agent stops here rather than fill the nurse's reading and the database.
+    if InteractionResponse.objects.filter(interaction=interaction).count() >= settings.AGENT_RESPONSES_PER_INTERACTION:
+        raise InteractionResponseLimitError(
+            f"This interaction holds {settings.AGENT_RESPONSES_PER_INTERACTION} responses, the most it may; start a "
+            "new interaction."
+        )
     now = timezone.now()
     response = InteractionResponse.objects.create(
         interaction=interaction, text=text, severity=severity, reason_codes=reason_codes

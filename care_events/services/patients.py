@@ -34,13 +34,14 @@ def patient_create(
     phone: str,
     timezone: str = "America/New_York",
     preferred_language: str = "en",
-    sms_consent: bool = True,
     mrn: str = "",
     facility: str = "",
 ) -> Patient:
     """`phone` must already be E.164 (the API normalises what it is given). An MRN comes with the facility that
     issued it; a second patient with the same pair raises PatientExistsError naming the first, also when two
-    creates race (the loser's INSERT waits on the unique index for the winner's commit, then fails)."""
+    creates race (the loser's INSERT waits on the unique index for the winner's commit, then fails). A new patient
+    may be texted (`sms_consent`); only the patient's STOP and START (`patient_sms_consent_set`) or staff in admin
+    change that."""
     if mrn and not facility:
         raise ValidationError({"facility": "Give the facility that issued the MRN."})
     if facility and not mrn:
@@ -54,7 +55,6 @@ def patient_create(
         phone=phone,
         timezone=timezone,
         preferred_language=preferred_language,
-        sms_consent=sms_consent,
         mrn=mrn,
         facility=facility,
     )

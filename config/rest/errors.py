@@ -50,7 +50,7 @@ _MESSAGES = {
 }
 # Messages we write that list allowed values: a submitted value close to one of them ("patient/discharge") is
 # a substring of the list, not an echo.
-_OUR_MESSAGES = {"unknown_event"}
+_OUR_MESSAGES = {"unknown_event", "unknown_facility"}
 _CODES = {"parse_error": "malformed_json", "error": "server_error"}
 
 

@@ -15,14 +15,17 @@ class PayloadTooLarge(exceptions.APIException):
 
 class Conflict(exceptions.APIException):
     """The object cannot make this move from its current state (e.g. resolving a resolved task), or it exists
-    already: then `existing_id` names it, and the error body carries it (`error.existing_id`)."""
+    already: then `existing_id` names it, and the error body carries it (`error.existing_id`). `code` names the
+    state more precisely than `conflict` where a client acts on it (e.g. `interaction_completed`)."""
 
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The object's current state does not allow this."
     default_code = "conflict"
 
-    def __init__(self, detail: str | None = None, *, existing_id: uuid.UUID | None = None) -> None:
-        super().__init__(detail)
+    def __init__(
+        self, detail: str | None = None, *, existing_id: uuid.UUID | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(detail, code)
         self.existing_id = existing_id
 
 
@@ -30,6 +33,11 @@ class IdempotencyKeyReused(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was already used with another request; use a new key."
     default_code = "idempotency_key_reused"
+
+
+class EventIdReused(IdempotencyKeyReused):
+    default_detail = "You already sent an event with this id and another name or data; use a new id."
+    default_code = "event_id_reused"
 
 
 class EventNotAllowed(exceptions.PermissionDenied):

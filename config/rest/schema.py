@@ -22,7 +22,9 @@ class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Stable, machine-readable: invalid, malformed_json, unsupported_media_type, not_authenticated, "
         "authentication_failed, permission_denied, event_not_allowed, not_found, method_not_allowed, conflict, "
-        "payload_too_large, idempotency_key_reused, throttled, service_unavailable, server_error."
+        "interaction_completed, interaction_abandoned, interaction_task_limit, episode_task_limit, "
+        "interaction_response_limit, payload_too_large, idempotency_key_reused, event_id_reused, throttled, "
+        "service_unavailable, server_error."
     )
     message = serializers.CharField(help_text="For people; never quotes a submitted value.")
     fields = serializers.DictField(
@@ -46,11 +48,13 @@ _ERRORS = {
     "401": "No credentials, or invalid ones (send Authorization: Token <key>).",
     "403": "Your role does not allow this endpoint (or this event).",
     "404": "No such object, or not one you may see.",
-    "409": "The object's current state does not allow this move, or it exists already (see error.existing_id).",
+    "409": "The object's current state does not allow this move (error.code names it, e.g. interaction_completed, "
+    "interaction_task_limit), or it exists already (see error.existing_id).",
     "413": "The body is larger than the limit (API_MAX_BODY_BYTES, 64 KiB by default).",
     "415": "The body is not JSON (send Content-Type: application/json).",
-    "422": "This Idempotency-Key was already used with a different request.",
-    "429": "Over the per-client rate (API_RATE_LIMIT); retry after the Retry-After header's seconds.",
+    "422": "This Idempotency-Key (or event id) was already used with a different request.",
+    "429": "Over the per-client rate (API_RATE_LIMIT; for flags and hand-offs AGENT_ESCALATION_RATE_LIMIT too); retry "
+    "after the Retry-After header's seconds.",
     "503": "The database is briefly unavailable (nothing was done); retry after the Retry-After header's seconds.",
 }
 

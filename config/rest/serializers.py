@@ -1,7 +1,7 @@
 """Serializer pieces shared by every app's API."""
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.validators import RegexValidator
 from django.db.models import Model
@@ -56,13 +56,16 @@ def _type_error(field: serializers.Field, value: object) -> str | None:
 class StrictSerializer(serializers.Serializer):
     """Refuses keys the input does not accept (unknown ones, and read-only ones such as `id`, `status` or
     `assigned_to`), naming each, so a typo or a forbidden write is an error rather than silently ignored; and
-    values of the wrong JSON type (see _type_error)."""
+    values of the wrong JSON type (see _type_error). `refused_fields` says why a key the client may not send is
+    refused, where "unknown or read-only" would not tell the client what to do instead."""
+
+    refused_fields: ClassVar[dict[str, str]] = {}
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         refused = {}
         if isinstance(data, dict):
             writable = {name: field for name, field in self.fields.items() if not field.read_only}
-            refused = {key: [UNKNOWN_FIELD] for key in data if key not in writable}
+            refused = {key: [self.refused_fields.get(key, UNKNOWN_FIELD)] for key in data if key not in writable}
             for name, field in writable.items():
                 message = _type_error(field, data.get(name)) if name in data else None
                 if message:

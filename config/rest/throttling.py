@@ -1,7 +1,8 @@
 """Per-client rates: each authenticated user (the agent's service account, each nurse) has API_RATE_LIMIT,
 each anonymous IP address API_ANON_RATE_LIMIT (it only reaches the schema, the docs and the login page: every
-other endpoint answers 401 before throttling). Counts live in the shared cache (Redis), so every web process
-counts together.
+other endpoint answers 401 before throttling). The agent's flags and hand-offs have a rate of their own on top,
+AGENT_ESCALATION_RATE_LIMIT (a scope: DRF's ScopedRateThrottle). Counts live in the shared cache (Redis), so every
+web process counts together.
 
 The rates are read from settings at each request rather than captured at import as DRF's classes do, so that
 they follow the settings actually in force.
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework.request import Request
-from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES) while it loads
     from rest_framework.views import APIView
@@ -38,3 +39,14 @@ class ClientRateThrottle(_FailOpen, UserRateThrottle):
 class AnonymousRateThrottle(_FailOpen, AnonRateThrottle):
     def get_rate(self) -> str:
         return settings.API_ANON_RATE_LIMIT
+
+
+class AgentEscalationRateThrottle(_FailOpen, ScopedRateThrottle):
+    """AGENT_ESCALATION_RATE_LIMIT per client over the views whose `throttle_scope` is ESCALATION_SCOPE (raise-flag/
+    and handoff/, counted together), on top of API_RATE_LIMIT: each request there can page a nurse."""
+
+    def get_rate(self) -> str:
+        return settings.AGENT_ESCALATION_RATE_LIMIT
+
+
+ESCALATION_SCOPE = "agent_escalation"

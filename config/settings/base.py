@@ -255,6 +255,24 @@ QUIET_HOURS_END = env.int("QUIET_HOURS_END", default=8)
 # facilities (and all of them by default) belong to the team "default". Env: "FAC1=north,FAC2=north,FAC3=south".
 CARE_TEAM_BY_FACILITY: dict[str, str] = env.dict("CARE_TEAM_BY_FACILITY", default={})
 
+# --- The agent's contract: what one interaction agent may cause (docs/api.md#limits-on-what-the-agent-causes) ----
+# Flags and hand-offs on a completed or abandoned interaction are refused this many minutes after it ended.
+AGENT_LATE_FLAG_GRACE_MINUTES = env.int("AGENT_LATE_FLAG_GRACE_MINUTES", default=10)
+# Open tasks the agent's flags and hand-offs may hold at once, per interaction and per episode (beyond: 409).
+AGENT_OPEN_TASKS_PER_INTERACTION = env.int("AGENT_OPEN_TASKS_PER_INTERACTION", default=3)
+AGENT_OPEN_TASKS_PER_EPISODE = env.int("AGENT_OPEN_TASKS_PER_EPISODE", default=5)
+# A flag or hand-off with the action and reason codes of an open one of the episode raised this recently returns it.
+AGENT_FLAG_COALESCE_MINUTES = env.int("AGENT_FLAG_COALESCE_MINUTES", default=30)
+# Requests per agent to raise-flag/ and handoff/ together (DRF notation), on top of API_RATE_LIMIT.
+AGENT_ESCALATION_RATE_LIMIT = env("AGENT_ESCALATION_RATE_LIMIT", default="30/minute")
+# Responses one interaction may hold (beyond: 409).
+AGENT_RESPONSES_PER_INTERACTION = env.int("AGENT_RESPONSES_PER_INTERACTION", default=200)
+# No task's SLA is shorter than this (the product sets SLAs from the severity table; the agent cannot).
+MIN_TASK_SLA_MINUTES = env.int("MIN_TASK_SLA_MINUTES", default=15)
+# The facilities patients' messages may name: `code=Display name` pairs, comma-separated. The API accepts only these
+# codes for a patient's or an episode's `facility`; the check-in text names the display name, never free text.
+CARE_FACILITIES = env.dict("CARE_FACILITIES", default={"GENERAL": "General Hospital"})
+
 # A channel's backend: a dotted class path, or one of the aliases below. The local in-memory backend is the
 # embedded default: nothing leaves the machine (production refuses it unless NOTIFICATION_ALLOW_LOCAL_BACKEND).
 NOTIFICATION_BACKEND_ALIASES = {

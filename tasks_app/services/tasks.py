@@ -3,6 +3,7 @@ cancelled or reassigned. Every move locks the task and emits its event."""
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,16 +21,27 @@ class TaskStateError(Exception):
     """The task cannot make this move from its current status (the API answers 409)."""
 
 
-# Severity → (SLA minutes, priority, action): the product's defaults (docs/events.md#sla). An explicit sla_minutes,
-# priority or action_type on a flag wins. CRITICAL findings also tell the patient to seek emergency care: the task
-# is the follow-up.
+# Severity → (SLA minutes, priority, action): the product's clinical defaults (docs/events.md#sla). CRITICAL findings
+# also tell the patient to seek emergency care: the task is the follow-up.
 SEVERITY_DEFAULTS: dict[str, tuple[int, str, str]] = {
     Severity.CRITICAL: (30, Priority.URGENT, ActionType.EMERGENCY_GUIDANCE),
     Severity.HIGH: (120, Priority.HIGH, ActionType.NURSE_CALLBACK_2H),
     Severity.MODERATE: (480, Priority.NORMAL, ActionType.NURSE_CALLBACK_24H),
     Severity.LOW: (1440, Priority.LOW, ActionType.NURSE_CALLBACK_24H),
 }
+# An action that names its deadline keeps it: a LOW finding with "callback within 2 h" is due in 2 h, not 24.
+ACTION_SLA_MINUTES: dict[str, int] = {ActionType.NURSE_CALLBACK_2H: 120, ActionType.NURSE_CALLBACK_24H: 24 * 60}
 SLA_TIMERS = (TimerKind.SLA_WARNING, TimerKind.SLA_BREACH)
+
+
+def task_sla_and_priority(*, severity: str, action_type: str) -> tuple[int, str]:
+    """What the product sets, never a caller: the severity's SLA, shortened to the action's own deadline, and never
+    under MIN_TASK_SLA_MINUTES; the severity's priority, URGENT for an urgent hand-off."""
+    severity_sla, priority, _ = SEVERITY_DEFAULTS[severity]
+    sla = min(severity_sla, ACTION_SLA_MINUTES.get(action_type, severity_sla))
+    if action_type == ActionType.URGENT_HANDOFF:
+        priority = Priority.URGENT
+    return max(sla, settings.MIN_TASK_SLA_MINUTES), priority
 
 
 @transaction.atomic
@@ -39,19 +51,22 @@ def task_create(
     severity: str,
     reason_codes: list[str],
     action_type: str | None = None,
-    priority: str | None = None,
-    sla_minutes: int | None = None,
     interaction: AgentInteraction | None = None,
     source_key: str | None = None,
+    sla_minutes: int | None = None,
 ) -> EscalationTask:
     """Create an escalation task; its save emits `task/created` (tasks_app/signals.py), which assigns it and
-    starts its SLA timers. With a `source_key`, creating twice returns the first task."""
+    starts its SLA timers. With a `source_key`, creating twice returns the first task.
+
+    The SLA and priority are the product's (`task_sla_and_priority`). `sla_minutes` is for the product's own code
+    alone (`manage.py demo` shows a breach on a one-minute task); the API never passes it."""
     if source_key is not None:
         existing = EscalationTask.objects.filter(source_key=source_key).first()
         if existing is not None:
             return existing
-    default_sla, default_priority, default_action = SEVERITY_DEFAULTS[severity]
-    sla_minutes = sla_minutes or default_sla
+    action_type = action_type or SEVERITY_DEFAULTS[severity][2]
+    product_sla, priority = task_sla_and_priority(severity=severity, action_type=action_type)
+    sla_minutes = sla_minutes or product_sla
     now = timezone.now()
     task = EscalationTask(
         episode=episode,
@@ -60,8 +75,8 @@ def task_create(
         care_team=care_team_for(episode.facility),
         severity=severity,
         reason_codes=reason_codes,
-        action_type=action_type or default_action,
-        priority=priority or default_priority,
+        action_type=action_type,
+        priority=priority,
         sla_minutes=sla_minutes,
         sla_warning_at=now + dt.timedelta(minutes=sla_minutes * 0.75),
         sla_breach_at=now + dt.timedelta(minutes=sla_minutes),

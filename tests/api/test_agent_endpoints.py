@@ -46,7 +46,7 @@ def test_read_a_patient(agent_client):
 
 def test_create_and_read_an_episode(agent_client):
     patient_id = agent_client.post("/api/v1/patients/", PATIENT, format="json").json()["id"]
-    body = {"patient_id": patient_id, "admitted_at": "2026-01-10T08:00:00Z", "condition": "HF", "facility": "St Mary"}
+    body = {"patient_id": patient_id, "admitted_at": "2026-01-10T08:00:00Z", "condition": "HF", "facility": "GENERAL"}
 
     created = agent_client.post("/api/v1/episodes/", body, format="json")
     read = agent_client.get(f"/api/v1/episodes/{created.json()['id']}/")
@@ -169,15 +169,9 @@ def test_a_high_response_escalates_to_an_assigned_task(agent_client, nurse_a):
     assert NotificationLog.objects.filter(recipient_nurse=nurse_a, type="TASK_ASSIGNED").exists()
 
 
-def test_raise_flag_creates_a_task_with_the_agents_choices(agent_client, nurse_a):
+def test_raise_flag_creates_a_task_with_the_agents_action_and_the_products_sla(agent_client, nurse_a):
     interaction = AgentInteractionFactory()
-    body = {
-        "severity": "MODERATE",
-        "reason_codes": ["MED_NOT_FILLED"],
-        "action_type": "MEDICATION_REVIEW",
-        "priority": "HIGH",
-        "sla_minutes": 90,
-    }
+    body = {"severity": "MODERATE", "reason_codes": ["MED_NOT_FILLED"], "action_type": "MEDICATION_REVIEW"}
 
     response = agent_client.post(f"/api/v1/interactions/{interaction.pk}/raise-flag/", body, format="json")
     drain()
@@ -189,8 +183,8 @@ def test_raise_flag_creates_a_task_with_the_agents_choices(agent_client, nurse_a
     assert (task.severity, task.action_type, task.priority, task.sla_minutes) == (
         "MODERATE",
         "MEDICATION_REVIEW",
-        "HIGH",
-        90,
+        "NORMAL",
+        480,
     )
     assert (task.interaction_id, task.episode_id, task.patient_id) == (
         interaction.pk,

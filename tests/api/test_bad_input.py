@@ -107,7 +107,7 @@ def test_an_episode_cannot_be_created_discharged(agent_client):
         "admitted_at": "2026-01-01T00:00:00Z",
         "discharged_at": "2026-01-02T00:00:00Z",
         "condition": "HF",
-        "facility": "F",
+        "facility": "GENERAL",
     }
 
     response = agent_client.post("/api/v1/episodes/", body, format="json")
@@ -329,7 +329,6 @@ def test_an_unexpected_error_is_a_generic_500_without_details(agent_client, monk
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("sms_consent", 0, "Must be true or false."),
         ("first_name", 0, "Must be a string."),
         ("date_of_birth", 19480517, "Must be a string."),
     ],
@@ -413,7 +412,7 @@ def test_an_admission_in_year_one_is_refused(agent_client):
             "patient_id": str(patient.pk),
             "admitted_at": "0001-01-01T00:00:00Z",
             "condition": "HF",
-            "facility": "St Mary",
+            "facility": "GENERAL",
         },
         format="json",
     )

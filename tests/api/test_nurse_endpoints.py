@@ -205,7 +205,7 @@ def test_the_agent_drives_a_checkin_the_nurse_sees_the_task(agent_client):
     ).json()
     episode = agent_client.post(
         "/api/v1/episodes/",
-        {"patient_id": patient["id"], "admitted_at": "2026-01-10T08:00:00Z", "condition": "HF", "facility": "Gen"},
+        {"patient_id": patient["id"], "admitted_at": "2026-01-10T08:00:00Z", "condition": "HF", "facility": "GENERAL"},
     ).json()
     assert agent_client.post(f"/api/v1/episodes/{episode['id']}/discharge/").status_code == 202
     interaction = agent_client.post("/api/v1/interactions/", {"episode_id": episode["id"]}).json()

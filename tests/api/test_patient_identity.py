@@ -19,8 +19,13 @@ PATIENT = {
     "date_of_birth": "1948-05-17",
     "phone": "+12025550143",
     "mrn": "MRN-0048213",
-    "facility": "St Mary Cardiology",
+    "facility": "STMARY",
 }
+
+
+@pytest.fixture(autouse=True)
+def _two_facilities(settings):
+    settings.CARE_FACILITIES = {"STMARY": "St Mary Cardiology", "GENERAL": "General Hospital"}
 
 
 @pytest.mark.django_db
@@ -28,7 +33,7 @@ def test_create_a_patient_with_an_mrn(agent_client):
     response = agent_client.post("/api/v1/patients/", PATIENT, format="json")
 
     assert response.status_code == 201
-    assert (response.json()["mrn"], response.json()["facility"]) == ("MRN-0048213", "St Mary Cardiology")
+    assert (response.json()["mrn"], response.json()["facility"]) == ("MRN-0048213", "STMARY")
     assert Patient.objects.get().mrn == "MRN-0048213"
 
 
@@ -66,7 +71,7 @@ def test_a_duplicate_mrn_is_409_with_the_existing_id_and_creates_nothing(agent_c
 def test_the_same_mrn_at_another_facility_is_another_patient(agent_client):
     agent_client.post("/api/v1/patients/", PATIENT, format="json")
 
-    response = agent_client.post("/api/v1/patients/", {**PATIENT, "facility": "General Hospital"}, format="json")
+    response = agent_client.post("/api/v1/patients/", {**PATIENT, "facility": "GENERAL"}, format="json")
 
     assert response.status_code == 201
     assert Patient.objects.filter(mrn="MRN-0048213").count() == 2
@@ -78,8 +83,8 @@ def test_the_same_mrn_at_another_facility_is_another_patient(agent_client):
     [
         ({"mrn": "MRN-1"}, "facility"),
         ({"mrn": "MRN-1", "facility": ""}, "facility"),
-        ({"facility": "St Mary"}, "mrn"),
-        ({"mrn": "M" * 65, "facility": "St Mary"}, "mrn"),
+        ({"facility": "STMARY"}, "mrn"),
+        ({"mrn": "M" * 65, "facility": "STMARY"}, "mrn"),
     ],
 )
 def test_an_mrn_needs_its_facility(agent_client, body, field):
@@ -128,13 +133,13 @@ def test_two_concurrent_creates_of_the_same_mrn_give_one_201_and_one_409(agent, 
 
 @pytest.mark.django_db
 def test_find_patients_by_mrn_and_facility(staff_client):
-    mary = PatientFactory(mrn="MRN-7", facility="St Mary")
-    general = PatientFactory(mrn="MRN-7", facility="General Hospital")
-    PatientFactory(mrn="MRN-8", facility="St Mary")
+    mary = PatientFactory(mrn="MRN-7", facility="STMARY")
+    general = PatientFactory(mrn="MRN-7", facility="GENERAL")
+    PatientFactory(mrn="MRN-8", facility="STMARY")
     PatientFactory()  # no MRN
 
     by_mrn = staff_client.get("/api/v1/patients/", {"mrn": "MRN-7"})
-    by_both = staff_client.get("/api/v1/patients/", {"mrn": "MRN-7", "facility": "St Mary"})
+    by_both = staff_client.get("/api/v1/patients/", {"mrn": "MRN-7", "facility": "STMARY"})
     unknown = staff_client.get("/api/v1/patients/", {"mrn": "MRN-9"})
 
     assert by_mrn.status_code == by_both.status_code == unknown.status_code == 200
@@ -162,14 +167,14 @@ def test_the_lookup_is_paginated(agent_client):
         ("", "mrn"),
         ("?mrn=", "mrn"),
         ("?mrn=%20", "mrn"),
-        ("?facility=St%20Mary", "mrn"),
+        ("?facility=STMARY", "mrn"),
         ("?mrn=MRN-7&phone=%2B12025550143", "phone"),
         ("?mrn=" + "M" * 65, "mrn"),
         ("?mrn=MRN-7&page=0", "page"),
     ],
 )
 def test_a_bad_lookup_is_400_naming_the_field(agent_client, query, field):
-    PatientFactory(mrn="MRN-7", facility="St Mary")
+    PatientFactory(mrn="MRN-7", facility="STMARY")
 
     response = agent_client.get(f"/api/v1/patients/{query}")
 

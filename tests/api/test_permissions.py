@@ -81,7 +81,12 @@ MATRIX = {
         (
             "POST",
             "episodes/",
-            {"patient_id": "{patient}", "admitted_at": "2026-01-01T00:00:00Z", "condition": "HF", "facility": "F"},
+            {
+                "patient_id": "{patient}",
+                "admitted_at": "2026-01-01T00:00:00Z",
+                "condition": "HF",
+                "facility": "GENERAL",
+            },
         ),
         (401, 403, 403, 201, 201),
     ),
@@ -93,6 +98,7 @@ MATRIX = {
         ("POST", "interactions/{interaction}/responses/", {"text": "ok", "severity": "LOW"}),
         (401, 403, 403, 201, 403),
     ),
+    "interaction responses": (("GET", "interactions/{interaction}/responses/", None), (401, 403, 403, 200, 200)),
     "interaction raise-flag": (
         (
             "POST",

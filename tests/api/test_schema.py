@@ -52,6 +52,7 @@ def test_the_schema_documents_every_endpoint_of_the_contract():
         "POST /api/v1/episodes/{id}/discharge/",
         "POST /api/v1/interactions/",
         "GET /api/v1/interactions/{id}/",
+        "GET /api/v1/interactions/{id}/responses/",
         "POST /api/v1/interactions/{id}/responses/",
         "POST /api/v1/interactions/{id}/raise-flag/",
         "POST /api/v1/interactions/{id}/handoff/",

@@ -35,7 +35,7 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
     admitted_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=5))
     discharged_at = factory.LazyAttribute(lambda o: o.admitted_at + dt.timedelta(days=4))
     condition = Condition.HF
-    facility = "General Hospital"
+    facility = "GENERAL"  # a code of CARE_FACILITIES (its default list)
 
 
 class OutreachPlanFactory(factory.django.DjangoModelFactory):

@@ -72,6 +72,18 @@ def test_when_due_the_plan_attempt_and_sms_are_created_once():
     assert "checkin/scheduled" in event_names()
 
 
+def test_the_checkin_names_the_facility_by_its_vetted_name(settings):
+    settings.CARE_FACILITIES = {"STMARY": "St Mary Cardiology"}
+    with time_machine.travel(NOON_NEW_YORK, tick=False):
+        discharged_episode(facility="STMARY")
+    with time_machine.travel(NOON_NEW_YORK + dt.timedelta(days=1, seconds=1), tick=False):
+        drain()
+
+    assert NotificationLog.objects.get(type="CHECKIN").body.startswith(
+        "Hello from your care team at St Mary Cardiology."
+    )
+
+
 def test_a_patient_who_opted_out_gets_no_sms_and_a_nurse_calls_instead():
     with time_machine.travel(NOON_NEW_YORK, tick=False):
         episode = discharged_episode(patient__sms_consent=False)

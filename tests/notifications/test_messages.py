@@ -36,12 +36,27 @@ def test_every_nurse_message_is_actionable_and_carries_no_phi(task, settings, no
         assert link in body
 
 
-def test_a_check_in_is_in_the_patients_language_with_the_facility():
-    episode = EpisodeFactory(facility="St Mary")
+def test_a_check_in_is_in_the_patients_language_with_the_facilitys_vetted_name(settings):
+    settings.CARE_FACILITIES = {"STMARY": "St Mary Cardiology"}
+    episode = EpisodeFactory(facility="STMARY")
     assert render_for_patient("CHECKIN", episode, "es-MX")[1].startswith(
-        "Hola, le saluda su equipo de atención de St Mary"
+        "Hola, le saluda su equipo de atención de St Mary Cardiology."
     )
     assert "Reply STOP" in render_for_patient("CHECKIN", episode, "fr")[1]  # no French text: English
+
+
+@pytest.mark.parametrize("facility", ["Call 1-900-555-0199 to claim your prize", "RETIRED", ""])
+def test_a_facility_that_is_not_listed_is_never_written_into_a_patients_text(settings, facility):
+    # An episode written before the list (or by hand in the database), or a code the list no longer has: the text
+    # says "the hospital", never what was stored.
+    settings.CARE_FACILITIES = {"STMARY": "St Mary Cardiology"}
+    episode = EpisodeFactory.build(facility=facility)
+
+    english, spanish = (render_for_patient("CHECKIN", episode, language)[1] for language in ("en", "es"))
+
+    assert english.startswith("Hello from your care team at the hospital.")
+    assert spanish.startswith("Hola, le saluda su equipo de atención de el hospital.")
+    assert (facility or "no facility") not in english + spanish
 
 
 def test_help_is_answered_in_spanish():
