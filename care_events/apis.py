@@ -207,7 +207,9 @@ class EpisodeDischargeApi(APIView):
         serializer = DischargeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         episode = get_object_or_404(episode_list(), pk=pk)
-        episode_discharge(episode=episode, discharged_at=serializer.validated_data.get("discharged_at"))
+        episode_discharge(
+            episode=episode, discharged_at=serializer.validated_data.get("discharged_at"), actor=request.user
+        )
         return Response(EpisodeSerializer(episode_list().get(pk=pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -305,7 +307,7 @@ class InteractionResponseCreateApi(APIView):
         serializer = InteractionResponseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        response = interaction_response_record(interaction=interaction, **serializer.validated_data)
+        response = interaction_response_record(interaction=interaction, **serializer.validated_data, actor=request.user)
         response = interaction_response_list().get(pk=response.pk)
         return Response(InteractionResponseSerializer(response).data, status=status.HTTP_201_CREATED)
 
@@ -328,7 +330,7 @@ class InteractionCompleteApi(APIView):
         serializer = InteractionCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        interaction = interaction_complete(interaction=interaction, **serializer.validated_data)
+        interaction = interaction_complete(interaction=interaction, **serializer.validated_data, actor=request.user)
         interaction = interaction_list().get(pk=interaction.pk)
         return Response(InteractionSerializer(interaction).data)
 
@@ -356,5 +358,5 @@ class EventEmitApi(APIView):
         if name in CATALOGUE and not CATALOGUE[name].external:
             raise EventNotAllowed()
         # An unknown name raises UnknownEventError, a bad payload EventPayloadError: both 400 (config/rest/errors.py).
-        event = external_event_receive(name=name, data=serializer.validated_data["data"])
+        event = external_event_receive(name=name, data=serializer.validated_data["data"], actor=request.user)
         return Response(EventAcceptedSerializer(event).data, status=status.HTTP_202_ACCEPTED)

@@ -56,7 +56,7 @@ class InteractionFlagRaiseApi(APIView):
         serializer = FlagSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        task = interaction_flag_raise(interaction=interaction, **serializer.validated_data)
+        task = interaction_flag_raise(interaction=interaction, **serializer.validated_data, actor=request.user)
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -78,7 +78,7 @@ class InteractionHandoffApi(APIView):
         serializer = HandoffSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        task = interaction_handoff(interaction=interaction, **serializer.validated_data)
+        task = interaction_handoff(interaction=interaction, **serializer.validated_data, actor=request.user)
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -144,7 +144,7 @@ class TaskAcknowledgeApi(TaskMoveApi):
         task = self.get_task(pk)
         # Staff act for the assignee; a nurse (she can only reach her own tasks) acts as herself.
         nurse = None if request.user.is_staff else request.user.nurse
-        task = task_acknowledge(task=task, nurse=nurse)
+        task = task_acknowledge(task=task, nurse=nurse, actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 
@@ -164,7 +164,7 @@ class TaskResolveApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = task_resolve(task=self.get_task(pk), **serializer.validated_data)
+        task = task_resolve(task=self.get_task(pk), **serializer.validated_data, actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 
@@ -185,7 +185,7 @@ class TaskReassignApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = ReassignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = task_reassign(task=self.get_task(pk), nurse=serializer.validated_data.get("nurse"))
+        task = task_reassign(task=self.get_task(pk), nurse=serializer.validated_data.get("nurse"), actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 
@@ -206,5 +206,5 @@ class TaskCancelApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = CancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = task_cancel(task=self.get_task(pk), **serializer.validated_data)
+        task = task_cancel(task=self.get_task(pk), **serializer.validated_data, actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)

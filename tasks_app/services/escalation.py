@@ -4,6 +4,7 @@ import uuid
 
 from django.db import transaction
 
+from care_events.bus.dispatch import Actor, acting
 from care_events.choices import Severity
 from care_events.models import AgentInteraction, Episode, InteractionResponse
 from care_events.services.interactions import interaction_escalate
@@ -36,22 +37,24 @@ def interaction_flag_raise(
     action_type: str,
     priority: str | None = None,
     sla_minutes: int | None = None,
+    actor: Actor = None,
 ) -> EscalationTask:
     """The agent raises a flag: a task for this interaction. No source key: two flags are two findings (a retried
-    request is deduplicated by the API's Idempotency-Key)."""
-    return _escalate(
-        interaction,
-        severity=severity,
-        reason_codes=reason_codes,
-        action_type=action_type,
-        priority=priority,
-        sla_minutes=sla_minutes,
-    )
+    request is deduplicated by the API's Idempotency-Key). The task's and the interaction's events name `actor`."""
+    with acting(actor):
+        return _escalate(
+            interaction,
+            severity=severity,
+            reason_codes=reason_codes,
+            action_type=action_type,
+            priority=priority,
+            sla_minutes=sla_minutes,
+        )
 
 
 @transaction.atomic
 def interaction_handoff(
-    *, interaction: AgentInteraction, reason: str, severity: str = Severity.CRITICAL
+    *, interaction: AgentInteraction, reason: str, severity: str = Severity.CRITICAL, actor: Actor = None
 ) -> EscalationTask:
     """The agent hands the patient to a nurse now: an URGENT_HANDOFF task of URGENT priority, CRITICAL unless
     the agent grades it otherwise, with the severity's SLA (30 min for CRITICAL). Its assignment notifies the
@@ -62,6 +65,7 @@ def interaction_handoff(
         reason_codes=[reason],
         action_type=ActionType.URGENT_HANDOFF,
         priority=Priority.URGENT,
+        actor=actor,
     )
 
 
