@@ -125,17 +125,33 @@ def _what(audit_note: AuditNote | None, objects: list[models.Model]) -> dict[str
 
 
 def _patients_of(model: type[models.Model], ids: list[Any], objects: list[models.Model]) -> set[uuid.UUID]:
-    """The patients of these rows: read off the objects when the path is a field of theirs, else one SELECT."""
+    """The patients of these rows: read off the objects when what leads to them is loaded, else in one SELECT."""
     paths = patient_paths(model)
     ids = _valid_keys(model, ids)
     if paths is None or not ids:
         return set()
-    if objects and all("__" not in p for p in paths):
-        values = [getattr(obj, p) for obj in objects for p in paths]
-    else:
+    values = [_loaded_value(obj, path) for obj in objects for path in paths] if objects else [_NOT_LOADED]
+    if _NOT_LOADED in values:
         rows = model._default_manager.filter(pk__in=ids).values_list(*paths)
         values = [value for row in rows for value in row]
     return {uuid.UUID(str(value)) for value in values if value is not None}
+
+
+_NOT_LOADED = object()
+
+
+def _loaded_value(obj: models.Model | None, path: str) -> Any:
+    """The value at `path` ("episode__patient_id") if every relation on the way is loaded already (the selectors'
+    select_related), else _NOT_LOADED: following an unloaded relation would cost a query per row."""
+    *relations, attribute = path.split("__")
+    for name in relations:
+        if obj is None:
+            return None
+        field = obj._meta.get_field(name)
+        if not field.is_cached(obj):  # type: ignore[union-attr]
+            return _NOT_LOADED
+        obj = getattr(obj, name)
+    return None if obj is None else getattr(obj, "pk" if attribute == "pk" else attribute)
 
 
 def _valid_keys(model: type[models.Model], ids: list[Any]) -> list[Any]:
