@@ -25,8 +25,15 @@ def record_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: 
 def record_login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kw: Any
 ) -> None:
-    # Django has already replaced the password in `credentials` with stars; only the name tried is kept.
-    entry_write(request, action=AuditAction.LOGIN_FAILED, username=str(credentials.get("username", "")))
+    # Django has already replaced the password in `credentials` with stars; only the name tried is kept. django-axes
+    # (its receiver runs first) marks the request when this name and address are locked out.
+    locked_out = getattr(request, "axes_locked_out", False)
+    entry_write(
+        request,
+        action=AuditAction.LOGIN_FAILED,
+        username=str(credentials.get("username", "")),
+        detail={"reason": "locked_out"} if locked_out else {"reason": "credentials"},
+    )
 
 
 @receiver(otp_verification_failed, dispatch_uid="care_events.audit.otp_failed")

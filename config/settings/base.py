@@ -112,9 +112,10 @@ AXES_CLIENT_IP_CALLABLE = "care_events.audit.recording.client_address"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # logins and logouts are in the audit trail; axes keeps only the failure counts
-# How many reverse proxies (that overwrite X-Forwarded-For) stand before the app: the audit trail and the lockout
-# take the client's address that many hops back. 0: the connection's address (a forged header changes nothing).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# How many reverse proxies (that append to X-Forwarded-For) stand before the app: the audit trail, the login lockout
+# and the API's anonymous rate limit take the client's address that many hops back. 0: the connection's address (a
+# forged header changes nothing). API_NUM_PROXIES is its older name, still read.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("API_NUM_PROXIES", default=0))
 # Admin asks for a one-time password (TOTP) after the password. Off only for a local copy; production refuses it.
 ADMIN_MFA_REQUIRED = env.bool("ADMIN_MFA_REQUIRED", default=True)
 OTP_TOTP_ISSUER = "Sequora"
@@ -141,9 +142,8 @@ REST_FRAMEWORK = {
         "config.rest.throttling.AnonymousRateThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "config.rest.pagination.Pagination",
-    # How many reverse proxies stand before the app: an anonymous caller's address is taken that many hops back in
-    # X-Forwarded-For. 0 (the default) uses the connection's address, so a forged header cannot dodge the limit.
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    # An anonymous caller's address is taken TRUSTED_PROXY_COUNT hops back in X-Forwarded-For (above).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Per client: each authenticated user (the agent's service account, each nurse), and each anonymous address.

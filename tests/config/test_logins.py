@@ -46,7 +46,9 @@ def test_a_hundred_wrong_passwords_lock_the_admin_login_and_stop_costing_hashes(
     assert right.status_code == 429
     assert client.get(ADMIN_HOME).status_code == 302  # not logged in
     assert hashes.call_count == limit  # once locked, refused before any password is hashed
-    assert AuditEntry.objects.filter(action="login.failed", username="admin").count() == 101
+    failed = AuditEntry.objects.filter(action="login.failed", username="admin")
+    assert failed.count() == 101
+    assert failed.filter(detail__reason="locked_out").count() == 101 - (limit - 1)
 
 
 def test_the_api_session_login_locks_too_and_opens_again_after_the_cool_off(client, settings):
