@@ -45,15 +45,20 @@ class OneDeviceAuthenticationForm(OTPAdminAuthenticationForm):
 class SequoraAdminSite(OTPAdminSite):
     """The admin site. With ADMIN_MFA_REQUIRED (the default; production refuses to turn it off) only a user verified
     by a one-time password from a confirmed device (TOTP: `manage.py enrol_totp <username>`) gets in: a password
-    alone opens nothing. Every ModelAdmin registered here is audited (care_events/audit/admin.py: AuditedAdmin)."""
+    alone opens nothing. Every ModelAdmin registered here is audited (care_events/audit/admin.py: AuditedAdmin).
 
-    login_form: type[AdminAuthenticationForm] = OneDeviceAuthenticationForm
+    The setting is read on each request, not when the site is built, so that it is the setting in force."""
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
-        if not settings.ADMIN_MFA_REQUIRED:
-            self.login_form = AdminAuthenticationForm
-            self.login_template = None
+
+    @property  # type: ignore[override]
+    def login_form(self) -> type[AdminAuthenticationForm]:
+        return OneDeviceAuthenticationForm if settings.ADMIN_MFA_REQUIRED else AdminAuthenticationForm
+
+    @property  # type: ignore[override]
+    def login_template(self) -> str | None:
+        return OTPAdminSite.login_template if settings.ADMIN_MFA_REQUIRED else None
 
     def has_permission(self, request: HttpRequest) -> bool:
         if not settings.ADMIN_MFA_REQUIRED:

@@ -106,9 +106,22 @@ def test_a_password_session_from_the_api_login_does_not_open_admin(client, admin
     assert client.get(ADMIN_HOME).status_code == 302  # to admin's login, which asks for the code
 
 
-def test_with_the_code_admin_opens(client, admin_user):
+def test_the_login_page_asks_for_the_code_and_with_it_admin_opens(client, admin_user):
+    page = client.get(reverse("admin:login")).content.decode()
     admin_login(client, admin_user)
 
+    assert 'name="otp_token"' in page
+    assert client.get(ADMIN_HOME).status_code == 200
+
+
+def test_without_mfa_required_a_password_opens_admin(client, admin_user, settings):
+    settings.ADMIN_MFA_REQUIRED = False
+
+    page = client.get(reverse("admin:login")).content.decode()
+    response = client.post(reverse("admin:login"), {"username": "admin", "password": "password"})
+
+    assert 'name="otp_token"' not in page
+    assert response.status_code == 302
     assert client.get(ADMIN_HOME).status_code == 200
 
 
