@@ -206,6 +206,8 @@ class AuditMiddleware:
             if is_api:
                 objects, is_list = _returned_objects(response)
                 action = action or _api_action(request.method or "", is_list)
+                if audit_note is not None and audit_note.model is not None:
+                    objects = []  # what the view noted is what it showed: its note wins over the serializer
             try:
                 entry_write(
                     request,
