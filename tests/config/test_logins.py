@@ -167,3 +167,13 @@ def test_production_refuses_admin_without_a_one_time_password():
     assert refused.returncode != 0
     assert "ADMIN_MFA_REQUIRED=false is refused in production" in refused.stderr
     assert started.returncode == 0, started.stderr
+
+
+def test_the_first_runs_admin_gets_a_totp_device_and_its_qr_code(settings):
+    out = io.StringIO()
+
+    call_command("ensure_admin", "--password", "a-long-enough-password", stdout=out)
+
+    device = TOTPDevice.objects.get(user__username="admin")
+    assert device.confirmed
+    assert device.config_url in out.getvalue()
