@@ -169,7 +169,7 @@ def test_production_refuses_admin_without_a_one_time_password():
     assert started.returncode == 0, started.stderr
 
 
-def test_the_first_runs_admin_gets_a_totp_device_and_its_qr_code(settings):
+def test_the_first_runs_admin_gets_a_totp_device_and_its_qr_code():
     out = io.StringIO()
 
     call_command("ensure_admin", "--password", "a-long-enough-password", stdout=out)
