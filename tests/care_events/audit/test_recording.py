@@ -53,7 +53,7 @@ def test_a_list_names_the_patient_of_every_row(staff):
     assert sorted(entry.patient_ids) == sorted(task.patient_id for task in tasks)
 
 
-def test_a_list_of_a_relation_reads_the_patients_in_one_query(agent):
+def test_a_list_of_a_patients_episodes_names_the_patient_once(agent):
     episode = EpisodeFactory()
     EpisodeFactory.create_batch(2, patient=episode.patient)
 
