@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from care_events.api_clients.idempotency import idempotent, once_per_key, payload_fingerprint
 from care_events.bus.catalogue import CATALOGUE
+from care_events.bus.dispatch import Actor
 from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient, PatientMessage
 from care_events.selectors import (
     episode_list,
@@ -215,7 +216,9 @@ class EpisodeDischargeApi(APIView):
         serializer = DischargeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         episode = get_object_or_404(episode_list(), pk=pk)
-        episode_discharge(episode=episode, discharged_at=serializer.validated_data.get("discharged_at"))
+        episode_discharge(
+            episode=episode, discharged_at=serializer.validated_data.get("discharged_at"), actor=request.user
+        )
         return Response(EpisodeSerializer(episode_list().get(pk=pk)).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -345,7 +348,7 @@ class InteractionResponseListCreateApi(ListAPIView):
         serializer = InteractionResponseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        response = interaction_response_record(interaction=interaction, **serializer.validated_data)
+        response = interaction_response_record(interaction=interaction, **serializer.validated_data, actor=request.user)
         response = interaction_response_list().get(pk=response.pk)
         return Response(InteractionResponseSerializer(response).data, status=status.HTTP_201_CREATED)
 
@@ -368,7 +371,7 @@ class InteractionCompleteApi(APIView):
         serializer = InteractionCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        interaction = interaction_complete(interaction=interaction, **serializer.validated_data)
+        interaction = interaction_complete(interaction=interaction, **serializer.validated_data, actor=request.user)
         interaction = interaction_list().get(pk=interaction.pk)
         return Response(InteractionSerializer(interaction).data)
 
@@ -399,19 +402,19 @@ class EventEmitApi(APIView):
             raise EventNotAllowed()
         sender_id = serializer.validated_data.get("id")
         if sender_id is None:
-            return self.receive(name, data)
+            return self.receive(name, data, request.user)
         # The sender's id is the sender's own: scoped to the caller (another caller's same id is another event), and
         # kept as an Idempotency-Key is, in a namespace of its own ("/" is not allowed in the header's keys).
         return once_per_key(
             request=request,
             key=f"event/{sender_id}",
             fingerprint=payload_fingerprint({"name": name, "data": data}),
-            run=lambda: self.receive(name, data),
+            run=lambda: self.receive(name, data, request.user),
             reused=EventIdReused,
         )
 
     @staticmethod
-    def receive(name: str, data: dict[str, Any]) -> Response:
+    def receive(name: str, data: dict[str, Any], actor: Actor) -> Response:
         # An unknown name raises UnknownEventError, a bad payload EventPayloadError: both 400 (config/rest/errors.py).
-        event = external_event_receive(name=name, data=data)
+        event = external_event_receive(name=name, data=data, actor=actor)
         return Response(EventAcceptedSerializer(event).data, status=status.HTTP_202_ACCEPTED)

@@ -8,3 +8,22 @@ class CareEventsConfig(AppConfig):
 
     def ready(self) -> None:
         from care_events import handlers, signals  # noqa: F401 - registers subscriptions and receivers
+        from care_events.audit import register_phi
+        from care_events.audit import signals as audit_signals  # noqa: F401 - login and API key receivers
+        from care_events.models import (
+            AgentInteraction,
+            Episode,
+            InteractionResponse,
+            OutreachAttempt,
+            OutreachPlan,
+            Patient,
+            PatientMessage,
+        )
+
+        register_phi(Patient, patient="pk")
+        register_phi(Episode, patient="patient_id")
+        register_phi(OutreachPlan, patient="episode__patient_id")
+        register_phi(OutreachAttempt, patient="plan__episode__patient_id")
+        register_phi(AgentInteraction, patient="episode__patient_id")
+        register_phi(InteractionResponse, patient="interaction__episode__patient_id")
+        register_phi(PatientMessage, patient="interaction__episode__patient_id")

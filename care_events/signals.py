@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from care_events.bus.dispatch import emit
+from care_events.bus.dispatch import acting_user_id, emit
 from care_events.models import AgentInteraction, InteractionResponse
 
 
@@ -22,6 +22,7 @@ def record_response_received(
                 "severity": instance.severity,
             },
             idempotency_key=f"response:{instance.pk}",
+            actor=acting_user_id(),
         )
 
 
@@ -33,4 +34,5 @@ def record_checkin_completed(sender: type[AgentInteraction], instance: AgentInte
             "checkin/completed",
             {"episode_id": instance.episode_id, "interaction_id": instance.pk},
             idempotency_key=f"checkin-completed:{instance.pk}",
+            actor=acting_user_id(),
         )

@@ -7,4 +7,9 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from care_events.audit import register_phi
         from notifications import handlers  # noqa: F401 - registers the send-notification subscription
+        from notifications.models import InboundMessage, NotificationLog
+
+        register_phi(NotificationLog, patient="patient_id")
+        register_phi(InboundMessage, patient="patient_id")

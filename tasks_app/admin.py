@@ -166,5 +166,5 @@ class EscalationTaskAdmin(ReadOnlyAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[EscalationTask]) -> None:
         open_tasks = [task for task in queryset if task.is_open]
         for task in open_tasks:
-            task_cancel(task=task, reason=f"Cancelled in admin by {request.user.get_username()}.")
+            task_cancel(task=task, reason=f"Cancelled in admin by {request.user.get_username()}.", actor=request.user)
         self.message_user(request, f"{len(open_tasks)} task(s) cancelled.", messages.SUCCESS)

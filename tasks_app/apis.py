@@ -86,7 +86,9 @@ class InteractionFlagRaiseApi(AgentEscalationApi):
         serializer = FlagSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        return self.answer(*interaction_flag_raise(interaction=interaction, **serializer.validated_data))
+        return self.answer(
+            *interaction_flag_raise(interaction=interaction, **serializer.validated_data, actor=request.user)
+        )
 
 
 class InteractionHandoffApi(AgentEscalationApi):
@@ -106,7 +108,9 @@ class InteractionHandoffApi(AgentEscalationApi):
         serializer = HandoffSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         interaction = get_object_or_404(interaction_list(), pk=pk)
-        return self.answer(*interaction_handoff(interaction=interaction, **serializer.validated_data))
+        return self.answer(
+            *interaction_handoff(interaction=interaction, **serializer.validated_data, actor=request.user)
+        )
 
 
 @extend_schema_view(
@@ -171,7 +175,7 @@ class TaskAcknowledgeApi(TaskMoveApi):
         task = self.get_task(pk)
         # Staff act for the assignee; a nurse (she can only reach her own tasks) acts as herself.
         nurse = None if request.user.is_staff else request.user.nurse
-        task = task_acknowledge(task=task, nurse=nurse)
+        task = task_acknowledge(task=task, nurse=nurse, actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 
@@ -191,7 +195,7 @@ class TaskResolveApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = ResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = task_resolve(task=self.get_task(pk), **serializer.validated_data)
+        task = task_resolve(task=self.get_task(pk), **serializer.validated_data, actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 
@@ -212,7 +216,7 @@ class TaskReassignApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = ReassignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = task_reassign(task=self.get_task(pk), nurse=serializer.validated_data.get("nurse"))
+        task = task_reassign(task=self.get_task(pk), nurse=serializer.validated_data.get("nurse"), actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 
@@ -233,5 +237,5 @@ class TaskCancelApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = CancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = task_cancel(task=self.get_task(pk), **serializer.validated_data)
+        task = task_cancel(task=self.get_task(pk), **serializer.validated_data, actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)

@@ -7,4 +7,8 @@ class TasksAppConfig(AppConfig):
     verbose_name = "Nurses and escalation tasks"
 
     def ready(self) -> None:
+        from care_events.audit import register_phi
         from tasks_app import handlers, signals  # noqa: F401 - registers subscriptions and receivers
+        from tasks_app.models import EscalationTask
+
+        register_phi(EscalationTask, patient="patient_id")

@@ -5,11 +5,16 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from care_events.bus.dispatch import emit
+from care_events.bus.dispatch import acting_user_id, emit
 from tasks_app.models import EscalationTask
 
 
 @receiver(post_save, sender=EscalationTask, dispatch_uid="tasks_app.task_created")
 def record_task_created(sender: type[EscalationTask], instance: EscalationTask, created: bool, **kwargs: Any) -> None:
     if created:
-        emit("task/created", {"task_id": instance.pk}, idempotency_key=f"task-created:{instance.pk}")
+        emit(
+            "task/created",
+            {"task_id": instance.pk},
+            idempotency_key=f"task-created:{instance.pk}",
+            actor=acting_user_id(),
+        )

@@ -1,12 +1,19 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.helpers import admin_login
 from tests.notifications.fake_twilio import fake_twilio_fixture  # noqa: F401 - the `fake_twilio` fixture
 
 
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's `admin_client`, logged in as a person is: password, then a TOTP code (admin requires one)."""
+    return admin_login(client, admin_user)
 
 
 @pytest.fixture(scope="session")

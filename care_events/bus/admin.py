@@ -19,7 +19,7 @@ class HandlerRunInline(admin.TabularInline):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "name", "id", "idempotency_key")
+    list_display = ("created_at", "name", "id", "actor", "idempotency_key")
     list_filter = ("name",)
     search_fields = ("=id", "idempotency_key")
     date_hierarchy = "created_at"

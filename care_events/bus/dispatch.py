@@ -7,12 +7,14 @@ and commits the handler's writes together with the run's SUCCEEDED status, so a 
 finds nothing to do. The whole model: docs/architecture.md#durability.
 """
 
+import contextlib
+import contextvars
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -23,11 +25,40 @@ from care_events.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.bus.models import Event, HandlerRun
 from care_events.bus.retry import HANDLER_RUNS, claim, error_text, relay_take
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
 logger = logging.getLogger(__name__)
 
 # A handler gets the event's payload as its schema reads it: UUIDs as uuid.UUID, numbers as int.
 Payload = dict[str, Any]
 HandlerFunc = Callable[[Payload], None]
+
+# Who acted: a user (request.user), or None for the system's own work (handlers, timers, the webhooks).
+Actor = Union["AbstractBaseUser", "AnonymousUser", None]
+
+_acting: contextvars.ContextVar[int | None] = contextvars.ContextVar("acting_user_id", default=None)
+
+
+def actor_id(actor: Actor) -> int | None:
+    """The id stored as an event's actor: a user's, None for nobody (or an anonymous request)."""
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
+@contextlib.contextmanager
+def acting(actor: Actor) -> Iterator[None]:
+    """For the signal receivers that emit on a service's behalf (a save's event): they cannot be handed the actor,
+    so the service saves inside `with acting(actor):` and the receiver passes `acting_user_id()` to `emit`."""
+    token = _acting.set(actor_id(actor))
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def acting_user_id() -> int | None:
+    return _acting.get()
 
 
 class UnknownEventError(ValueError):
@@ -90,8 +121,9 @@ def payload_read(name: str, data: Any) -> Payload:
     return dict(serializer.validated_data)
 
 
-def emit(name: str, data: Payload, *, idempotency_key: str | None = None) -> Event:
+def emit(name: str, data: Payload, *, idempotency_key: str | None = None, actor: int | None = None) -> Event:
     """Record an event in the caller's transaction; its handlers are published once that transaction commits.
+    `actor` is the id of the user who caused it (`actor_id(request.user)`; None: the system's own work).
 
     A repeated idempotency key returns the first event and dispatches nothing again.
     """
@@ -106,7 +138,7 @@ def emit(name: str, data: Payload, *, idempotency_key: str | None = None) -> Eve
             # A savepoint: two concurrent emits with one key meet at the unique index, and the loser reads the
             # winner's row instead of failing the caller's whole transaction.
             with transaction.atomic():
-                event = Event.objects.create(name=name, data=stored, idempotency_key=idempotency_key)
+                event = Event.objects.create(name=name, data=stored, idempotency_key=idempotency_key, actor=actor)
         except IntegrityError:
             return Event.objects.get(idempotency_key=idempotency_key)
         runs = HandlerRun.objects.bulk_create(

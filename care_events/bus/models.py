@@ -19,6 +19,8 @@ class Event(models.Model):
     name = models.CharField(max_length=64, db_index=True)
     data = models.JSONField(default=dict)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # The user whose request caused it (an id, kept if the account goes); null for the system's own work.
+    actor = models.IntegerField(null=True, blank=True, help_text="The id of the user who acted; empty: the system.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.dispatch import UnknownEventError, emit, payload_read
+from care_events.bus.dispatch import Actor, UnknownEventError, actor_id, emit, payload_read
 from care_events.bus.models import Event
 from care_events.models import (
     Episode,
@@ -27,7 +27,7 @@ def episode_create(*, patient: Patient, admitted_at: dt.datetime, condition: str
 
 
 @transaction.atomic
-def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = None) -> Event:
+def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = None, actor: Actor = None) -> Event:
     """Record the discharge and emit `patient/discharged`, whose handler schedules the check-in. The one writer of
     `Episode.discharged_at`: a repeated discharge keeps the first time and returns the first event."""
     episode = Episode.objects.select_for_update().get(pk=episode.pk)
@@ -37,14 +37,19 @@ def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = N
             raise ValidationError({"discharged_at": "The discharge cannot be before the admission."})
         episode.discharged_at = discharged_at
         episode.save(update_fields=["discharged_at", "updated_at"])
-    return emit("patient/discharged", {"episode_id": episode.pk}, idempotency_key=f"discharged:{episode.pk}")
+    return emit(
+        "patient/discharged",
+        {"episode_id": episode.pk},
+        idempotency_key=f"discharged:{episode.pk}",
+        actor=actor_id(actor),
+    )
 
 
-def external_event_receive(*, name: str, data: dict[str, Any]) -> Event:
+def external_event_receive(*, name: str, data: dict[str, Any], actor: Actor = None) -> Event:
     """An event sent by an outside caller (`POST /api/v1/events/`, which lets through only the catalogue's external
     events). Today that is `patient/discharged` alone: it is recorded by `episode_discharge`, as a discharge through
     its own endpoint is, so one code path writes `Episode.discharged_at` and a repeated event is accepted once."""
     payload = payload_read(name, data)  # 400 naming the field, before anything is written
     if name != "patient/discharged":
         raise UnknownEventError(name)
-    return episode_discharge(episode=Episode.objects.get(pk=payload["episode_id"]))
+    return episode_discharge(episode=Episode.objects.get(pk=payload["episode_id"]), actor=actor)

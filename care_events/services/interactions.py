@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.dispatch import emit
+from care_events.bus.dispatch import Actor, acting, acting_user_id, emit
 from care_events.bus.models import TimerKind
 from care_events.bus.timers import timers_cancel
 from care_events.choices import Severity
@@ -50,7 +50,7 @@ class InteractionResponseLimitError(Exception):
 
 @transaction.atomic
 def interaction_response_record(
-    *, interaction: AgentInteraction, text: str, severity: str, reason_codes: list[str]
+    *, interaction: AgentInteraction, text: str, severity: str, reason_codes: list[str], actor: Actor = None
 ) -> InteractionResponse:
     """Record one graded answer. Its save emits `interaction/response_received` (care_events/signals.py), whose
     handler escalates a worrying one (tasks_app.services.escalation.response_escalate).
@@ -69,9 +69,10 @@ def interaction_response_record(
             "new interaction."
         )
     now = timezone.now()
-    response = InteractionResponse.objects.create(
-        interaction=interaction, text=text, severity=severity, reason_codes=reason_codes
-    )
+    with acting(actor):  # its save emits the event (care_events/signals.py)
+        response = InteractionResponse.objects.create(
+            interaction=interaction, text=text, severity=severity, reason_codes=reason_codes
+        )
     interaction.last_response_at = now
     if Severity.rank(severity) > Severity.rank(interaction.severity):
         interaction.severity = severity
@@ -152,11 +153,14 @@ def interaction_escalate(
         "interaction/escalated",
         {"interaction_id": interaction_id, "response_id": response_id, "severity": severity, "task_id": task_id},
         idempotency_key=f"escalated:{task_id}",
+        actor=acting_user_id(),
     )
 
 
 @transaction.atomic
-def interaction_complete(*, interaction: AgentInteraction, outcome: str, summary: str = "") -> AgentInteraction:
+def interaction_complete(
+    *, interaction: AgentInteraction, outcome: str, summary: str = "", actor: Actor = None
+) -> AgentInteraction:
     """Complete the check-in; the save emits `checkin/completed`. Completing twice changes nothing."""
     interaction = AgentInteraction.objects.select_for_update().get(pk=interaction.pk)
     if interaction.status == AgentInteraction.Status.COMPLETED:
@@ -166,7 +170,8 @@ def interaction_complete(*, interaction: AgentInteraction, outcome: str, summary
     interaction.status = AgentInteraction.Status.COMPLETED
     interaction.completed_at = timezone.now()
     interaction.outcome, interaction.summary = outcome, summary
-    interaction.save()
+    with acting(actor):  # its save emits `checkin/completed` (care_events/signals.py)
+        interaction.save()
     OutreachPlan.objects.filter(episode_id=interaction.episode_id, status=OutreachPlan.Status.ACTIVE).update(
         status=OutreachPlan.Status.COMPLETED, updated_at=timezone.now()
     )

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Every value read from the environment is listed in README.md."""
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -15,7 +16,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.SequoraAdminConfig",  # Django's admin with our site: one-time passwords, audited (config/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -26,6 +27,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
     "health_check",  # /healthz and /readyz (config/urls.py), and `manage.py health_check readyz --no-http`
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",  # before care_events: its login-failure receiver runs first, so the audit row knows a lockout
     "care_events",
     "tasks_app",
     "notifications",
@@ -34,14 +38,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every log line of a request, the other middleware's included, carries its id (config/request_id.py).
     "config.request_id.RequestIdMiddleware",
+    # Second: it writes the audit row of each API request and admin page once the response is known (docs/audit.md).
+    "care_events.audit.recording.AuditMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers 429 to a locked-out login
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -72,7 +80,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -89,6 +97,33 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- Logins, sessions and the audit trail (docs/audit.md) ------------------------------------------------------
+# django-axes first: a locked-out name and address is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins per user name and address (admin and /api/auth/login/): at the limit, 429 until the cool-off ends.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "care_events.audit.recording.client_address"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # logins and logouts are in the audit trail; axes keeps only the failure counts
+# How many reverse proxies (that append to X-Forwarded-For) stand before the app: the audit trail, the login lockout
+# and the API's anonymous rate limit take the client's address that many hops back. 0: the connection's address (a
+# forged header changes nothing). API_NUM_PROXIES is its older name, still read.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("API_NUM_PROXIES", default=0))
+# Admin asks for a one-time password (TOTP) after the password. Off only for a local copy; production refuses it.
+ADMIN_MFA_REQUIRED = env.bool("ADMIN_MFA_REQUIRED", default=True)
+OTP_TOTP_ISSUER = "Sequora"
+# A session ends after this many idle minutes (every request pushes the expiry back) and when the browser closes.
+SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=15)
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- REST framework (the API: docs/api.md) -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -107,9 +142,8 @@ REST_FRAMEWORK = {
         "config.rest.throttling.AnonymousRateThrottle",
     ],
     "DEFAULT_PAGINATION_CLASS": "config.rest.pagination.Pagination",
-    # How many reverse proxies stand before the app: an anonymous caller's address is taken that many hops back in
-    # X-Forwarded-For. 0 (the default) uses the connection's address, so a forged header cannot dodge the limit.
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    # An anonymous caller's address is taken TRUSTED_PROXY_COUNT hops back in X-Forwarded-For (above).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Per client: each authenticated user (the agent's service account, each nurse), and each anonymous address.

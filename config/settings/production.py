@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *
 from config.settings.base import (
+    ADMIN_MFA_REQUIRED,
     LOGGING,
     NOTIFICATION_ALLOW_LOCAL_BACKEND,
     NOTIFICATION_BACKEND_ALIASES,
@@ -63,3 +64,7 @@ if _local_channels and not NOTIFICATION_ALLOW_LOCAL_BACKEND:
         + ", ".join(f"NOTIFICATION_{channel}_BACKEND" for channel in _local_channels)
         + " (twilio, twilio-voice, email, webpush), or NOTIFICATION_ALLOW_LOCAL_BACKEND=true if that is intended."
     )
+
+# Admin without a second factor is for a developer's machine only.
+if not ADMIN_MFA_REQUIRED:
+    raise ImproperlyConfigured("ADMIN_MFA_REQUIRED=false is refused in production: admin opens PHI.")

@@ -9,7 +9,7 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from care_events.bus.dispatch import emit
+from care_events.bus.dispatch import Actor, actor_id, emit
 from care_events.choices import NotificationType, Severity
 from care_events.notify import assignment_key, notification_request, unassigned_key
 from tasks_app.models import OPEN_TASK_STATUSES, ActionType, EscalationTask, Nurse, NurseShift
@@ -25,7 +25,7 @@ ROUND_ROBIN_LOCK = 0x5E9_0A55
 
 
 @transaction.atomic
-def task_assign(*, task_id: uuid.UUID, exclude_nurse_id: int | None = None) -> Nurse | None:
+def task_assign(*, task_id: uuid.UUID, exclude_nurse_id: int | None = None, actor: Actor = None) -> Nurse | None:
     """Round-robin: give an OPEN task to the next nurse on shift. A task with an assignee is never reassigned
     here, so a redelivered `task/created` changes nothing. Nobody available: the task stays OPEN, supervisors
     are alerted once, and the Beat sweep tries again every minute (a new shift picks it up)."""
@@ -36,7 +36,7 @@ def task_assign(*, task_id: uuid.UUID, exclude_nurse_id: int | None = None) -> N
     if nurse is None:
         _alert_unassigned(task)
         return None
-    task_hand_over(task=task, nurse=nurse, previous_id=exclude_nurse_id)
+    task_hand_over(task=task, nurse=nurse, previous_id=exclude_nurse_id, actor=actor)
     return nurse
 
 
@@ -48,9 +48,10 @@ def tasks_assign_waiting(*, older_than: dt.timedelta = dt.timedelta(seconds=30))
     return sum(task_assign(task_id=task_id) is not None for task_id in waiting)
 
 
-def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | None) -> None:
+def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | None, actor: Actor = None) -> None:
     """Hand a locked task to a locked nurse: task, nurse and shift counter change together, then the event and the
-    nurse's message. `previous_id`: the nurse it is taken from (a reassignment), or None (a first assignment)."""
+    nurse's message. `previous_id`: the nurse it is taken from (a reassignment), or None (a first assignment);
+    `actor`: the user who reassigned it (None: round-robin)."""
     # Taken once the nurse is locked, so last_assigned_at follows commit order.
     now = timezone.now()
     task.status, task.assigned_to, task.assigned_at = EscalationTask.Status.ASSIGNED, nurse, now
@@ -61,7 +62,7 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
     )
     key = assignment_key(task_id=task.pk, nurse_id=nurse.pk, assigned_at=now)
     if previous_id is None:
-        emit("task/assigned", {"task_id": task.pk, "nurse_id": nurse.pk}, idempotency_key=key)
+        emit("task/assigned", {"task_id": task.pk, "nurse_id": nurse.pk}, idempotency_key=key, actor=actor_id(actor))
         handoff = task.action_type == ActionType.URGENT_HANDOFF
         notification_type = NotificationType.URGENT_HANDOFF if handoff else NotificationType.TASK_ASSIGNED
     else:
@@ -69,6 +70,7 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
             "task/reassigned",
             {"task_id": task.pk, "from_nurse_id": previous_id, "to_nurse_id": nurse.pk},
             idempotency_key=key,
+            actor=actor_id(actor),
         )
         notification_type = NotificationType.TASK_REASSIGNED
     notification_request(

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from care_events.bus.dispatch import Actor, acting
 from care_events.choices import Severity
 from care_events.models import AgentInteraction, Episode, InteractionResponse
 from care_events.services.interactions import OPEN_INTERACTION, interaction_escalate
@@ -44,7 +45,12 @@ class EscalationRefusedError(Exception):
 
 @transaction.atomic
 def interaction_flag_raise(
-    *, interaction: AgentInteraction, severity: str, reason_codes: list[str], action_type: str
+    *,
+    interaction: AgentInteraction,
+    severity: str,
+    reason_codes: list[str],
+    action_type: str,
+    actor: Actor = None,
 ) -> tuple[EscalationTask, bool]:
     """The agent raises a flag: a task for this interaction, with the SLA and priority the product sets for its
     severity and action (`task_create`). Returns (task, created).
@@ -82,20 +88,25 @@ def interaction_flag_raise(
             f"This episode has {settings.AGENT_OPEN_TASKS_PER_EPISODE} open flags and hand-offs, the most it may "
             "hold; nurses have them. Another is accepted once one is resolved.",
         )
-    task = _escalate(interaction, severity=severity, reason_codes=reason_codes, action_type=action_type)
+    with acting(actor):  # the task's and the interaction's events name who raised it
+        task = _escalate(interaction, severity=severity, reason_codes=reason_codes, action_type=action_type)
     return task, True
 
 
 @transaction.atomic
 def interaction_handoff(
-    *, interaction: AgentInteraction, reason: str, severity: str = Severity.CRITICAL
+    *, interaction: AgentInteraction, reason: str, severity: str = Severity.CRITICAL, actor: Actor = None
 ) -> tuple[EscalationTask, bool]:
     """The agent hands the patient to a nurse now: an URGENT_HANDOFF task, priority URGENT, CRITICAL unless the
     agent grades it otherwise, with the severity's SLA (30 min for CRITICAL). Its assignment notifies the nurse
     with an URGENT_HANDOFF message on the urgent queue. `reason` is a reason code. A flag as any other for the
     limits above: a repeated hand-off with the same reason is the first one."""
     return interaction_flag_raise(
-        interaction=interaction, severity=severity, reason_codes=[reason], action_type=ActionType.URGENT_HANDOFF
+        interaction=interaction,
+        severity=severity,
+        reason_codes=[reason],
+        action_type=ActionType.URGENT_HANDOFF,
+        actor=actor,
     )
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.dispatch import emit
+from care_events.bus.dispatch import Actor, actor_id, emit
 from care_events.bus.models import TimerKind
 from care_events.bus.timers import timers_cancel
 from care_events.choices import Severity
@@ -95,8 +95,9 @@ def _lock_open_task(task: EscalationTask) -> EscalationTask:
 
 
 @transaction.atomic
-def task_acknowledge(*, task: EscalationTask, nurse: Nurse | None) -> EscalationTask:
-    """The assignee (or staff acting for her, nurse=None) acknowledges: ASSIGNED → ACKNOWLEDGED."""
+def task_acknowledge(*, task: EscalationTask, nurse: Nurse | None, actor: Actor = None) -> EscalationTask:
+    """The assignee (or staff acting for her, nurse=None) acknowledges: ASSIGNED → ACKNOWLEDGED. The event names
+    the assignee (`nurse_id`) and, as its actor, whoever acted."""
     task = _lock_open_task(task)
     if task.status == EscalationTask.Status.ACKNOWLEDGED:
         return task
@@ -110,23 +111,30 @@ def task_acknowledge(*, task: EscalationTask, nurse: Nurse | None) -> Escalation
         "task/acknowledged",
         {"task_id": task.pk, "nurse_id": task.assigned_to_id},
         idempotency_key=f"acknowledged:{task.pk}",
+        actor=actor_id(actor),
     )
     return task
 
 
 @transaction.atomic
-def task_resolve(*, task: EscalationTask, resolution: str) -> EscalationTask:
+def task_resolve(*, task: EscalationTask, resolution: str, actor: Actor = None) -> EscalationTask:
     """The nurse acted: the open task is RESOLVED with what was done."""
-    return _close(task, status=EscalationTask.Status.RESOLVED, resolution=resolution, event_name="task/resolved")
+    return _close(
+        task, status=EscalationTask.Status.RESOLVED, resolution=resolution, event_name="task/resolved", actor=actor
+    )
 
 
 @transaction.atomic
-def task_cancel(*, task: EscalationTask, reason: str) -> EscalationTask:
+def task_cancel(*, task: EscalationTask, reason: str, actor: Actor = None) -> EscalationTask:
     """Staff withdraw an open task that needs no action (a duplicate, a patient readmitted)."""
-    return _close(task, status=EscalationTask.Status.CANCELLED, resolution=reason, event_name="task/cancelled")
+    return _close(
+        task, status=EscalationTask.Status.CANCELLED, resolution=reason, event_name="task/cancelled", actor=actor
+    )
 
 
-def _close(task: EscalationTask, *, status: TaskStatus, resolution: str, event_name: str) -> EscalationTask:
+def _close(
+    task: EscalationTask, *, status: TaskStatus, resolution: str, event_name: str, actor: Actor
+) -> EscalationTask:
     """An open task ends: its SLA timers are cancelled (a state change: they then never fire, and nobody is
     alerted about it again) and its event is emitted."""
     task = _lock_open_task(task)
@@ -135,12 +143,17 @@ def _close(task: EscalationTask, *, status: TaskStatus, resolution: str, event_n
     setattr(task, closed_at, timezone.now())
     task.save(update_fields=["status", closed_at, "resolution", "updated_at"])
     timers_cancel(subject_id=task.pk, kinds=SLA_TIMERS)
-    emit(event_name, {"task_id": task.pk}, idempotency_key=f"{event_name.removeprefix('task/')}:{task.pk}")
+    emit(
+        event_name,
+        {"task_id": task.pk},
+        idempotency_key=f"{event_name.removeprefix('task/')}:{task.pk}",
+        actor=actor_id(actor),
+    )
     return task
 
 
 @transaction.atomic
-def task_reassign(*, task: EscalationTask, nurse: Nurse | None) -> EscalationTask:
+def task_reassign(*, task: EscalationTask, nurse: Nurse | None, actor: Actor = None) -> EscalationTask:
     """Staff move an open task to `nurse`, or (nurse=None) back to round-robin among the other nurses on
     shift. The SLA deadlines stay those of the task's creation."""
     task = _lock_open_task(task)
@@ -159,8 +172,8 @@ def task_reassign(*, task: EscalationTask, nurse: Nurse | None) -> EscalationTas
     )
     task.save(update_fields=["status", "assigned_to", "assigned_at", "acknowledged_at", "updated_at"])
     if nurse is None:
-        task_assign(task_id=task.pk, exclude_nurse_id=previous)
+        task_assign(task_id=task.pk, exclude_nurse_id=previous, actor=actor)
     else:
-        task_hand_over(task=task, nurse=nurse, previous_id=previous)
+        task_hand_over(task=task, nurse=nurse, previous_id=previous, actor=actor)
     task.refresh_from_db()
     return task

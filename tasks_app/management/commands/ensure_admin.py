@@ -5,6 +5,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.mfa import qr_text, totp_enrol
+
 
 class Command(BaseCommand):
     help = (
@@ -25,5 +27,10 @@ class Command(BaseCommand):
             password = "admin"  # noqa: S105 - local demo only; refused below when DEBUG is off
         if not password:
             raise CommandError("Set SEQUORA_ADMIN_PASSWORD: a default password is only used with DEBUG on.")
-        users.create_superuser(username="admin", email="admin@localhost", password=password)
+        admin = users.create_superuser(username="admin", email="admin@localhost", password=password)
         self.stdout.write(self.style.SUCCESS("Created superuser 'admin'."))
+        if settings.ADMIN_MFA_REQUIRED:
+            # Admin asks for a one-time password too: enrol the authenticator app now (shown this once).
+            device = totp_enrol(user=admin)
+            self.stdout.write(qr_text(device.config_url))
+            self.stdout.write(f"{device.config_url}\nScan it with an authenticator app: admin asks for its code.")

@@ -1,0 +1,21 @@
+import pytest
+from django.core.cache import cache
+
+from tests.api.factories import AgentUserFactory, StaffUserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()  # the API's rate-limit counters (the test settings' own Redis database)
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def agent():
+    return AgentUserFactory()
+
+
+@pytest.fixture
+def staff():
+    return StaffUserFactory()

@@ -1,0 +1,82 @@
+"""Logins, failed logins, logouts and API key changes each leave a row, whoever made them."""
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.urls import reverse
+
+from care_events.api_clients.models import ApiToken
+from care_events.api_clients.tokens import api_token_rotate
+from care_events.audit.models import AuditEntry
+from tests.helpers import admin_login
+from tests.tasks_app.factories import NurseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_admin_login_and_logout_are_recorded(client, admin_user):
+    admin_login(client, admin_user)
+    client.post(reverse("admin:logout"))
+
+    login, logout = AuditEntry.objects.filter(action__in=["login", "logout"]).order_by("id")
+    assert (login.user_id, login.username, login.route, login.client_address) == (
+        admin_user.pk,
+        "admin",
+        "admin:login",
+        "127.0.0.1",
+    )
+    assert (logout.user_id, logout.route) == (admin_user.pk, "admin:logout")
+
+
+def test_a_failed_login_keeps_the_name_tried_and_never_the_password(client):
+    nurse = NurseFactory()
+
+    response = client.post("/api/auth/login/", {"username": nurse.user.username, "password": "Wrong-password-42"})
+
+    assert response.status_code == 200  # the form again, with its error
+    entry = AuditEntry.objects.get(action="login.failed")
+    assert (entry.user_id, entry.username, entry.path) == (None, nurse.user.username, "/api/auth/login/")
+    assert "Wrong-password-42" not in str(AuditEntry.objects.values().get(pk=entry.pk))
+
+
+def test_a_session_login_to_the_api_is_recorded(client):
+    nurse = NurseFactory()
+    nurse.user.password = make_password("correct-horse-battery")
+    nurse.user.save()
+
+    response = client.post("/api/auth/login/", {"username": nurse.user.username, "password": "correct-horse-battery"})
+
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action="login")
+    assert (entry.user_id, entry.auth_method) == (nurse.user_id, "session")
+
+
+def test_creating_rotating_and_revoking_a_key_are_recorded(admin_client, admin_user):
+    nurse = NurseFactory()
+    first = api_token_rotate(user=nurse.user)  # a management command: nobody is logged in
+    api_token_rotate(user=nurse.user)
+    token = ApiToken.objects.get(user=nurse.user)
+
+    admin_client.post(reverse("admin:care_events_apitoken_delete", args=[token.pk]), {"post": "yes"})
+
+    created, rotated, revoked = AuditEntry.objects.filter(action__startswith="token.").order_by("id")
+    assert [created.action, rotated.action, revoked.action] == ["token.create", "token.rotate", "token.revoke"]
+    assert created.detail == {"token_user_id": nurse.user_id, "token_prefix": first[:8]}
+    assert (created.user_id, created.object_ids) == (None, [str(token.pk)])
+    assert rotated.detail["token_prefix"] == token.prefix != first[:8]
+    # Revoked in admin: the row names the administrator who did it, from her request.
+    assert (revoked.user_id, revoked.auth_method, revoked.detail["token_user_id"]) == (
+        admin_user.pk,
+        "session+otp",
+        nurse.user_id,
+    )
+    assert not ApiToken.objects.filter(user=nurse.user).exists()
+
+
+def test_saving_a_key_without_changing_it_is_not_a_rotation():
+    nurse = NurseFactory()
+    api_token_rotate(user=nurse.user)
+    token = ApiToken.objects.get(user=nurse.user)
+
+    token.save(update_fields=["created_at"])  # e.g. a last-used time, once the model has one
+
+    assert list(AuditEntry.objects.values_list("action", flat=True)) == ["token.create"]

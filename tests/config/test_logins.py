@@ -1,0 +1,179 @@
+"""Logins: lockout after repeated failures, a one-time password for admin, 12-character passwords, idle sessions."""
+
+import datetime as dt
+import io
+from unittest import mock
+
+import pytest
+import time_machine
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from care_events.audit.models import AuditEntry
+from tests.config.test_production import REAL_BACKENDS, load_settings
+from tests.helpers import admin_login, totp_code
+from tests.tasks_app.factories import NurseFactory
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_HOME = "/admin/"
+
+
+def counting_password_checks():
+    """Counts the password hashes computed (the test settings' hasher), calling the real one."""
+    return mock.patch.object(MD5PasswordHasher, "verify", autospec=True, side_effect=MD5PasswordHasher.verify)
+
+
+def admin_form(user, password, token=""):
+    return {"username": user.get_username(), "password": password, "otp_token": token}
+
+
+def test_a_hundred_wrong_passwords_lock_the_admin_login_and_stop_costing_hashes(client, admin_user, settings):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+
+    with counting_password_checks() as hashes:
+        answers = [client.post(reverse("admin:login"), admin_form(admin_user, f"guess-{n}")) for n in range(100)]
+        right = client.post(reverse("admin:login"), admin_form(admin_user, "password", totp_code(device)))
+
+    limit = settings.AXES_FAILURE_LIMIT
+    assert [a.status_code for a in answers[: limit - 1]] == [200] * (limit - 1)  # the form, with its error
+    assert {a.status_code for a in answers[limit - 1 :]} == {429}
+    assert right.status_code == 429
+    assert client.get(ADMIN_HOME).status_code == 302  # not logged in
+    assert hashes.call_count == limit  # once locked, refused before any password is hashed
+    failed = AuditEntry.objects.filter(action="login.failed", username="admin")
+    assert failed.count() == 101
+    assert failed.filter(detail__reason="locked_out").count() == 101 - (limit - 1)
+
+
+def test_the_api_session_login_locks_too_and_opens_again_after_the_cool_off(client, settings):
+    nurse = NurseFactory()  # password "correct-horse-battery"
+    wrong = {"username": nurse.user.username, "password": "not-her-password"}
+    right = {"username": nurse.user.username, "password": "correct-horse-battery"}
+
+    for _ in range(100):
+        client.post("/api/auth/login/", wrong)
+    locked = client.post("/api/auth/login/", right)
+    with time_machine.travel(timezone.now() + settings.AXES_COOLOFF_TIME + dt.timedelta(minutes=1)):
+        opened = client.post("/api/auth/login/", right)
+
+    assert locked.status_code == 429
+    assert opened.status_code == 302
+
+
+def test_the_lockout_is_per_name_and_address(client, admin_user):
+    def attempt(username: str, address: str) -> int:
+        form = {"username": username, "password": "wrong", "otp_token": ""}
+        return client.post(reverse("admin:login"), form, REMOTE_ADDR=address).status_code
+
+    for _ in range(10):
+        attempt("admin", "203.0.113.9")
+
+    assert attempt("admin", "203.0.113.9") == 429
+    # Another address, or another name from the same address, is not locked out by them.
+    assert attempt("admin", "198.51.100.4") == 200
+    assert attempt("someone-else", "203.0.113.9") == 200
+
+
+def test_admin_refuses_the_right_password_without_a_valid_one_time_password(client, admin_user):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    wrong_code = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
+
+    no_code = client.post(reverse("admin:login"), admin_form(admin_user, "password"))
+    bad_code = client.post(reverse("admin:login"), admin_form(admin_user, "password", wrong_code))
+
+    assert (no_code.status_code, bad_code.status_code) == (200, 200)  # the form again, with its error
+    assert client.get(ADMIN_HOME).status_code == 302
+    assert AuditEntry.objects.filter(action="login.failed", user_id=admin_user.pk, detail__reason="otp").exists()
+
+
+def test_a_user_without_a_device_cannot_open_admin(client, admin_user):
+    response = client.post(reverse("admin:login"), admin_form(admin_user, "password", "123456"))
+
+    assert response.status_code == 200
+    assert client.get(ADMIN_HOME).status_code == 302
+
+
+def test_a_password_session_from_the_api_login_does_not_open_admin(client, admin_user):
+    response = client.post("/api/auth/login/", {"username": "admin", "password": "password"})
+
+    assert response.status_code == 302
+    assert client.get(ADMIN_HOME).status_code == 302  # to admin's login, which asks for the code
+
+
+def test_the_login_page_asks_for_the_code_and_with_it_admin_opens(client, admin_user):
+    page = client.get(reverse("admin:login")).content.decode()
+    admin_login(client, admin_user)
+
+    assert 'name="otp_token"' in page
+    assert client.get(ADMIN_HOME).status_code == 200
+
+
+def test_without_mfa_required_a_password_opens_admin(client, admin_user, settings):
+    settings.ADMIN_MFA_REQUIRED = False
+
+    page = client.get(reverse("admin:login")).content.decode()
+    response = client.post(reverse("admin:login"), {"username": "admin", "password": "password"})
+
+    assert 'name="otp_token"' not in page
+    assert response.status_code == 302
+    assert client.get(ADMIN_HOME).status_code == 200
+
+
+def test_a_password_of_11_characters_is_refused_and_12_accepted():
+    with pytest.raises(ValidationError, match="at least 12 characters"):
+        validate_password("Kq8#vT2!mZp")
+    validate_password("Kq8#vT2!mZpL")
+
+
+def test_a_session_ends_after_the_idle_timeout_and_at_browser_close(client, admin_user, settings):
+    idle = dt.timedelta(minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        response = admin_login(client, admin_user).get(ADMIN_HOME)
+        assert response.status_code == 200
+        assert client.cookies["sessionid"]["max-age"] == ""  # a browser-session cookie: gone when it closes
+        clock.shift(idle - dt.timedelta(minutes=1))
+        assert client.get(ADMIN_HOME).status_code == 200  # activity pushes the expiry back
+        clock.shift(idle - dt.timedelta(minutes=1))
+        assert client.get(ADMIN_HOME).status_code == 200
+        clock.shift(idle + dt.timedelta(seconds=1))
+        assert client.get(ADMIN_HOME).status_code == 302  # idle too long: logged out
+
+
+def test_enrol_totp_prints_the_url_and_a_qr_code_and_replaces_only_when_asked(admin_user):
+    out = io.StringIO()
+    call_command("enrol_totp", "admin", stdout=out)
+
+    device = TOTPDevice.objects.get(user=admin_user)
+    assert device.confirmed
+    assert device.config_url in out.getvalue()
+    assert "█" in out.getvalue()  # the QR code
+    with pytest.raises(CommandError, match="--replace"):
+        call_command("enrol_totp", "admin", stdout=io.StringIO())
+    call_command("enrol_totp", "admin", "--replace", stdout=io.StringIO())
+    assert TOTPDevice.objects.get(user=admin_user).pk != device.pk
+
+
+def test_production_refuses_admin_without_a_one_time_password():
+    refused = load_settings(**REAL_BACKENDS, ADMIN_MFA_REQUIRED="false")
+    started = load_settings(**REAL_BACKENDS)
+
+    assert refused.returncode != 0
+    assert "ADMIN_MFA_REQUIRED=false is refused in production" in refused.stderr
+    assert started.returncode == 0, started.stderr
+
+
+def test_the_first_runs_admin_gets_a_totp_device_and_its_qr_code():
+    out = io.StringIO()
+
+    call_command("ensure_admin", "--password", "a-long-enough-password", stdout=out)
+
+    device = TOTPDevice.objects.get(user__username="admin")
+    assert device.confirmed
+    assert device.config_url in out.getvalue()
