@@ -52,7 +52,7 @@ def test_truncate_is_refused_outside_the_test_databases():
     """Django's test runner empties every table with TRUNCATE, so the test databases (named test_*) are the one
     exception the trigger makes. Here the migration's SQL is installed in a database of another name, as
     production's: TRUNCATE is refused there."""
-    migration = import_module("care_events.migrations.0009_audit_trail_and_event_actor")
+    migration = import_module("care_events.migrations.0010_audit_trail_and_event_actor")
     settings = connection.settings_dict
     server = {"host": settings["HOST"], "port": settings["PORT"], "user": settings["USER"]}
     server["password"] = settings["PASSWORD"]

@@ -33,7 +33,7 @@ DROP FUNCTION care_events_auditentry_append_only();
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('care_events', '0008_role_permissions'),
+        ('care_events', '0009_facility_codes'),
     ]
 
     operations = [
