@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -25,6 +26,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
+    "csp",  # the Content-Security-Policy header; its nonce in templates ({{ request.csp_nonce }})
     "health_check",  # /healthz and /readyz (config/urls.py), and `manage.py health_check readyz --no-http`
     "care_events",
     "tasks_app",
@@ -42,6 +44,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.security_headers.PermissionsPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -50,7 +54,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the platform's own pages (the Swagger UI's, under the CSP)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -305,6 +309,50 @@ TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10)
 # TWILIO_TIMEOUT_SECONDS each), or a slow send could be repeated; past it, the claimer is taken for dead and the
 # relay sends the message again.
 NOTIFICATION_SEND_LEASE_SECONDS = env.int("NOTIFICATION_SEND_LEASE_SECONDS", default=60)
+
+# --- Security headers (every environment, so that the tests and the browser tests see what production sends) ------
+# Content-Security-Policy (django-csp): only this origin's scripts, styles, images and API calls; no inline script
+# (the Swagger UI's init script is a separate request: config/urls.py); an inline <style> only with the request's
+# nonce; no plugins; no framing by any site (frame-ancestors, with X-Frame-Options for older browsers). Admin and
+# the Swagger UI run under it (tests/browser/test_security_headers_browser.py, a real browser).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        # The Swagger UI's and admin's icons are SVG data: URLs in their style sheets.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Another site never learns which page of ours (a task's id in its path) a link was followed from.
+SECURE_REFERRER_POLICY = "same-origin"
+# Browser features no page of ours uses, off for our pages and anything they embed (config/security_headers.py).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 LOGGING = {
     "version": 1,
