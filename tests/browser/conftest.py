@@ -1,7 +1,7 @@
 """Real-browser tests: Playwright driving Debian's chromium (/usr/bin/chromium; `.ci/run` installs it) against
 pytest-django's live server, which runs the project (static files included) on a free port in a thread.
 
-Fixtures: `browser` (one chromium for the session) and `page` (a fresh context and tab per test, whose relative
+Fixtures: `browser` (one chromium per test module) and `page` (a fresh context and tab per test, whose relative
 URLs go to the live server: `page.goto("/admin/")`). Tests that need rows the live server can see use
 `transactional_db` (the live server's thread does not see a test's uncommitted transaction)."""
 
@@ -14,19 +14,27 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 
-# Playwright's synchronous API runs an asyncio event loop in the test's thread, and Django refuses database calls
-# from a thread with a running loop (the fixtures' own setup and teardown included). Nothing here is async code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One chromium per test module. Not for the whole session: Playwright's synchronous API keeps an asyncio event
+    loop running in the test thread while it is started, and Django refuses database calls (and asgiref any
+    async_to_sync) from a thread with a running loop, which would break every later test of the session. For this
+    module's tests, Django's check is lifted (nothing here is async code) and restored afterwards."""
     if not CHROMIUM.exists():
         pytest.skip(f"no chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
