@@ -1,8 +1,8 @@
-import os
-
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+from config.settings_module import require_settings_module
+
+require_settings_module()
 
 app = Celery("sequora")
 # Every Celery setting lives in Django settings under the CELERY_ prefix (config/settings/base.py).

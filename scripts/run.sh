@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The settings are always named (manage.py, gunicorn and Celery refuse to start without them): the development ones
+# unless the caller chose others.
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
 PORT=${PORT:-8000}
 FLOWER_PORT=${FLOWER_PORT:-5555}
@@ -30,9 +32,11 @@ secret() {  # secret FILE: a password made on the first run, kept in FILE (git i
     cat "$1"
 }
 
+# Exactly the locked releases, each checked against its hash (requirements/lock.txt, made by scripts/lock.sh), then
+# the project itself, built with the locked setuptools: nothing unpinned is downloaded.
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+.venv/bin/python -m pip install --quiet --require-hashes -r requirements/lock.txt
+.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 
 for port in "$PORT" "$FLOWER_PORT"; do
     if port_taken "$port"; then
@@ -78,12 +82,12 @@ supervise() {  # supervise NAME COMMAND...: start COMMAND again whenever it dies
     done
 }
 
-supervise web .venv/bin/gunicorn config.wsgi --bind "$BIND:$PORT" --workers 2 --timeout 30 \
-    --access-logfile - --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' &
+# gunicorn's settings, its access log without query strings included, are production's (config/gunicorn.py).
+supervise web .venv/bin/gunicorn -c config/gunicorn.py config.wsgi --bind "$BIND:$PORT" --workers 2 &
 supervise worker .venv/bin/celery -A config.celery_app worker -Q urgent,default --loglevel INFO --concurrency 2 &
 supervise beat .venv/bin/celery -A config.celery_app beat --loglevel INFO --schedule "$RUN/celerybeat-schedule" &
 supervise flower .venv/bin/celery -A config.celery_app flower --address="$BIND" --port="$FLOWER_PORT" \
-    --basic-auth="$FLOWER_BASIC_AUTH" >"$RUN/flower.log" 2>&1 &
+    --basic-auth="$FLOWER_BASIC_AUTH" --read_only >"$RUN/flower.log" 2>&1 &
 
 for _ in $(seq 1 60); do port_taken "$PORT" && break; sleep 0.5; done
 echo

@@ -4,6 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
+    "csp",  # the Content-Security-Policy header; its nonce in templates ({{ request.csp_nonce }})
     "health_check",  # /healthz and /readyz (config/urls.py), and `manage.py health_check readyz --no-http`
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -49,6 +51,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.security_headers.PermissionsPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers 429 to a locked-out login
 ]
 
@@ -58,7 +62,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],  # the platform's own pages (the Swagger UI's, under the CSP)
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -114,8 +118,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # logins and logouts are in the audit trail; axes keeps only the failure counts
 # How many reverse proxies (that append to X-Forwarded-For) stand before the app: the audit trail, the login lockout
 # and the API's anonymous rate limit take the client's address that many hops back. 0: the connection's address (a
-# forged header changes nothing). API_NUM_PROXIES is its older name, still read.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=env.int("API_NUM_PROXIES", default=0))
+# forged header changes nothing).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Admin asks for a one-time password (TOTP) after the password. Off only for a local copy; production refuses it.
 ADMIN_MFA_REQUIRED = env.bool("ADMIN_MFA_REQUIRED", default=True)
 OTP_TOTP_ISSUER = "Sequora"
@@ -360,6 +364,50 @@ TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10)
 # TWILIO_TIMEOUT_SECONDS each), or a slow send could be repeated; past it, the claimer is taken for dead and the
 # relay sends the message again.
 NOTIFICATION_SEND_LEASE_SECONDS = env.int("NOTIFICATION_SEND_LEASE_SECONDS", default=60)
+
+# --- Security headers (every environment, so that the tests and the browser tests see what production sends) ------
+# Content-Security-Policy (django-csp): only this origin's scripts, styles, images and API calls; no inline script
+# (the Swagger UI's init script is a separate request: config/urls.py); an inline <style> only with the request's
+# nonce; no plugins; no framing by any site (frame-ancestors, with X-Frame-Options for older browsers). Admin and
+# the Swagger UI run under it (tests/browser/test_security_headers_browser.py, a real browser).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        # The Swagger UI's and admin's icons are SVG data: URLs in their style sheets.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Another site never learns which page of ours (a task's id in its path) a link was followed from.
+SECURE_REFERRER_POLICY = "same-origin"
+# Browser features no page of ours uses, off for our pages and anything they embed (config/security_headers.py).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 LOGGING = {
     "version": 1,

@@ -12,14 +12,34 @@ from config.settings.base import (
     env,
 )
 
+# Debug pages show settings and local variables (PHI): production refuses to start with DEBUG asked for, rather than
+# silently ignore the request.
+if env.bool("DJANGO_DEBUG", default=False):
+    raise ImproperlyConfigured("DJANGO_DEBUG is on: production never runs in debug mode; unset it.")
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
+# Sessions, password-reset links and signed values are forged with a known key: refuse the development and test
+# keys, and any key too short or too plain to be random (Django's own deployment check, made fatal).
+if (
+    SECRET_KEY in {"local-only-insecure-key-change-me", "test-only-insecure-key"}
+    or SECRET_KEY.startswith("django-insecure")
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a development key or too weak: set a random key of 50+ characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# The app trusts X-Forwarded-Proto to know a request came over HTTPS. That is safe only because nothing reaches
+# gunicorn but the TLS proxy (docker-compose.yml publishes the proxy alone; deploy/Caddyfile overwrites the header
+# with the scheme it really received): run gunicorn where a client can reach it directly and a forged
+# "X-Forwarded-Proto: https" defeats SECURE_SSL_REDIRECT and the secure-cookie checks.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
@@ -27,8 +47,6 @@ CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
-SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
 # Probes and Prometheus call the pods directly over HTTP: a redirect to HTTPS would read as a failure.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 

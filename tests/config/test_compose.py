@@ -1,5 +1,7 @@
 """docker-compose.yml is the production path, and no container engine runs here: this reads the file and checks
-what it promises (a migrate job before everything, a worker per queue, one Beat, health checks, no secret in it)."""
+what it promises (only the TLS proxy published, a migrate job before everything, a worker per queue, one Beat,
+health checks, no secret in it, each service given only the secrets it needs). The proxy's own behaviour is tested
+in a real Caddy: tests/config/test_proxy.py."""
 
 import re
 from pathlib import Path
@@ -15,6 +17,19 @@ SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 # The services that run the project's image (built from the Dockerfile).
 APP = {name: service for name, service in SERVICES.items() if "build" in service}
 REQUIRED_VAR = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*:\?[^}]+\}$")  # ${VAR:?message}: compose stops if VAR is unset
+# A secret's value: a required variable, or an optional one that is empty when unset (${VAR:-}); never a literal.
+SECRET_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:\?[^}]+|:-)?\}$")
+# The secrets in .env, and the services that need each.
+SECRETS = {
+    "POSTGRES_PASSWORD": {"postgres", "migrate", "web", "worker-urgent", "worker-default"},
+    "REDIS_PASSWORD": {"redis", "web", "worker-urgent", "worker-default", "beat", "flower"},
+    "DJANGO_SECRET_KEY": {"migrate", "web", "worker-urgent", "worker-default", "beat", "flower"},
+    "FLOWER_PASSWORD_HASH": {"proxy"},
+    "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default"},
+    "VAPID_PRIVATE_KEY": {"worker-urgent", "worker-default"},
+    "ANYMAIL_SETTINGS": {"worker-urgent", "worker-default"},
+}
+CADDYFILE = (ROOT / "deploy" / "Caddyfile").read_text()
 
 
 def command(service: dict[str, Any]) -> list[str]:
@@ -62,9 +77,10 @@ def migrate_service() -> str:
     return jobs[0]
 
 
-def test_the_web_service_runs_gunicorn_with_the_wsgi_app():
+def test_the_web_service_runs_gunicorn_with_the_wsgi_app_and_its_config_file():
     words = command(SERVICES["web"])
     assert words[0] == "gunicorn"
+    assert option(words, "-c") == "config/gunicorn.py"
     assert any(word.split(":")[0] == "config.wsgi" for word in words[1:])
     assert "migrate" not in " ".join(words)
 
@@ -94,15 +110,92 @@ def test_exactly_one_beat():
     assert [name for name, service in SERVICES.items() if celery(service) == "beat"] == ["beat"]
 
 
-def test_flower_takes_its_basic_auth_from_the_environment():
-    flowers = [service for service in SERVICES.values() if celery(service) == "flower"]
-    assert len(flowers) == 1
-    flower = flowers[0]
-    from_env = environment(flower).get("FLOWER_BASIC_AUTH", "")
-    on_command = [word for word in command(flower) if word.startswith("--basic-auth")]
-    assert REQUIRED_VAR.match(from_env) or (on_command and REQUIRED_VAR.match(option(on_command, "--basic-auth")))
-    # It keeps the app's settings too (the merge into its own environment did not drop them).
-    assert environment(flower)["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+def test_only_the_tls_proxy_is_published():
+    published = {name: service["ports"] for name, service in SERVICES.items() if "ports" in service}
+    assert list(published) == ["proxy"], "gunicorn, Flower, PostgreSQL and Redis have no published port"
+    assert {str(port).split(":")[-1].split("/")[0] for port in published["proxy"]} == {"80", "443"}
+    proxy = SERVICES["proxy"]
+    assert proxy["image"] == "caddy:2"
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    # The proxy is on the edge network only: it reaches web and Flower, never PostgreSQL or Redis.
+    assert proxy["networks"] == ["edge"]
+    for name in ("postgres", "redis", "beat", "worker-urgent", "worker-default", "migrate"):
+        assert "edge" not in SERVICES[name]["networks"], name
+
+
+def test_the_proxy_overwrites_the_forwarded_headers_for_every_upstream():
+    proxies = re.findall(r"reverse_proxy \S+ \{(.*?)\n\t\t\}", CADDYFILE, re.DOTALL)
+    assert len(proxies) == 2, "web and Flower"
+    for block in proxies:
+        assert "header_up X-Forwarded-Proto {scheme}" in block
+        assert "header_up X-Forwarded-For {remote_host}" in block
+
+
+def test_flower_is_reached_through_the_proxy_only_read_only_and_behind_its_own_credential():
+    flowers = [name for name, service in SERVICES.items() if celery(service) == "flower"]
+    assert flowers == ["flower"]
+    words = command(SERVICES["flower"])
+    assert option(words, "--url_prefix") == "flower"
+    assert "--read_only" in words, "no worker control or task sending, even past the proxy"
+    assert "ports" not in SERVICES["flower"]
+    assert "basicauth {\n\t\t\t{$FLOWER_USER} {$FLOWER_PASSWORD_HASH}\n\t\t}" in CADDYFILE
+    assert REQUIRED_VAR.match(environment(SERVICES["proxy"])["FLOWER_PASSWORD_HASH"])
+    # It keeps the app's settings (the merge into its own environment did not drop them).
+    assert environment(SERVICES["flower"])["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+
+
+def test_the_proxy_blocks_flowers_config_and_control_paths():
+    blocked = re.search(r"@flower_blocked path (.*)", CADDYFILE)[1].split()
+    assert "respond @flower_blocked" in CADDYFILE
+    for path in (
+        "/flower/worker/*",  # a worker's page: its Config tab
+        "/flower/api/workers",  # the same configuration as JSON
+        "/flower/api/worker/*",  # shutdown, pool restart, grow, shrink, autoscale, queue consumers
+        "/flower/api/task/revoke/*",  # revoke and terminate
+        "/flower/api/task/apply/*",
+        "/flower/api/task/async-apply/*",
+        "/flower/api/task/send-task/*",
+        "/flower/api/task/abort/*",
+    ):
+        assert path in blocked, path
+
+
+def test_redis_requires_a_password_that_every_client_url_carries():
+    password = option(command(SERVICES["redis"]), "--requirepass")
+    assert REQUIRED_VAR.match(password) and password.startswith("${REDIS_PASSWORD:?")
+    assert environment(SERVICES["redis"])["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?"), "its health check"
+    for name, service in APP.items():
+        url = environment(service).get("REDIS_URL")
+        if url is not None:
+            assert url.startswith("redis://:${REDIS_PASSWORD:?"), name
+
+
+def test_each_service_gets_only_the_secrets_it_needs():
+    for name, service in SERVICES.items():
+        assert "env_file" not in service or service["env_file"] == "deploy/app.env", f"{name}: no shared .env"
+        referenced = set(
+            re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", " ".join([*environment(service).values(), *command(service)]))
+        )
+        given = {secret for secret in SECRETS if secret in referenced}
+        assert given == {secret for secret, users in SECRETS.items() if name in users}, name
+
+
+def test_the_shared_settings_file_holds_no_secret():
+    lines = [line for line in (ROOT / "deploy" / "app.env").read_text().splitlines() if "=" in line]
+    for line in lines:
+        key = line.lstrip("# ").split("=", 1)[0]
+        assert key not in SECRETS and not re.search(r"PASSWORD|SECRET|TOKEN|PRIVATE", key), line
+
+
+def test_env_example_lists_every_variable_the_file_needs_all_empty():
+    example = dict(
+        line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if line and line[0] != "#"
+    )
+    assert all(value == "" for value in example.values()), "no value in the example, not even a placeholder"
+    uncommented = "\n".join(line for line in COMPOSE_TEXT.splitlines() if not line.lstrip().startswith("#"))
+    required = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*):\?", uncommented))
+    assert required <= set(example), required - set(example)
+    assert set(SECRETS) <= set(example)
 
 
 @pytest.mark.parametrize("name", ["postgres", "redis"])
@@ -134,11 +227,11 @@ def test_every_long_running_app_service_has_a_health_check():
 
 def test_no_secret_value_is_written_in_the_file():
     assert not re.search(r"password\s*=", COMPOSE_TEXT, re.IGNORECASE)
-    secret_name = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|BASIC_AUTH", re.IGNORECASE)
+    secret_name = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY$|BASIC_AUTH|AUTH|ANYMAIL", re.IGNORECASE)
     for name, service in SERVICES.items():
         for key, value in environment(service).items():
             if secret_name.search(key):
-                assert REQUIRED_VAR.match(value), f"{name}: {key} must come from the environment: ${{{key}:?...}}"
+                assert SECRET_REFERENCE.match(value), f"{name}: {key} must come from the environment: ${{{key}:?...}}"
             # A URL's password too (postgres://user:password@host).
             for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", value):
                 assert REQUIRED_VAR.match(password), f"{name}: the password in {key}"

@@ -1,14 +1,18 @@
-"""config.settings.production refuses to start with a channel left on the local in-memory backend."""
+"""config.settings.production refuses to start with a channel left on the local in-memory backend, with a
+development or weak secret key, or with debug asked for."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "DJANGO_SECRET_KEY": "x" * 50,
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "care.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/sequora",
 }
@@ -43,3 +47,47 @@ def test_production_refuses_a_local_backend_naming_the_channels():
 def test_production_starts_with_real_backends_or_when_told_the_local_one_is_intended():
     assert load_settings(**REAL_BACKENDS).stdout.strip() == "started"
     assert load_settings(NOTIFICATION_ALLOW_LOCAL_BACKEND="true").stdout.strip() == "started"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "local-only-insecure-key-change-me",  # config.settings.local's
+        "test-only-insecure-key",  # config.settings.test's
+        "django-insecure-" + secrets.token_urlsafe(40),  # startproject's
+        secrets.token_urlsafe(20),  # too short
+        "ab" * 40,  # too plain
+    ],
+)
+def test_production_refuses_a_development_or_weak_secret_key(key):
+    result = load_settings(**REAL_BACKENDS, DJANGO_SECRET_KEY=key)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY" in result.stderr.splitlines()[-1]
+
+
+def test_production_refuses_a_missing_secret_key():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFICATION_", "DJANGO_"))}
+    env = {**clean, **REQUIRED, **REAL_BACKENDS}
+    del env["DJANGO_SECRET_KEY"]
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "Set the DJANGO_SECRET_KEY environment variable" in result.stderr
+
+
+def test_production_refuses_debug_rather_than_ignore_it():
+    result = load_settings(**REAL_BACKENDS, DJANGO_DEBUG="true")
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG is on: production never runs in debug mode" in result.stderr

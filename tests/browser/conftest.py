@@ -1,0 +1,46 @@
+"""Real-browser tests: Playwright driving Debian's chromium (/usr/bin/chromium; `.ci/run` installs it) against
+pytest-django's live server, which runs the project (static files included) on a free port in a thread.
+
+Fixtures: `browser` (one chromium per test module) and `page` (a fresh context and tab per test, whose relative
+URLs go to the live server: `page.goto("/admin/")`). Tests that need rows the live server can see use
+`transactional_db` (the live server's thread does not see a test's uncommitted transaction)."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One chromium per test module. Not for the whole session: Playwright's synchronous API keeps an asyncio event
+    loop running in the test thread while it is started, and Django refuses database calls (and asgiref any
+    async_to_sync) from a thread with a running loop, which would break every later test of the session. For this
+    module's tests, Django's check is lifted (nothing here is async code) and restored afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does it)")
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
