@@ -7,4 +7,4 @@ class TasksAppConfig(AppConfig):
     verbose_name = "Nurses and escalation tasks"
 
     def ready(self) -> None:
-        from tasks_app import handlers, signals  # noqa: F401 - registers subscriptions and receivers
+        from tasks_app import care_team, handlers, signals  # noqa: F401 - registers subscriptions, receivers, checks
