@@ -114,12 +114,19 @@ class NurseAdminForm(forms.ModelForm):
             "max_open_tasks",
         )
 
+    # Whether this form sets the login (NurseAdmin.get_form decides, by the user's permission).
+    sets_login = True
+    LOGIN_FIELDS = ("can_log_in", "password1", "password2")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.sets_login:
+            for name in self.LOGIN_FIELDS:
+                del self.fields[name]
         if self.instance.pk:
             self.fields["first_name"].initial = self.instance.user.first_name
             self.fields["last_name"].initial = self.instance.user.last_name
-            if "can_log_in" in self.fields:
+            if self.sets_login:
                 self.fields["can_log_in"].initial = self.instance.user.is_staff
 
     def clean_phone(self) -> str:
@@ -204,9 +211,9 @@ class NurseAdmin(admin.ModelAdmin):
         return [main]
 
     def get_form(self, request: HttpRequest, obj: Nurse | None = None, change: bool = False, **kwargs: Any) -> Any:
-        if obj is not None and not request.user.has_perm("auth.change_user"):
-            kwargs["exclude"] = ("can_log_in", "password1", "password2")
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)  # a new class each time
+        form.sets_login = obj is None or request.user.has_perm("auth.change_user")
+        return form
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Nurse]:
         return nurse_list_with_workload()

@@ -2,9 +2,12 @@ import datetime as dt
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from django.utils import timezone
 
 from care_events.choices import Severity
+from config.roles import NURSE, ROLES
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import EpisodeFactory
 
@@ -53,3 +56,29 @@ class EscalationTaskFactory(factory.django.DjangoModelFactory):
     sla_minutes = 120
     sla_warning_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes * 0.75))
     sla_breach_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes))
+
+
+def role_group(name: str) -> Group:
+    """The role's group, holding exactly its permissions in config/roles.py. A migration creates the groups, but a
+    `transaction=True` test's flush empties every table, so tests that need a role make sure of it here."""
+    group, _ = Group.objects.get_or_create(name=name)
+    wanted = Q(pk__in=[])
+    for perm in ROLES[name]:
+        app_label, codename = perm.split(".")
+        wanted |= Q(content_type__app_label=app_label) & (Q() if codename == "*" else Q(codename=codename))
+    group.permissions.set(Permission.objects.filter(wanted))
+    return group
+
+
+PASSWORD = "correct-horse-battery"  # UserFactory's
+
+
+def nurse_with_login(*, role: str = NURSE, on_shift: bool = True, **nurse_fields) -> Nurse:
+    """A nurse who logs in to admin (staff flag, UserFactory's password) with a role (config/roles.py), on shift now
+    unless told otherwise."""
+    nurse = NurseShiftFactory(**{f"nurse__{k}": v for k, v in nurse_fields.items()}).nurse if on_shift else None
+    nurse = nurse or NurseFactory(**nurse_fields)
+    nurse.user.is_staff = True
+    nurse.user.save(update_fields=["is_staff"])
+    nurse.user.groups.add(role_group(role))
+    return nurse

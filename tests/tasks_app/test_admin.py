@@ -7,12 +7,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from care_events.bus.models import Event
+from config.roles import NURSE
 from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, OutreachAttemptFactory
 from tests.notifications.factories import NotificationLogFactory
-from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory, NurseShiftFactory
+from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory, NurseShiftFactory, role_group
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _nurse_role():
+    role_group(NURSE)  # every nurse created in admin is put in it
+
 
 # Shifts are typed in the care team's zone (CARE_TEAM_TIME_ZONE, America/New_York by default).
 CARE_TEAM = ZoneInfo("America/New_York")
