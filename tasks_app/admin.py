@@ -1,6 +1,6 @@
 import datetime as dt
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -211,7 +211,7 @@ class NurseAdmin(admin.ModelAdmin):
         return [main]
 
     def get_form(self, request: HttpRequest, obj: Nurse | None = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change, **kwargs)  # a new class each time
+        form = cast(type[NurseAdminForm], super().get_form(request, obj, change, **kwargs))  # a new class each time
         form.sets_login = obj is None or request.user.has_perm("auth.change_user")
         return form
 
