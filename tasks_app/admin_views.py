@@ -245,9 +245,6 @@ class TaskActionView(CareTeamView):
     button = ""
     danger = False
 
-    def get_title(self) -> str:
-        return f"{self.verb} this task"
-
     def get_task(self) -> EscalationTask:
         visible = tasks_visible_in_admin(user=self.request.user).select_related(
             "patient", "episode", "interaction", "assigned_to__user"
@@ -288,6 +285,7 @@ class TaskActionView(CareTeamView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         task = kwargs["task"]
         return super().get_context_data(
+            title=f"{self.verb} the task of {self._patient(task)}",
             row=task_row(task, user=self.request.user, now=timezone.now()),
             verb=self.verb,
             button=self.button,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from care_events.choices import Severity
 from config.roles import NURSE, ROLES
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift
-from tests.care_events.factories import EpisodeFactory
+from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, InteractionResponseFactory
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -82,3 +82,32 @@ def nurse_with_login(*, role: str = NURSE, on_shift: bool = True, **nurse_fields
     nurse.user.save(update_fields=["is_staff"])
     nurse.user.groups.add(role_group(role))
     return nurse
+
+
+def assigned_task(
+    nurse: Nurse | None, *, minutes_to_breach: int = 90, first_name: str = "Ada", last_name: str = "Moreno", **fields
+) -> EscalationTask:
+    """A task assigned to `nurse` (None: an OPEN task nobody holds), caused by a HIGH answer, with another answer of
+    the same conversation."""
+    interaction = AgentInteractionFactory(
+        episode__patient__first_name=first_name,
+        episode__patient__last_name=last_name,
+        summary="Short of breath since last night; ankles swollen.",
+    )
+    InteractionResponseFactory(interaction=interaction, text="I slept badly.", severity="LOW")
+    cause = InteractionResponseFactory(
+        interaction=interaction, text="My ankles are swollen", severity="HIGH", reason_codes=["HF_EDEMA"]
+    )
+    now = timezone.now()
+    return EscalationTaskFactory(
+        episode=interaction.episode,
+        interaction=interaction,
+        source_key=f"response:{cause.pk}",
+        reason_codes=["HF_EDEMA"],
+        status=fields.pop("status", EscalationTask.Status.ASSIGNED if nurse else EscalationTask.Status.OPEN),
+        assigned_to=nurse,
+        assigned_at=now if nurse else None,
+        sla_warning_at=now + dt.timedelta(minutes=minutes_to_breach) - dt.timedelta(minutes=30),
+        sla_breach_at=now + dt.timedelta(minutes=minutes_to_breach),
+        **fields,
+    )

@@ -17,12 +17,13 @@ from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tasks_app.services.tasks import task_create
 from tests.api.factories import StaffUserFactory
-from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, InteractionResponseFactory
+from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory
 from tests.helpers import drain, event_names
 from tests.tasks_app.factories import (
     EscalationTaskFactory,
     NurseFactory,
     NurseShiftFactory,
+    assigned_task,
     nurse_with_login,
 )
 
@@ -42,31 +43,6 @@ def client_for(user) -> Client:
 
 def action_url(action: str, task: EscalationTask) -> str:
     return reverse(f"admin:tasks_app_escalationtask_{action}", args=[task.pk])
-
-
-def assigned_task(nurse: Nurse, *, minutes_to_breach: int = 90, last_name: str = "Moreno", **fields) -> EscalationTask:
-    """A task assigned to `nurse`, caused by a HIGH answer, with another answer of the same conversation."""
-    interaction = AgentInteractionFactory(
-        episode__patient__first_name="Ada",
-        episode__patient__last_name=last_name,
-        summary="Short of breath since last night; ankles swollen.",
-    )
-    InteractionResponseFactory(interaction=interaction, text="I slept badly.", severity="LOW")
-    cause = InteractionResponseFactory(
-        interaction=interaction, text="My ankles are swollen", severity="HIGH", reason_codes=["HF_EDEMA"]
-    )
-    now = timezone.now()
-    return EscalationTaskFactory(
-        episode=interaction.episode,
-        interaction=interaction,
-        source_key=f"response:{cause.pk}",
-        status=fields.pop("status", EscalationTask.Status.ASSIGNED),
-        assigned_to=nurse,
-        assigned_at=now,
-        sla_warning_at=now + dt.timedelta(minutes=minutes_to_breach) - dt.timedelta(minutes=30),
-        sla_breach_at=now + dt.timedelta(minutes=minutes_to_breach),
-        **fields,
-    )
 
 
 @pytest.fixture
@@ -470,3 +446,21 @@ def test_an_inactive_nurse_is_not_offered_for_reassignment(charge, nurse):
     NurseFactory(is_active=False, user__last_name="Retired")
     page = client_for(charge.user).get(action_url("reassign", assigned_task(nurse))).content.decode()
     assert "Retired" not in page and "The next nurse on shift" in page
+
+
+def test_patient_episode_and_interaction_pages_link_to_each_other_and_to_the_tasks(charge, nurse):
+    task = assigned_task(nurse)
+    client = client_for(charge.user)
+    tasks = reverse("admin:tasks_app_escalationtask_changelist")
+
+    patient = client.get(reverse("admin:care_events_patient_change", args=[task.patient_id])).content.decode()
+    episode = client.get(reverse("admin:care_events_episode_change", args=[task.episode_id])).content.decode()
+    interaction = client.get(reverse("admin:care_events_agentinteraction_change", args=[task.interaction_id]))
+
+    assert f"{tasks}?q={task.patient_id}" in patient
+    assert reverse("admin:care_events_episode_change", args=[task.episode_id]) in patient
+    assert f"{tasks}?q={task.episode_id}" in episode
+    assert reverse("admin:care_events_patient_change", args=[task.patient_id]) in episode
+    assert reverse("admin:tasks_app_escalationtask_change", args=[task.pk]) in interaction.content.decode()
+    found = client.get(tasks, {"q": str(task.episode_id)}).context["cl"].result_list
+    assert list(found) == [task]
