@@ -111,7 +111,7 @@ class OutreachAttemptAdmin(ReadOnlyAdmin):
 
 class InteractionResponseInline(admin.TabularInline):
     model = InteractionResponse
-    fields = ("received_at", "severity", "reason_codes", "text")
+    fields = ("received_at", "severity", "reason_codes", "question", "text")
     readonly_fields = fields
     extra = 0
     can_delete = False

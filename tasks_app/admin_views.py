@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
@@ -275,7 +276,8 @@ class TaskActionView(CareTeamView):
             else:
                 assert self.model_admin is not None
                 self.model_admin.log_change(request, task, message)
-                messages.success(request, f"{message} ({self._patient(task)})")
+                # Without the patient's name: messages may travel in a cookie.
+                messages.success(request, message)
                 return HttpResponseRedirect(self.next_url())
         return self.render_to_response(self.get_context_data(task=task, form=form), status=400)
 
@@ -480,7 +482,9 @@ def _add_shift_url(start: dt.datetime, end: dt.datetime) -> str:
 
 
 def care_team_home(request: HttpRequest) -> HttpResponse:
-    """The site's root: a charge nurse's board, a nurse's worklist, anyone else admin's home (or its login)."""
+    """The site's root: a charge nurse's board, a nurse's worklist, anyone else admin's home; admin's login first."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
     if request.user.has_perm("tasks_app.view_all_tasks"):
         return redirect("admin:tasks_app_escalationtask_board")
     if request.user.has_perm("tasks_app.view_escalationtask"):

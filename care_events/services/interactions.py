@@ -45,7 +45,7 @@ OPEN_INTERACTION = (AgentInteraction.Status.IN_PROGRESS, AgentInteraction.Status
 
 @transaction.atomic
 def interaction_response_record(
-    *, interaction: AgentInteraction, text: str, severity: str, reason_codes: list[str]
+    *, interaction: AgentInteraction, text: str, severity: str, reason_codes: list[str], question: str = ""
 ) -> InteractionResponse:
     """Record one graded answer. Its save emits `interaction/response_received` (care_events/signals.py), whose
     handler escalates a worrying one (tasks_app.services.escalation.response_escalate).
@@ -58,7 +58,7 @@ def interaction_response_record(
         raise ValidationError({"interaction": "This interaction is finished; start a new one."})
     now = timezone.now()
     response = InteractionResponse.objects.create(
-        interaction=interaction, text=text, severity=severity, reason_codes=reason_codes
+        interaction=interaction, question=question, text=text, severity=severity, reason_codes=reason_codes
     )
     interaction.last_response_at = now
     if Severity.rank(severity) > Severity.rank(interaction.severity):

@@ -94,9 +94,15 @@ def assigned_task(
         episode__patient__last_name=last_name,
         summary="Short of breath since last night; ankles swollen.",
     )
-    InteractionResponseFactory(interaction=interaction, text="I slept badly.", severity="LOW")
+    InteractionResponseFactory(
+        interaction=interaction, question="How did you sleep?", text="I slept badly.", severity="LOW"
+    )
     cause = InteractionResponseFactory(
-        interaction=interaction, text="My ankles are swollen", severity="HIGH", reason_codes=["HF_EDEMA"]
+        interaction=interaction,
+        question="Any swelling in your legs or ankles?",
+        text="My ankles are swollen",
+        severity="HIGH",
+        reason_codes=["HF_EDEMA"],
     )
     now = timezone.now()
     return EscalationTaskFactory(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from care_events.bus.models import Event, HandlerRun, Timer
 from config.roles import CHARGE_NURSE, NURSE
 from notifications.models import NotificationLog
+from tasks_app.care_team import check_care_team_time_zone
 from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tasks_app.services.tasks import task_create
 from tests.api.factories import StaffUserFactory
@@ -76,6 +77,7 @@ def test_a_nurse_sees_only_her_own_open_tasks_nearest_breach_first(nurse, other_
     assert "Elsewhere" not in page and "Closed" not in page
     # What caused the task: the answers, the one that caused it marked, the reason codes and the summary.
     assert "My ankles are swollen" in page and "caused this task" in page and "I slept badly." in page
+    assert "Any swelling in your legs or ankles?" in page
     assert "HF_EDEMA" in page and "Short of breath since last night" in page
     # Age, phone as dialled, condition.
     patient = sooner.patient
@@ -128,7 +130,8 @@ def test_a_charge_nurse_sees_every_open_task(charge, nurse, other_nurse):
 def test_the_root_leads_each_role_to_its_screen(charge, nurse):
     assert client_for(charge.user).get("/").url == BOARD
     assert client_for(nurse.user).get("/").url == WORKLIST
-    assert Client().get("/").url == reverse("admin:index")
+    assert Client().get("/").url == f"{reverse('admin:login')}?next=/"
+    assert client_for(StaffUserFactory()).get("/").url == reverse("admin:index")
 
 
 def test_admin_home_leads_with_the_care_team_screens(charge, nurse):
@@ -464,3 +467,12 @@ def test_patient_episode_and_interaction_pages_link_to_each_other_and_to_the_tas
     assert reverse("admin:tasks_app_escalationtask_change", args=[task.pk]) in interaction.content.decode()
     found = client.get(tasks, {"q": str(task.episode_id)}).context["cl"].result_list
     assert list(found) == [task]
+
+
+def test_a_care_team_zone_that_is_not_a_zone_stops_startup(settings):
+    settings.CARE_TEAM_TIME_ZONE = "America/Gotham"
+    assert [error.msg for error in check_care_team_time_zone(None)] == [
+        "CARE_TEAM_TIME_ZONE='America/Gotham' is not an IANA time zone name."
+    ]
+    settings.CARE_TEAM_TIME_ZONE = "Europe/Paris"
+    assert check_care_team_time_zone(None) == []
