@@ -10,10 +10,14 @@ from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShi
 def nurse_list_with_workload() -> QuerySet[Nurse]:
     """Nurses with `on_shift_now` and `open_task_count` annotated (the charge nurse's view in admin)."""
     now = timezone.now()
-    return Nurse.objects.select_related("user").annotate(
-        on_shift_now=Exists(NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)),
-        open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATUSES)),
-    )
+    return (
+        Nurse.objects.select_related("user")
+        .annotate(
+            on_shift_now=Exists(NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)),
+            open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATUSES)),
+        )
+        .order_by("user__last_name", "user__first_name", "pk")
+    )  # an aggregate drops Meta.ordering
 
 
 def task_list_for(*, user: User, status: str | None = None, priority: str | None = None) -> QuerySet[EscalationTask]:

@@ -31,7 +31,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
+    # Playwright's sync API runs an event loop in the test's thread, and Django's ORM refuses to run beside one
+    # unless told it may: the test's own ORM calls (setting up rows, checking them) are synchronous and safe here.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # In the care team's zone (CARE_TEAM_TIME_ZONE's default), as the nurses' own computers are.
     context = browser.new_context(
         viewport={"width": 1366, "height": 900}, locale="en-US", timezone_id="America/New_York"

@@ -116,6 +116,8 @@ def test_a_charge_nurse_finds_the_gap_in_next_weeks_roster_and_adds_a_shift(page
     admin_login(page, live_server, charge.user.username, PASSWORD)
     page.goto(f"{live_server.url}/")
     page.get_by_role("link", name="Home").click()
+    expect(page.locator("#care-team-home .home-link").first).to_contain_text("Board")
+    screenshot("admin-home")
     page.get_by_role("link", name="Roster").click()
     page.get_by_role("link", name="Next week →").click()
 
