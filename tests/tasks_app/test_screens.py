@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.admin.models import LogEntry
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -476,3 +478,20 @@ def test_a_care_team_zone_that_is_not_a_zone_stops_startup(settings):
     ]
     settings.CARE_TEAM_TIME_ZONE = "Europe/Paris"
     assert check_care_team_time_zone(None) == []
+
+
+def test_the_board_and_the_worklist_cost_the_same_queries_for_2_or_12_tasks(charge, nurse):
+    client = client_for(charge.user)
+
+    def queries(url: str) -> int:
+        client.get(url)  # the session and permission caches warm
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    assigned_task(nurse)
+    assigned_task(None)
+    few = (queries(BOARD), queries(WORKLIST))
+    for _ in range(10):
+        assigned_task(nurse, minutes_to_breach=-5)
+    assert (queries(BOARD), queries(WORKLIST)) == few
