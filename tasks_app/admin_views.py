@@ -9,6 +9,7 @@ cancel or keep the SLA timers and notify, and is written to admin's log (LogEntr
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
@@ -388,7 +389,9 @@ def _merge(intervals: list[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.da
     return merged
 
 
-def _uncovered(span: tuple[dt.datetime, dt.datetime], covered: list[tuple[dt.datetime, dt.datetime]]):  # type: ignore[no-untyped-def]
+def _uncovered(
+    span: tuple[dt.datetime, dt.datetime], covered: list[tuple[dt.datetime, dt.datetime]]
+) -> Iterator[tuple[dt.datetime, dt.datetime]]:
     """The parts of `span` no interval of `covered` (merged, sorted) reaches."""
     cursor, end = span
     for start, stop in covered:
