@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 # The platform's admin pages live beside their models; importing them here registers them (admin autodiscovery
 # imports each app's `admin` module only).
@@ -6,6 +9,20 @@ from care_events.api_clients import admin as api_clients_admin  # noqa: F401
 from care_events.bus import admin as bus_admin  # noqa: F401
 from care_events.models import AgentInteraction, Episode, InteractionResponse, OutreachAttempt, OutreachPlan, Patient
 from config.admin import ReadOnlyAdmin
+
+
+# The patient, episode, task and interaction pages link to each other. Tasks are tasks_app's: reached by their admin
+# URL names and the reverse relation, so this app does not import that one.
+def _search_link(url_name: str, query: object, label: str) -> str:
+    return format_html('<a href="{}?q={}">{}</a>', reverse(url_name), query, label)
+
+
+def _task_links(tasks: object) -> str:
+    rows = [
+        (reverse("admin:tasks_app_escalationtask_change", args=[task.pk]), task.get_status_display(), task.severity)
+        for task in tasks  # type: ignore[attr-defined]
+    ]
+    return format_html_join(", ", '<a href="{}">{} ({})</a>', rows) or "—"
 
 
 class EpisodeInline(admin.TabularInline):
@@ -27,8 +44,12 @@ class PatientAdmin(admin.ModelAdmin):
     )
     list_filter = ("sms_consent", "preferred_language")
     search_fields = ("last_name", "first_name", "phone", "=mrn", "=id")
-    readonly_fields = ("sms_opted_out_at", "created_at", "updated_at")
+    readonly_fields = ("sms_opted_out_at", "created_at", "updated_at", "tasks")
     inlines = (EpisodeInline,)
+
+    @admin.display(description="Escalation tasks")
+    def tasks(self, patient: Patient) -> str:
+        return _search_link("admin:tasks_app_escalationtask_changelist", patient.pk, "This patient's tasks")
 
 
 class OutreachPlanInline(admin.TabularInline):
@@ -49,6 +70,20 @@ class EpisodeAdmin(admin.ModelAdmin):
     autocomplete_fields = ("patient",)
     list_select_related = ("patient",)
     inlines = (OutreachPlanInline,)
+    readonly_fields = ("related",)
+
+    @admin.display(description="Related")
+    def related(self, episode: Episode) -> str:
+        if episode.pk is None:
+            return "—"
+        return format_html(
+            "{} · {} · {}",
+            format_html(
+                '<a href="{}">Patient</a>', reverse("admin:care_events_patient_change", args=[episode.patient_id])
+            ),
+            _search_link("admin:tasks_app_escalationtask_changelist", episode.pk, "Tasks"),
+            _search_link("admin:care_events_agentinteraction_changelist", episode.pk, "Interactions"),
+        )
 
 
 class OutreachAttemptInline(admin.TabularInline):
@@ -76,7 +111,7 @@ class OutreachAttemptAdmin(ReadOnlyAdmin):
 
 class InteractionResponseInline(admin.TabularInline):
     model = InteractionResponse
-    fields = ("received_at", "severity", "reason_codes", "text")
+    fields = ("received_at", "severity", "reason_codes", "question", "text")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -89,3 +124,10 @@ class AgentInteractionAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "=episode__id")
     date_hierarchy = "started_at"
     inlines = (InteractionResponseInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "tasks"]
+
+    @admin.display(description="Escalation tasks")
+    def tasks(self, interaction: AgentInteraction) -> str:
+        return _task_links(interaction.tasks.all())  # type: ignore[attr-defined]

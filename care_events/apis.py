@@ -331,7 +331,10 @@ class InteractionResponseListCreateApi(ListAPIView):
         operation_id="interaction_response_record",
         examples=[
             request_example(
-                text="I gained four pounds since yesterday.", severity="HIGH", reason_codes=["HF_WEIGHT_GAIN"]
+                question="Has your weight changed since yesterday?",
+                text="I gained four pounds since yesterday.",
+                severity="HIGH",
+                reason_codes=["HF_WEIGHT_GAIN"],
             )
         ],
         summary="Record a patient's response (agent)",

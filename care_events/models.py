@@ -231,6 +231,7 @@ class InteractionResponse(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     interaction = models.ForeignKey(AgentInteraction, on_delete=models.PROTECT, related_name="responses")
+    question = models.TextField(blank=True, default="", help_text="What the agent asked, if it was a question.")
     text = models.TextField()
     severity = models.CharField(max_length=10, choices=Severity.choices)
     reason_codes = ArrayField(models.CharField(max_length=50), default=list, blank=True)

@@ -265,10 +265,15 @@ class InteractionResponseSerializer(StrictModelSerializer):
 
     class Meta:
         model = InteractionResponse
-        fields = ["id", "interaction_id", "text", "severity", "reason_codes", "received_at", "task"]
+        fields = ["id", "interaction_id", "question", "text", "severity", "reason_codes", "received_at", "task"]
         read_only_fields = ["id", "received_at"]
         extra_kwargs = {
             "id": {"help_text": "The response's UUID."},
+            "question": {
+                "help_text": "What the agent asked, optional (nurses read it beside the answer; stored, never sent in "
+                "events or logs).",
+                "max_length": 1000,
+            },
             "text": {"help_text": "What the patient said (stored; never sent in events or logs).", "max_length": 4000},
             "severity": {"help_text": "The agent's grading. MODERATE and above create an escalation task."},
             "received_at": {"help_text": "When it was recorded (UTC)."},

@@ -42,3 +42,17 @@ def _timezone_names() -> frozenset[str]:
 def validate_timezone(value: str) -> None:
     if value not in _timezone_names():
         raise ValidationError("Enter an IANA timezone name, e.g. America/New_York.", code="invalid_timezone")
+
+
+def phone_for_display(value: str) -> str:
+    """An E.164 number as people dial it: national notation in PHONE_DEFAULT_REGION ((202) 555-0143), the
+    international one elsewhere. A value that does not parse is shown as stored."""
+    from django.conf import settings
+
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    same_region = phonenumbers.region_code_for_number(number) == settings.PHONE_DEFAULT_REGION
+    notation = phonenumbers.PhoneNumberFormat.NATIONAL if same_region else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, notation)

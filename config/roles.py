@@ -4,8 +4,10 @@ Every API endpoint and admin screen asks `user.has_perm(...)` for one of these p
 `is_staff` only lets a person open admin at all. Which *rows* a permission reaches is the selectors' job: without
 `tasks_app.view_all_tasks` a nurse sees the tasks assigned to her and the agent the tasks its interactions caused.
 
-The groups are created and kept equal to ROLES by migrations (`sync_roles`): a change here needs a new data
-migration that calls it again (see notifications/migrations/0006_roles.py). Users are put in groups in admin, by
+The groups are created by a migration (notifications/migrations/0006_roles.py) and kept equal to ROLES after every
+`migrate` and every flush by a post_migrate receiver (`sync_roles_after_migrate`, connected in notifications'
+AppConfig): a change here takes effect at the next `migrate`, and the test runner's flush of a transactional test
+does not leave the later tests without their groups. Users are put in groups in admin, by
 `manage.py create_agent_token`, or by the nurse form (which puts a nurse in NURSE).
 """
 
@@ -62,6 +64,10 @@ ROLES: dict[str, tuple[str, ...]] = {
     # Runs the service: every permission of the product's apps and of user accounts.
     ADMINISTRATOR: ("care_events.*", "tasks_app.*", "notifications.*", "auth.*"),
 }
+
+
+def sync_roles_after_migrate(sender: Any, apps: Any, **kwargs: Any) -> None:
+    sync_roles(apps)
 
 
 def sync_roles(apps: Any) -> None:

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from care_events.bus.health import FailedWork, LateTimers, ProbeView, TimerSweep, UndispatchedRuns, broker_client
 from config.metrics import metrics_view
 from config.rest.errors import api_path_not_found
+from tasks_app.admin_views import care_team_home
 
 admin.site.site_header = "Sequora care events"
 admin.site.site_title = "Sequora admin"
@@ -32,6 +33,8 @@ urlpatterns = [
     path("healthz", ProbeView.as_view(checks=()), name="healthz"),  # the process answers; nothing else is checked
     path("readyz", ProbeView.as_view(checks=READINESS_CHECKS), name="readyz"),
     path("metrics", metrics_view, name="metrics"),  # Prometheus
+    # The care team's home: the board (charge nurses) or the worklist (nurses); admin's login first.
+    path("", care_team_home, name="care-team-home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

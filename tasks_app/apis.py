@@ -207,8 +207,9 @@ class TaskReassignApi(TaskMoveApi):
         operation_id="task_reassign",
         examples=[request_example(nurse_id=None)],
         summary="Reassign a task (staff)",
-        description="To the named nurse (`task/reassigned`), or, with nurse_id null or absent, to the next nurse "
-        "on shift other than the current one (the task stays OPEN if there is none). The SLA deadlines stay.",
+        description="To the named nurse (`task/reassigned`), who must be active, on shift now and under her limit "
+        "of open tasks (409 naming which is not so), or, with nurse_id null or absent, to the next nurse on shift "
+        "other than the current one (the task stays OPEN if there is none). The SLA deadlines stay.",
         request=ReassignSerializer,
         responses={200: TaskSerializer},
     )

@@ -8,7 +8,7 @@ class TasksAppConfig(AppConfig):
 
     def ready(self) -> None:
         from care_events.audit import register_phi
-        from tasks_app import handlers, signals  # noqa: F401 - registers subscriptions and receivers
+        from tasks_app import care_team, handlers, signals  # noqa: F401 - registers subscriptions, receivers, checks
         from tasks_app.models import EscalationTask
 
         register_phi(EscalationTask, patient="patient_id")

@@ -1,15 +1,17 @@
 import uuid
+from collections.abc import Collection
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeBoundary, RangeOperators
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Func, Q
 
 from care_events.choices import Channel, Severity
 from care_events.models import TimeStampedModel
 from care_events.validators import validate_e164, validate_timezone
+from tasks_app.care_team import shift_window_label
 
 # The care team of a nurse and of a task: round-robin assignment happens within a team (docs/scaling.md).
 DEFAULT_CARE_TEAM = "default"
@@ -71,6 +73,9 @@ class Nurse(TimeStampedModel):
         return self.user.get_full_name() or self.user.get_username()
 
 
+SHIFT_OVERLAP_MESSAGE = "This shift overlaps another shift of the same nurse."
+
+
 class NurseShift(models.Model):
     nurse = models.ForeignKey(Nurse, on_delete=models.CASCADE, related_name="shifts")
     starts_at = models.DateTimeField()
@@ -90,16 +95,43 @@ class NurseShift(models.Model):
                     (TsTzRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS),
                     ("nurse", RangeOperators.EQUAL),
                 ],
-                violation_error_message="This shift overlaps another shift of the same nurse.",
+                violation_error_message=SHIFT_OVERLAP_MESSAGE,
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.nurse} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M} UTC"
+        return f"{self.nurse} {shift_window_label(self.starts_at, self.ends_at)}"
 
     def clean(self) -> None:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "A shift must end after it starts."})
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        """The overlap constraint's error names the shift it clashes with (nurse, start-end in the care team's
+        zone), so the person typing knows which one to change."""
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            clash = self._clashing_shift()
+            if clash is None or NON_FIELD_ERRORS not in getattr(error, "error_dict", {}):
+                raise
+            named = f"This shift overlaps {clash}. A nurse works one shift at a time: change one of them."
+            error.error_dict[NON_FIELD_ERRORS] = [
+                ValidationError(named, code="shift_overlap") if item.message == SHIFT_OVERLAP_MESSAGE else item
+                for item in error.error_dict[NON_FIELD_ERRORS]
+            ]
+            raise
+
+    def _clashing_shift(self) -> "NurseShift | None":
+        if not (self.nurse_id and self.starts_at and self.ends_at):
+            return None
+        return (
+            NurseShift.objects.filter(nurse_id=self.nurse_id, starts_at__lt=self.ends_at, ends_at__gt=self.starts_at)
+            .exclude(pk=self.pk)
+            .select_related("nurse__user")
+            .order_by("starts_at")
+            .first()
+        )
 
 
 class Priority(models.TextChoices):

@@ -1,7 +1,8 @@
+import datetime as dt
 import uuid
 
-from django.contrib.auth.models import User
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
@@ -10,10 +11,14 @@ from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShi
 def nurse_list_with_workload() -> QuerySet[Nurse]:
     """Nurses with `on_shift_now` and `open_task_count` annotated (the charge nurse's view in admin)."""
     now = timezone.now()
-    return Nurse.objects.select_related("user").annotate(
-        on_shift_now=Exists(NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)),
-        open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATUSES)),
-    )
+    return (
+        Nurse.objects.select_related("user")
+        .annotate(
+            on_shift_now=Exists(NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)),
+            open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATUSES)),
+        )
+        .order_by("user__last_name", "user__first_name", "pk")
+    )  # an aggregate drops Meta.ordering
 
 
 def task_list_for(*, user: User, status: str | None = None, priority: str | None = None) -> QuerySet[EscalationTask]:
@@ -37,4 +42,61 @@ def agent_raised_open_tasks(*, episode_id: uuid.UUID) -> QuerySet[EscalationTask
         status__in=OPEN_TASK_STATUSES,
         interaction__isnull=False,
         source_key__isnull=True,
+    )
+
+
+def tasks_visible_in_admin(*, user: User | AnonymousUser) -> QuerySet[EscalationTask]:
+    """The tasks a user reaches in admin: every task with `tasks_app.view_all_tasks` (a charge nurse), otherwise
+    those assigned to her own nurse profile (a nurse). Another nurse's task is simply not there (a 404)."""
+    tasks = EscalationTask.objects.all()
+    if user.has_perm("tasks_app.view_all_tasks"):
+        return tasks
+    return tasks.filter(assigned_to__user=user) if user.is_authenticated else tasks.none()
+
+
+def open_tasks_by_breach(*, user: User | AnonymousUser) -> QuerySet[EscalationTask]:
+    """The worklist: the open tasks a user reaches, the nearest breach first, with what the patient said."""
+    return (
+        tasks_visible_in_admin(user=user)
+        .filter(status__in=OPEN_TASK_STATUSES)
+        .select_related("patient", "episode", "interaction", "assigned_to__user")
+        .prefetch_related("interaction__responses")
+        .order_by("sla_breach_at", "pk")
+    )
+
+
+def nurses_on_shift(*, now: dt.datetime) -> QuerySet[Nurse]:
+    """Active nurses on shift at `now`, with `open_task_count` and `shift_ends_at` (the running shift's end),
+    the busiest against her limit first."""
+    running = NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)
+    return (
+        Nurse.objects.filter(is_active=True)
+        .filter(Exists(running))
+        .select_related("user")
+        .annotate(
+            open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATUSES)),
+            shift_ends_at=Subquery(running.order_by("-ends_at").values("ends_at")[:1]),
+        )
+        .order_by(F("open_task_count").desc(), "user__last_name", "user__first_name")
+    )
+
+
+def tasks_breached_between(*, since: dt.datetime, until: dt.datetime) -> QuerySet[EscalationTask]:
+    """Tasks whose SLA ran out in [since, until] while they were still open (closed late counts; in time does not),
+    the latest breach first."""
+    return (
+        EscalationTask.objects.filter(sla_breach_at__gte=since, sla_breach_at__lte=until)
+        .filter(Q(resolved_at=None) | Q(resolved_at__gt=F("sla_breach_at")))
+        .filter(Q(cancelled_at=None) | Q(cancelled_at__gt=F("sla_breach_at")))
+        .select_related("patient", "assigned_to__user")
+        .order_by("-sla_breach_at")
+    )
+
+
+def shifts_overlapping(*, starts: dt.datetime, ends: dt.datetime) -> QuerySet[NurseShift]:
+    """Every shift that overlaps [starts, ends), with its nurse, in time order (the roster)."""
+    return (
+        NurseShift.objects.filter(starts_at__lt=ends, ends_at__gt=starts)
+        .select_related("nurse__user")
+        .order_by("starts_at")
     )

@@ -42,4 +42,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The real-worker tests run last. Their Celery workers live for the rest of the session and consume whatever
     a later test commits (a `transaction=True` test's messages), on the real clock rather than a test's travelled
     one, which would race that test's own in-process draining."""
-    items.sort(key=lambda item: item.get_closest_marker("worker") is not None)
+
+    def marked(item: pytest.Item, name: str) -> bool:
+        return item.get_closest_marker(name) is not None
+
+    # The real-browser tests (tests/browser/) just before them: they run against a live server, so their
+    # `transaction=True` flush empties the tables the migrations filled (the role groups) for the tests after.
+    items.sort(key=lambda item: (marked(item, "worker"), marked(item, "browser")))

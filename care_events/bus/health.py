@@ -25,7 +25,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from health_check.base import HealthCheck
@@ -69,15 +69,22 @@ def oldest_undispatched_run_age(now: dt.datetime) -> float | None:
     Counted from `next_attempt_at` (its creation, or the end of its backoff), so a run waiting out a retry is not
     late. The scan follows the partial index on pending runs (run_pending_idx), oldest first, and stops at the
     first match."""
-    published_before = now - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS + settings.SWEEP_INTERVAL_SECONDS)
-    oldest = (
-        HandlerRun.objects.filter(status=HandlerRun.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(enqueued_at=None) | Q(enqueued_at__lt=published_before))
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    oldest = undispatched_runs(now).order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
     return None if oldest is None else (now - oldest).total_seconds()
+
+
+def undispatched_runs(now: dt.datetime) -> QuerySet[HandlerRun]:
+    """Pending runs due now with no message that could still be live (see oldest_undispatched_run_age)."""
+    published_before = now - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS + settings.SWEEP_INTERVAL_SECONDS)
+    return HandlerRun.objects.filter(status=HandlerRun.Status.PENDING, next_attempt_at__lte=now).filter(
+        Q(enqueued_at=None) | Q(enqueued_at__lt=published_before)
+    )
+
+
+def stuck_run_count(now: dt.datetime) -> int:
+    """Runs /readyz fails for: undispatched and due for longer than READY_MAX_PENDING_RUN_AGE_SECONDS."""
+    limit = dt.timedelta(seconds=settings.READY_MAX_PENDING_RUN_AGE_SECONDS)
+    return undispatched_runs(now).filter(next_attempt_at__lte=now - limit).count()
 
 
 def oldest_late_timer_age(now: dt.datetime) -> float | None:

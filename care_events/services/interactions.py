@@ -50,7 +50,13 @@ class InteractionResponseLimitError(Exception):
 
 @transaction.atomic
 def interaction_response_record(
-    *, interaction: AgentInteraction, text: str, severity: str, reason_codes: list[str], actor: Actor = None
+    *,
+    interaction: AgentInteraction,
+    text: str,
+    severity: str,
+    reason_codes: list[str],
+    question: str = "",
+    actor: Actor = None,
 ) -> InteractionResponse:
     """Record one graded answer. Its save emits `interaction/response_received` (care_events/signals.py), whose
     handler escalates a worrying one (tasks_app.services.escalation.response_escalate).
@@ -71,7 +77,7 @@ def interaction_response_record(
     now = timezone.now()
     with acting(actor):  # its save emits the event (care_events/signals.py)
         response = InteractionResponse.objects.create(
-            interaction=interaction, text=text, severity=severity, reason_codes=reason_codes
+            interaction=interaction, question=question, text=text, severity=severity, reason_codes=reason_codes
         )
     interaction.last_response_at = now
     if Severity.rank(severity) > Severity.rank(interaction.severity):

@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Admin pages show and take times in the care team's zone (CARE_TEAM_TIME_ZONE); the API stays in UTC.
+    "tasks_app.middleware.CareTeamTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.security_headers.PermissionsPolicyMiddleware",
@@ -94,6 +96,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# --- Care-team screens (docs/screens.md) ---------------------------------------------------------------------
+# The zone the care team works in: admin shows shift times (and every other time) in it, and shifts typed in admin
+# are read in it. IANA name; validated at startup (tasks_app/apps.py).
+CARE_TEAM_TIME_ZONE = env("CARE_TEAM_TIME_ZONE", default="America/New_York")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

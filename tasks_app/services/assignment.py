@@ -12,6 +12,7 @@ from django.utils import timezone
 from care_events.bus.dispatch import Actor, actor_id, emit
 from care_events.choices import NotificationType, Severity
 from care_events.notify import assignment_key, notification_request, unassigned_key
+from tasks_app.care_team import shift_window_label
 from tasks_app.models import OPEN_TASK_STATUSES, ActionType, EscalationTask, Nurse, NurseShift
 from tasks_app.services.nurses import supervisors
 
@@ -82,6 +83,22 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
         dedupe_key=key,
     )
     logger.info("task %s assigned to nurse %s", task.pk, nurse.pk)
+
+
+def nurse_unavailable_reason(*, nurse: Nurse, now: dt.datetime) -> str | None:
+    """Why a task cannot be handed to `nurse` now, in words for the person choosing her (off shift, at her limit,
+    inactive); None when she can take it. Round-robin never picks such a nurse; a named reassignment is refused."""
+    if not nurse.is_active:
+        return f"{nurse} is not active."
+    if not NurseShift.objects.filter(nurse=nurse, starts_at__lte=now, ends_at__gt=now).exists():
+        upcoming = NurseShift.objects.filter(nurse=nurse, starts_at__gt=now).order_by("starts_at").first()
+        if upcoming is None:
+            return f"{nurse} is not on shift now (no shift planned)."
+        return f"{nurse} is not on shift now (next shift {shift_window_label(upcoming.starts_at, upcoming.ends_at)})."
+    open_count = EscalationTask.objects.filter(assigned_to=nurse, status__in=OPEN_TASK_STATUSES).count()
+    if open_count >= nurse.max_open_tasks:
+        return f"{nurse} already holds {open_count} open tasks (limit {nurse.max_open_tasks})."
+    return None
 
 
 def _available_nurses(now: dt.datetime, care_team: str, exclude_id: int | None) -> QuerySet[Nurse]:

@@ -2,20 +2,39 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 
+from config.roles import NURSE
 from tasks_app.models import DEFAULT_CARE_TEAM, Nurse
 
 
-def nurse_user_save(*, nurse: Nurse | None, first_name: str, last_name: str, email: str) -> User:
-    """Create or update the user a nurse logs in with (username = email; no usable password at first)."""
+def nurse_user_save(
+    *,
+    nurse: Nurse | None,
+    first_name: str,
+    last_name: str,
+    email: str,
+    password: str | None = None,
+    can_log_in: bool | None = None,
+) -> User:
+    """Create or update the user a nurse logs in with (username = email) and put her in the Nurse group.
+
+    `password`: set it (None keeps the one she has; a new user without one cannot log in until it is set).
+    `can_log_in`: the staff flag, which lets her into admin (None keeps it). What she may do there is her groups'.
+    """
     user = nurse.user if nurse is not None and nurse.user_id else get_user_model()()
-    if user.pk is None:
+    if password:
+        user.set_password(password)
+    elif user.pk is None:
         user.set_unusable_password()
+    if can_log_in is not None:
+        user.is_staff = can_log_in
     user.username, user.email = email.lower(), email
     user.first_name, user.last_name = first_name, last_name
     user.full_clean(exclude=["password"])
     user.save()
+    # The group is created by a migration (config/roles.py); a missing one is a deployment error, not a gap.
+    user.groups.add(Group.objects.get(name=NURSE))
     return user
 
 

@@ -13,7 +13,7 @@ from care_events.bus.timers import timers_cancel
 from care_events.choices import Severity
 from care_events.models import AgentInteraction, Episode
 from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
-from tasks_app.services.assignment import task_assign, task_hand_over
+from tasks_app.services.assignment import nurse_unavailable_reason, task_assign, task_hand_over
 from tasks_app.services.nurses import care_team_for
 
 
@@ -154,16 +154,18 @@ def _close(
 
 @transaction.atomic
 def task_reassign(*, task: EscalationTask, nurse: Nurse | None, actor: Actor = None) -> EscalationTask:
-    """Staff move an open task to `nurse`, or (nurse=None) back to round-robin among the other nurses on
-    shift. The SLA deadlines stay those of the task's creation."""
+    """Staff move an open task to `nurse` (active, on shift now and under her limit, or TaskStateError says
+    which is not so), or (nurse=None) back to round-robin among the other nurses on shift. The SLA deadlines stay
+    those of the task's creation."""
     task = _lock_open_task(task)
     previous = task.assigned_to_id
     if nurse is not None:
         nurse = Nurse.objects.select_for_update(no_key=True).get(pk=nurse.pk)
-        if not nurse.is_active:
-            raise TaskStateError("That nurse is not active.")
         if nurse.pk == previous:
             return task
+        unavailable = nurse_unavailable_reason(nurse=nurse, now=timezone.now())
+        if unavailable is not None:
+            raise TaskStateError(unavailable)
     task.status, task.assigned_to, task.assigned_at, task.acknowledged_at = (
         EscalationTask.Status.OPEN,
         None,

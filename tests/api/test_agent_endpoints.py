@@ -127,6 +127,19 @@ def test_read_an_interaction_with_its_responses(agent_client):
     assert response.json()["severity"] == "LOW"
 
 
+def test_a_response_keeps_the_question_the_agent_asked(agent_client):
+    interaction = AgentInteractionFactory()
+    url = f"/api/v1/interactions/{interaction.pk}/responses/"
+
+    asked = agent_client.post(url, {"question": "How is your breathing?", "text": "Worse", "severity": "LOW"})
+    unasked = agent_client.post(url, {"text": "Also tired", "severity": "LOW"})
+    too_long = agent_client.post(url, {"question": "?" * 1001, "text": "x", "severity": "LOW"})
+
+    assert (asked.status_code, asked.json()["question"]) == (201, "How is your breathing?")
+    assert (unasked.status_code, unasked.json()["question"]) == (201, "")
+    assert too_long.status_code == 400 and list(too_long.json()["error"]["fields"]) == ["question"]
+
+
 def test_a_low_response_is_recorded_and_escalates_nothing(agent_client, nurse_a):
     interaction = AgentInteractionFactory()
 

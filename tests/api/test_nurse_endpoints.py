@@ -220,3 +220,15 @@ def test_the_agent_drives_a_checkin_the_nurse_sees_the_task(agent_client):
     assert len(tasks) == 1
     assert (tasks[0]["severity"], tasks[0]["status"], tasks[0]["patient"]["id"]) == ("HIGH", "ASSIGNED", patient["id"])
     assert AgentInteraction.objects.get().status == "ESCALATED"
+
+
+def test_reassigning_to_a_nurse_off_shift_is_a_conflict_naming_why(staff_client, nurse_a):
+    task = assigned_task(nurse_a)
+    off_shift = NurseFactory(user__first_name="Edith", user__last_name="Cavell")
+
+    response = staff_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": off_shift.pk})
+
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == "Edith Cavell is not on shift now (no shift planned)."
+    task.refresh_from_db()
+    assert task.assigned_to == nurse_a

@@ -2,7 +2,8 @@
 pytest-django's live server, which runs the project (static files included) on a free port in a thread.
 
 Fixtures: `browser` (one chromium per test module) and `page` (a fresh context and tab per test, whose relative
-URLs go to the live server: `page.goto("/admin/")`). Tests that need rows the live server can see use
+URLs go to the live server: `page.goto("/admin/")`) and `screenshot` (a whole page into artifacts/screenshots/,
+which git ignores). Logins go through tests/browser/login.py only. Tests that need rows the live server can see use
 `transactional_db` (the live server's thread does not see a test's uncommitted transaction)."""
 
 import os
@@ -13,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +41,27 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, live_server) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url)
+    # In the care team's zone (CARE_TEAM_TIME_ZONE's default), as the nurses' own computers are.
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": 1366, "height": 900},
+        locale="en-US",
+        timezone_id="America/New_York",
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def screenshot(page: Page):
+    """screenshot("name"): the whole page into artifacts/screenshots/name.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -2,11 +2,13 @@ import datetime as dt
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from care_events.choices import Severity
+from config.roles import NURSE
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift
-from tests.care_events.factories import EpisodeFactory
+from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, InteractionResponseFactory
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -53,3 +55,57 @@ class EscalationTaskFactory(factory.django.DjangoModelFactory):
     sla_minutes = 120
     sla_warning_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes * 0.75))
     sla_breach_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes))
+
+
+def role_group(name: str) -> Group:
+    """The role's group (config/roles.py), as the migration made it and post_migrate keeps it, flushes included."""
+    return Group.objects.get(name=name)
+
+
+PASSWORD = "correct-horse-battery"  # UserFactory's
+
+
+def nurse_with_login(*, role: str = NURSE, on_shift: bool = True, **nurse_fields) -> Nurse:
+    """A nurse who logs in to admin (staff flag, UserFactory's password) with a role (config/roles.py), on shift now
+    unless told otherwise."""
+    nurse = NurseShiftFactory(**{f"nurse__{k}": v for k, v in nurse_fields.items()}).nurse if on_shift else None
+    nurse = nurse or NurseFactory(**nurse_fields)
+    nurse.user.is_staff = True
+    nurse.user.save(update_fields=["is_staff"])
+    nurse.user.groups.add(role_group(role))
+    return nurse
+
+
+def assigned_task(
+    nurse: Nurse | None, *, minutes_to_breach: int = 90, first_name: str = "Ada", last_name: str = "Moreno", **fields
+) -> EscalationTask:
+    """A task assigned to `nurse` (None: an OPEN task nobody holds), caused by a HIGH answer, with another answer of
+    the same conversation."""
+    interaction = AgentInteractionFactory(
+        episode__patient__first_name=first_name,
+        episode__patient__last_name=last_name,
+        summary="Short of breath since last night; ankles swollen.",
+    )
+    InteractionResponseFactory(
+        interaction=interaction, question="How did you sleep?", text="I slept badly.", severity="LOW"
+    )
+    cause = InteractionResponseFactory(
+        interaction=interaction,
+        question="Any swelling in your legs or ankles?",
+        text="My ankles are swollen",
+        severity="HIGH",
+        reason_codes=["HF_EDEMA"],
+    )
+    now = timezone.now()
+    return EscalationTaskFactory(
+        episode=interaction.episode,
+        interaction=interaction,
+        source_key=f"response:{cause.pk}",
+        reason_codes=["HF_EDEMA"],
+        status=fields.pop("status", EscalationTask.Status.ASSIGNED if nurse else EscalationTask.Status.OPEN),
+        assigned_to=nurse,
+        assigned_at=now if nurse else None,
+        sla_warning_at=now + dt.timedelta(minutes=minutes_to_breach) - dt.timedelta(minutes=30),
+        sla_breach_at=now + dt.timedelta(minutes=minutes_to_breach),
+        **fields,
+    )

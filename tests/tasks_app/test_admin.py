@@ -1,4 +1,5 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -6,14 +7,23 @@ from django.urls import reverse
 from django.utils import timezone
 
 from care_events.bus.models import Event
+from config.roles import NURSE
 from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, OutreachAttemptFactory
 from tests.notifications.factories import NotificationLogFactory
-from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory, NurseShiftFactory
+from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory, NurseShiftFactory, role_group
 
 pytestmark = pytest.mark.django_db
 
-MONDAY = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)
+
+@pytest.fixture(autouse=True)
+def _nurse_role():
+    role_group(NURSE)  # every nurse created in admin is put in it
+
+
+# Shifts are typed in the care team's zone (CARE_TEAM_TIME_ZONE, America/New_York by default).
+CARE_TEAM = ZoneInfo("America/New_York")
+MONDAY = dt.datetime(2026, 12, 7, 7, 0, tzinfo=CARE_TEAM)
 
 
 def nurse_form(**overrides):
@@ -85,7 +95,8 @@ def test_a_shift_overlapping_a_saved_shift_is_refused_with_a_clear_message(admin
         },
     )
     assert response.status_code == 200
-    assert "This shift overlaps another shift of the same nurse." in response.content.decode()
+    # The clashing shift is named: its nurse, and its times in the care team's zone, labelled.
+    assert f"This shift overlaps {shift.nurse} Mon 7 Dec 07:00-15:00 America/New_York." in response.content.decode()
     assert NurseShift.objects.count() == 1
 
 

@@ -1,4 +1,5 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -31,16 +32,21 @@ def test_a_nurses_shifts_never_overlap_in_the_database():
         NurseShiftFactory(nurse=shift.nurse, starts_at=shift.ends_at - dt.timedelta(minutes=1))
 
 
-def test_overlap_is_reported_by_full_clean_with_a_clear_message():
-    shift = NurseShiftFactory()
-    other = NurseShift(
-        nurse=shift.nurse,
-        starts_at=shift.starts_at + dt.timedelta(hours=2),
-        ends_at=shift.ends_at + dt.timedelta(hours=2),
+def test_overlap_is_reported_by_full_clean_naming_the_clashing_shift_in_the_care_team_zone():
+    monday = dt.datetime(2026, 12, 7, 7, 0, tzinfo=ZoneInfo("America/New_York"))
+    shift = NurseShiftFactory(
+        nurse__user__first_name="Mary",
+        nurse__user__last_name="Seacole",
+        starts_at=monday,
+        ends_at=monday.replace(hour=19),
     )
+    other = NurseShift(nurse=shift.nurse, starts_at=monday.replace(hour=18), ends_at=monday.replace(hour=23))
     with pytest.raises(ValidationError) as excinfo:
         other.full_clean()
-    assert "This shift overlaps another shift of the same nurse." in excinfo.value.messages
+    assert excinfo.value.messages == [
+        "This shift overlaps Mary Seacole Mon 7 Dec 07:00-19:00 America/New_York. A nurse works one shift at a time: "
+        "change one of them."
+    ]
 
 
 def test_back_to_back_shifts_and_other_nurses_shifts_are_allowed():

@@ -15,6 +15,7 @@ from care_events.bus import dispatch
 from care_events.bus.dispatch import HandlerFailedError, emit, handler_run_execute
 from care_events.bus.models import HandlerRun, Timer
 from care_events.bus.retry import HANDLER_RUNS
+from tasks_app.care_team import care_team_time
 from tests.care_events.factories import EpisodeFactory
 from tests.tasks_app.factories import EscalationTaskFactory
 
@@ -196,7 +197,7 @@ def test_a_naive_window_is_utc_and_a_date_is_its_midnight(published):
 
 
 def test_admin_filters_the_same_runs_by_event_and_day_and_redrives_them(after_an_outage, admin_client):
-    today = timezone.now()
+    today = care_team_time(timezone.now())  # admin's days are the care team's (CARE_TEAM_TIME_ZONE)
     listed = admin_client.get(
         reverse("admin:care_events_handlerrun_changelist"),
         {
