@@ -64,6 +64,10 @@ class NurseAdminForm(forms.ModelForm):
             "is_supervisor",
             "max_open_tasks",
         )
+        help_texts = {
+            "is_active": "Inactive nurses are never assigned tasks and cannot log in or use the API (her login is "
+            "deactivated with her).",
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,6 +130,7 @@ class NurseAdmin(admin.ModelAdmin):
             first_name=data["first_name"],
             last_name=data["last_name"],
             email=data["email"],
+            is_active=data["is_active"],
         )
         obj.save()
 

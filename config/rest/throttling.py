@@ -1,7 +1,8 @@
 """Per-client rates: each authenticated user (the agent's service account, each nurse) has API_RATE_LIMIT,
 each anonymous IP address API_ANON_RATE_LIMIT (it only reaches the schema, the docs and the login page: every
-other endpoint answers 401 before throttling). Counts live in the shared cache (Redis), so every web process
-counts together.
+other endpoint answers 401 before throttling). Refused API keys are counted apart, per client address
+(API_INVALID_TOKEN_RATE; care_events/api_clients/tokens.py). Counts live in the shared cache (Redis), so every web
+process counts together.
 
 The rates are read from settings at each request rather than captured at import as DRF's classes do, so that
 they follow the settings actually in force.
@@ -38,3 +39,16 @@ class ClientRateThrottle(_FailOpen, UserRateThrottle):
 class AnonymousRateThrottle(_FailOpen, AnonRateThrottle):
     def get_rate(self) -> str:
         return settings.API_ANON_RATE_LIMIT
+
+
+class InvalidTokenThrottle(_FailOpen, SimpleRateThrottle):
+    """Refused API keys per client address: the authentication counts each refusal here (a valid key is never
+    counted), so it is used outside DRF's throttle step, which runs only after authentication succeeded."""
+
+    scope = "invalid-token"
+
+    def get_rate(self) -> str:
+        return settings.API_INVALID_TOKEN_RATE
+
+    def get_cache_key(self, request: Request, view: "APIView | None") -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

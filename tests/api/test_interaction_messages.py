@@ -1,4 +1,4 @@
-"""GET /api/v1/interactions/{id}/messages/: what the patient texted, for the agent (and staff)."""
+"""GET /api/v1/interactions/{id}/messages/: what the patient texted, for the agent (and nurses)."""
 
 import datetime as dt
 import uuid
@@ -65,11 +65,11 @@ def test_only_this_interactions_messages_are_listed(agent_client):
     assert agent_client.get(url(mine.pk)).json()["results"] == []
 
 
-def test_staff_read_them_too(staff_client):
+def test_a_charge_nurse_reads_them_too(charge_nurse_client):
     interaction = AgentInteractionFactory()
     texted(interaction, "hello")
 
-    assert staff_client.get(url(interaction.pk)).json()["count"] == 1
+    assert charge_nurse_client.get(url(interaction.pk)).json()["count"] == 1
 
 
 def test_a_nurse_may_not_read_them():

@@ -12,7 +12,7 @@ from django.utils import timezone
 from care_events.api_clients.models import ApiToken
 from care_events.bus.models import Event, Timer
 from care_events.models import Patient
-from config.rest.permissions import AGENT_GROUP
+from config.roles import AGENT
 from notifications.demo import (
     BREACH_STORY,
     CHECKIN,
@@ -149,7 +149,7 @@ def test_the_demo_accounts_are_made_once_and_only_their_keys_change():
     assert ApiToken.objects.count() == 4
     assert first.agent_token != again.agent_token
     agent = ApiToken.objects.exclude(user__nurse__isnull=False).get().user
-    assert agent.username == "demo-interaction-agent" and agent.groups.filter(name=AGENT_GROUP).exists()
+    assert agent.username == "demo-interaction-agent" and agent.groups.filter(name=AGENT).exists()
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from care_events.choices import Severity
+from config.roles import NURSE, role_group
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import EpisodeFactory
 
@@ -22,12 +23,20 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class NurseFactory(factory.django.DjangoModelFactory):
+    """A nurse whose login is in the Nurse group, as admin makes her (tasks_app/services/nurses.py)."""
+
     class Meta:
         model = Nurse
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     phone = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
     email = factory.LazyAttribute(lambda nurse: nurse.user.email)
+
+    @factory.post_generation
+    def nurse_group(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            self.user.groups.add(role_group(NURSE))
 
 
 class NurseShiftFactory(factory.django.DjangoModelFactory):
