@@ -154,7 +154,7 @@ class HashedTokenAuthentication(TokenAuthentication):
             raise TokenRefused(reason, prefix=token.prefix)
         _record_use(token, now)
         if expires_soon(token, now):
-            _warn_once_a_day(token)
+            _warn_once_a_day(token, now)
         return token.user, token
 
 
@@ -184,8 +184,10 @@ def _count_refusal(request: Request, refusal: AuthenticationFailed) -> None:
 
 
 def _record_use(token: ApiToken, now: dt.datetime) -> None:
-    # A conditional update, no save(): at most one write a minute per key whatever the traffic, and no signal
-    # (a use is not a change of the key).
+    # Read from the row just loaded: no query at all while it is fresh. Then a conditional update, no save(): of
+    # concurrent requests one writes, and no signal fires (a use is not a change of the key).
+    if token.last_used_at is not None and token.last_used_at >= now - LAST_USED_RESOLUTION:
+        return
     stale = Q(last_used_at=None) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
     ApiToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)
 
@@ -194,9 +196,9 @@ def expires_soon(token: ApiToken, now: dt.datetime) -> bool:
     return token.expires_at - now <= dt.timedelta(days=settings.API_TOKEN_EXPIRY_WARNING_DAYS)
 
 
-def _warn_once_a_day(token: ApiToken) -> None:
+def _warn_once_a_day(token: ApiToken, now: dt.datetime) -> None:
     try:
-        first_today = cache.add(f"token-expiry-warned:{token.pk}", 1, timeout=24 * 60 * 60)
+        first_today = cache.add(f"token-expiry-warned:{token.pk}:{now:%Y-%m-%d}", 1, timeout=24 * 60 * 60)
     except Exception:
         first_today = False  # the cache is down: skip the reminder rather than log it at every request
     if first_today:

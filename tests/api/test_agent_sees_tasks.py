@@ -108,7 +108,8 @@ def test_reading_an_interaction_costs_the_same_whatever_its_tasks(agent_client, 
         )
     agent_client.get(f"/api/v1/interactions/{interaction.pk}/")  # warm: the token's user, the throttle
 
-    # Authentication (2), the interaction, its responses, tasks, nurses and users: none of it per task.
+    # Authentication (the key, the user's and her groups' permissions: 3), the interaction, its responses, tasks,
+    # nurses and users: none of it per task.
     with django_assert_max_num_queries(8):
         read = agent_client.get(f"/api/v1/interactions/{interaction.pk}/")
 
