@@ -12,6 +12,7 @@ address: past API_INVALID_TOKEN_RATE the answer is 429. docs/permissions.md#api-
 import datetime as dt
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Callable
 
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 EXPIRY_HEADER = "Sequora-Token-Expires"
 # How much of a key is ever logged or shown: as much as ApiToken.prefix keeps.
 PREFIX_LENGTH = 8
+# Keys are secrets.token_urlsafe: these characters never appear in one.
+NOT_KEY_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]")
 # last_used_at is written at most this often, so that reading does not mean writing at every request.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -147,7 +150,8 @@ class HashedTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[AbstractUser, ApiToken]:
         token = ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
         if token is None:
-            raise TokenRefused("unknown", prefix=key[:PREFIX_LENGTH])
+            # What a client sent is logged only in the alphabet of our keys: no control characters in the logs.
+            raise TokenRefused("unknown", prefix=NOT_KEY_CHARACTERS.sub("?", key[:PREFIX_LENGTH]))
         now = timezone.now()
         reason = token.refusal(now)
         if reason is not None:

@@ -196,6 +196,14 @@ def test_an_unknown_key_is_401_and_logged_without_the_key(caplog):
     assert key not in line and key[:9] not in line
 
 
+def test_what_a_client_sent_is_logged_in_the_keys_alphabet_only(caplog):
+    with caplog.at_level(logging.WARNING, logger=TOKENS_LOGGER):
+        keyed("ab\x1b[2Jcdefghijk").get("/api/v1/tasks/")
+
+    [line] = [r.getMessage() for r in caplog.records if r.name == TOKENS_LOGGER]
+    assert "prefix=ab???Jcd " in line
+
+
 def test_refused_keys_are_throttled_per_address_and_a_valid_key_still_works(agent_key, patient_url, settings, caplog):
     settings.API_INVALID_TOKEN_RATE = "3/min"
     attacker = keyed("guessed-key-000000000000000000000000000000000", REMOTE_ADDR="198.51.100.7")
