@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from care_events.api_clients.idempotency import HEADER, KEY_PATTERN
+from care_events.api_clients.tokens import EXPIRY_HEADER
 from config.rest.permissions import required_perms
 
 EXAMPLE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -116,6 +117,13 @@ class ApiSchema(AutoSchema):
                 responses[code].setdefault("headers", {})["Retry-After"] = {
                     "schema": {"type": "integer"},
                     "description": "Seconds to wait before the next request.",
+                }
+        for code, response in responses.items():
+            if code != "401":
+                response.setdefault("headers", {})[EXPIRY_HEADER] = {
+                    "schema": {"type": "string", "format": "date-time"},
+                    "description": "Only when the request's API key expires within API_TOKEN_EXPIRY_WARNING_DAYS "
+                    "(14): its expiry, UTC. Rotate the key before then.",
                 }
         return responses
 
