@@ -1,9 +1,10 @@
 """The interaction agent's endpoints: patients (and finding them by MRN), episodes and their discharge,
 interactions, events.
 
-Thin: validate with a serializer, call one service, answer with a serializer. Who may call each is in
-config/rest/permissions.py; the error format and limits are in config/rest/, idempotency in
-care_events/api_clients/.
+Thin: validate with a serializer, call one service, answer with a serializer. Each view names the permissions
+each method needs (`required_perms`, checked by config/rest/permissions.py); the rows a user reads are the
+selectors' (`*_for(user=...)`: a nurse reads only her tasks' patients). The error format and limits are in
+config/rest/, idempotency in care_events/api_clients/.
 """
 
 import uuid
@@ -16,7 +17,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,14 +26,14 @@ from care_events.bus.catalogue import CATALOGUE
 from care_events.bus.dispatch import Actor
 from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient, PatientMessage
 from care_events.selectors import (
-    episode_list,
-    interaction_list,
+    episode_list_for,
+    interaction_list_for,
     interaction_response_list,
     interaction_responses,
     patient_episode_list,
-    patient_list,
+    patient_list_for,
     patient_message_list,
-    patients_by_mrn,
+    patients_by_mrn_for,
 )
 from care_events.serializers import (
     DischargeSerializer,
@@ -56,7 +56,6 @@ from care_events.services.interactions import (
 )
 from care_events.services.patients import PatientExistsError, patient_create
 from config.rest.exceptions import Conflict, EventIdReused, EventNotAllowed
-from config.rest.permissions import IsAgent, IsAgentOrStaff
 from config.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example
 
 
@@ -64,7 +63,7 @@ from config.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example
     get=extend_schema(
         tags=["patients"],
         operation_id="patient_lookup",
-        summary="Find patients by medical record number (agent, staff)",
+        summary="Find patients by medical record number (agent, nurses)",
         description="The patients with this `mrn` (at this `facility` when given: then at most one), by facility, "
         "paginated. `mrn` is required and not blank; any other parameter than these and `page`, `page_size` is 400 "
         "naming it.",
@@ -72,7 +71,7 @@ from config.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example
     )
 )
 class PatientListCreateApi(ListAPIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"GET": ("care_events.view_patient",), "POST": ("care_events.add_patient",)}
     serializer_class = PatientSerializer
 
     def get_queryset(self) -> QuerySet[Patient]:
@@ -84,7 +83,7 @@ class PatientListCreateApi(ListAPIView):
         query = {k: v for k, v in self.request.query_params.dict().items() if k not in pagination}
         lookup = PatientLookupSerializer(data=query)
         lookup.is_valid(raise_exception=True)
-        return patients_by_mrn(**lookup.validated_data)
+        return patients_by_mrn_for(user=self.request.user, **lookup.validated_data)
 
     @extend_schema(
         tags=["patients"],
@@ -101,7 +100,7 @@ class PatientListCreateApi(ListAPIView):
                 facility="St Mary Cardiology",
             )
         ],
-        summary="Create a patient (agent, staff)",
+        summary="Create a patient (agent)",
         description="`mrn` and `facility` are optional and go together. A patient with the same MRN and facility "
         "exists already: 409 `conflict` with its id in `error.existing_id`, and nothing is created (also when two "
         "creates race).",
@@ -127,21 +126,21 @@ class PatientListCreateApi(ListAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(tags=["patients"], operation_id="patient_read", summary="Read a patient (agent, staff)")
+    get=extend_schema(tags=["patients"], operation_id="patient_read", summary="Read a patient (agent, nurses)")
 )
 class PatientDetailApi(RetrieveAPIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"GET": ("care_events.view_patient",)}
     serializer_class = PatientSerializer
 
     def get_queryset(self) -> QuerySet[Patient]:
-        return patient_list()
+        return patient_list_for(user=self.request.user)
 
 
 @extend_schema_view(
     get=extend_schema(
         tags=["patients"],
         operation_id="patient_episodes",
-        summary="List a patient's episodes (agent, staff)",
+        summary="List a patient's episodes (agent, nurses)",
         description="Newest admission first, paginated; each with its `current_outreach_attempt`.",
         parameters=[
             OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The patient's UUID.")
@@ -149,7 +148,7 @@ class PatientDetailApi(RetrieveAPIView):
     )
 )
 class PatientEpisodeListApi(ListAPIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"GET": ("care_events.view_patient", "care_events.view_episode")}
     serializer_class = EpisodeSerializer
     # A path with an id documents 404 only; this list also answers 400 to a bad ?page or ?page_size.
     extra_error_codes = (400,)
@@ -158,13 +157,13 @@ class PatientEpisodeListApi(ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
             return Episode.objects.none()
         pk = self.kwargs["pk"]
-        if not patient_list().filter(pk=pk).exists():
+        if not patient_list_for(user=self.request.user).filter(pk=pk).exists():
             raise Http404  # a patient who does not exist is 404, not an empty list
         return patient_episode_list(patient_id=pk)
 
 
 class EpisodeCreateApi(APIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"POST": ("care_events.add_episode",)}
 
     @extend_schema(
         tags=["episodes"],
@@ -174,7 +173,7 @@ class EpisodeCreateApi(APIView):
                 patient_id=EXAMPLE_ID, admitted_at="2026-01-10T08:00:00Z", condition="HF", facility="St Mary"
             )
         ],
-        summary="Create an episode (agent, staff)",
+        summary="Create an episode (agent)",
         description="An episode starts admitted; record its discharge with POST episodes/{id}/discharge/.",
         request=EpisodeSerializer,
         responses={201: EpisodeSerializer},
@@ -184,28 +183,29 @@ class EpisodeCreateApi(APIView):
         serializer = EpisodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         episode = episode_create(**serializer.validated_data)
-        return Response(EpisodeSerializer(episode_list().get(pk=episode.pk)).data, status=status.HTTP_201_CREATED)
+        episode = episode_list_for(user=request.user).get(pk=episode.pk)
+        return Response(EpisodeSerializer(episode).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
-    get=extend_schema(tags=["episodes"], operation_id="episode_read", summary="Read an episode (agent, staff)")
+    get=extend_schema(tags=["episodes"], operation_id="episode_read", summary="Read an episode (agent, nurses)")
 )
 class EpisodeDetailApi(RetrieveAPIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"GET": ("care_events.view_episode",)}
     serializer_class = EpisodeSerializer
 
     def get_queryset(self) -> QuerySet[Episode]:
-        return episode_list()
+        return episode_list_for(user=self.request.user)
 
 
 class EpisodeDischargeApi(APIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"POST": ("care_events.discharge_episode",)}
 
     @extend_schema(
         tags=["episodes"],
         operation_id="episode_discharge",
         examples=[request_example(discharged_at="2026-01-14T15:30:00Z")],
-        summary="Record the discharge (agent, staff)",
+        summary="Record the discharge (agent)",
         description="Emits `patient/discharged`; the check-in is scheduled CHECKIN_DELAY later (24 h), outside "
         "the patient's quiet hours. A repeated discharge keeps the first time and schedules nothing new.",
         request=DischargeSerializer,
@@ -215,15 +215,16 @@ class EpisodeDischargeApi(APIView):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = DischargeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        episode = get_object_or_404(episode_list(), pk=pk)
+        episode = get_object_or_404(episode_list_for(user=request.user), pk=pk)
         episode_discharge(
             episode=episode, discharged_at=serializer.validated_data.get("discharged_at"), actor=request.user
         )
-        return Response(EpisodeSerializer(episode_list().get(pk=pk)).data, status=status.HTTP_202_ACCEPTED)
+        episode = episode_list_for(user=request.user).get(pk=pk)
+        return Response(EpisodeSerializer(episode).data, status=status.HTTP_202_ACCEPTED)
 
 
 class InteractionStartApi(APIView):
-    permission_classes = [IsAgent]
+    required_perms = {"POST": ("care_events.record_interaction",)}
 
     @extend_schema(
         tags=["interactions"],
@@ -250,24 +251,24 @@ class InteractionStartApi(APIView):
     get=extend_schema(
         tags=["interactions"],
         operation_id="interaction_read",
-        summary="Read an interaction, its responses and its escalation tasks (agent, staff)",
+        summary="Read an interaction, its responses and its escalation tasks (agent, nurses)",
         description="`tasks` shows each task this interaction caused, with its due time (`sla_breach_at`) and the "
         "assigned nurse's first name, so the agent can tell the patient who will call and by when.",
     )
 )
 class InteractionDetailApi(RetrieveAPIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"GET": ("care_events.view_agentinteraction", "care_events.view_interactionresponse")}
     serializer_class = InteractionSerializer
 
     def get_queryset(self) -> QuerySet[AgentInteraction]:
-        return interaction_list()
+        return interaction_list_for(user=self.request.user)
 
 
 @extend_schema_view(
     get=extend_schema(
         tags=["interactions"],
         operation_id="interaction_messages",
-        summary="Read what the patient texted (agent, staff)",
+        summary="Read what the patient texted (agent, nurses)",
         description="The patient's own texts in this interaction (every text that is not a keyword such as STOP, "
         "START or HELP), oldest first, paginated. A text is put on the open interaction of the patient's latest "
         "discharged episode, or on a new one (`interaction/patient_replied`), and counts as an answer to the "
@@ -278,7 +279,7 @@ class InteractionDetailApi(RetrieveAPIView):
     )
 )
 class InteractionMessageListApi(ListAPIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"GET": ("care_events.view_agentinteraction", "care_events.view_patientmessage")}
     serializer_class = PatientMessageSerializer
     # A path with an id documents 404 only; this list also answers 400 to a bad ?page or ?page_size.
     extra_error_codes = (400,)
@@ -287,7 +288,7 @@ class InteractionMessageListApi(ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
             return PatientMessage.objects.none()
         pk = self.kwargs["pk"]
-        if not interaction_list().filter(pk=pk).exists():
+        if not interaction_list_for(user=self.request.user).filter(pk=pk).exists():
             raise Http404  # an interaction that does not exist is 404, not an empty list
         return patient_message_list(interaction_id=pk)
 
@@ -309,15 +310,16 @@ class InteractionResponseListCreateApi(ListAPIView):
     # A list also answers 400 to a bad ?page or ?page_size; a response past the cap is a 409.
     extra_error_codes = (400, 409)
 
-    def get_permissions(self) -> list[BasePermission]:
-        # Recording what the patient said is the agent's alone; staff read it.
-        return [IsAgent()] if self.request.method == "POST" else [IsAgentOrStaff()]
+    required_perms = {
+        "GET": ("care_events.view_interactionresponse",),
+        "POST": ("care_events.record_interaction",),
+    }
 
     def get_queryset(self) -> QuerySet[InteractionResponse]:
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
             return InteractionResponse.objects.none()
         pk = self.kwargs["pk"]
-        if not interaction_list().filter(pk=pk).exists():
+        if not interaction_list_for(user=self.request.user).filter(pk=pk).exists():
             raise Http404  # an interaction that does not exist is 404, not an empty list
         return interaction_responses(interaction_id=pk)
 
@@ -350,14 +352,14 @@ class InteractionResponseListCreateApi(ListAPIView):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = InteractionResponseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        interaction = get_object_or_404(interaction_list(), pk=pk)
+        interaction = get_object_or_404(interaction_list_for(user=request.user), pk=pk)
         response = interaction_response_record(interaction=interaction, **serializer.validated_data, actor=request.user)
         response = interaction_response_list().get(pk=response.pk)
         return Response(InteractionResponseSerializer(response).data, status=status.HTTP_201_CREATED)
 
 
 class InteractionCompleteApi(APIView):
-    permission_classes = [IsAgent]
+    required_perms = {"POST": ("care_events.record_interaction",)}
 
     @extend_schema(
         tags=["interactions"],
@@ -373,20 +375,20 @@ class InteractionCompleteApi(APIView):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = InteractionCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        interaction = get_object_or_404(interaction_list(), pk=pk)
+        interaction = get_object_or_404(interaction_list_for(user=request.user), pk=pk)
         interaction = interaction_complete(interaction=interaction, **serializer.validated_data, actor=request.user)
-        interaction = interaction_list().get(pk=interaction.pk)
+        interaction = interaction_list_for(user=request.user).get(pk=interaction.pk)
         return Response(InteractionSerializer(interaction).data)
 
 
 class EventEmitApi(APIView):
-    permission_classes = [IsAgentOrStaff]
+    required_perms = {"POST": ("care_events.add_event",)}
 
     @extend_schema(
         tags=["events"],
         operation_id="event_send",
         examples=[request_example(name="patient/discharged", data={"episode_id": EXAMPLE_ID}, id="adt-a03-8841")],
-        summary="Send an event (agent, staff)",
+        summary="Send an event (agent)",
         description="Like Inngest's event API, for the catalogue's events that outside callers may send "
         "(patient/discharged, recorded as POST episodes/{id}/discharge/ records it). An unknown name is 400 (the "
         "message lists the allowed names); an event the system alone emits (e.g. task/sla_breach) is 403. An event "

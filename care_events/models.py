@@ -50,6 +50,9 @@ class Patient(TimeStampedModel):
 
     class Meta:
         ordering = ["last_name", "first_name"]
+        # Without it a user (a nurse) reads only the patients of the tasks assigned to her, with their episodes
+        # and interactions (care_events/selectors.py).
+        permissions = [("view_all_patients", "Can see every patient, episode and interaction")]
         indexes = [models.Index(fields=["phone"], name="patient_phone_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="patient_phone_e164"),

@@ -1,9 +1,13 @@
-"""Reads of care_events. The API scopes by role, not by row: the agent and staff read any patient, episode and
-interaction (config/rest/permissions.py)."""
+"""Reads of care_events. The API reads through the `*_for(user=...)` selectors: with the permission
+`care_events.view_all_patients` (the agent, charge nurses) a user reads every patient, episode and interaction;
+without it (a nurse) only those of the patients whose tasks are assigned to her. Anything else is simply not in
+her queryset, so it is a 404, the same answer as for an id that does not exist."""
 
 import uuid
+from typing import TypeVar
 
-from django.db.models import F, Max, QuerySet
+from django.contrib.auth.models import User
+from django.db.models import F, Max, Model, QuerySet
 
 from care_events.models import (
     AgentInteraction,
@@ -15,9 +19,28 @@ from care_events.models import (
     PatientMessage,
 )
 
+M = TypeVar("M", bound=Model)
+
 
 def patient_list() -> QuerySet[Patient]:
     return Patient.objects.all()
+
+
+def _visible_to(rows: QuerySet[M], *, user: User, patient: str) -> QuerySet[M]:
+    """The `rows` the user may read; `patient` is the path from a row to its patient's id. Tasks are read through
+    the reverse relation of tasks_app's foreign key (`Patient.tasks`), so care_events imports nothing of it."""
+    if user.has_perm("care_events.view_all_patients"):
+        return rows
+    theirs = Patient.objects.filter(tasks__assigned_to__user=user).values("pk")
+    return rows.filter(**{f"{patient}__in": theirs})
+
+
+def patient_list_for(*, user: User) -> QuerySet[Patient]:
+    return _visible_to(patient_list(), user=user, patient="pk")
+
+
+def patients_by_mrn_for(*, user: User, mrn: str, facility: str | None = None) -> QuerySet[Patient]:
+    return _visible_to(patients_by_mrn(mrn=mrn, facility=facility), user=user, patient="pk")
 
 
 def patients_by_mrn(*, mrn: str, facility: str | None = None) -> QuerySet[Patient]:
@@ -32,6 +55,10 @@ def patients_by_mrn(*, mrn: str, facility: str | None = None) -> QuerySet[Patien
 def episode_list() -> QuerySet[Episode]:
     """With what `episode_current_outreach_attempt` reads, so that a page of episodes costs three queries."""
     return Episode.objects.select_related("patient").prefetch_related("outreach_plans__attempts")
+
+
+def episode_list_for(*, user: User) -> QuerySet[Episode]:
+    return _visible_to(episode_list(), user=user, patient="patient_id")
 
 
 def patient_episode_list(*, patient_id: uuid.UUID) -> QuerySet[Episode]:
@@ -52,6 +79,10 @@ def interaction_list() -> QuerySet[AgentInteraction]:
     """With the escalation tasks of each interaction and their nurses' names (read through the reverse relation
     `tasks` of tasks_app's foreign key, so care_events still imports nothing of tasks_app), newest task first."""
     return AgentInteraction.objects.select_related("episode").prefetch_related("responses", "tasks__assigned_to__user")
+
+
+def interaction_list_for(*, user: User) -> QuerySet[AgentInteraction]:
+    return _visible_to(interaction_list(), user=user, patient="episode__patient_id")
 
 
 def interaction_response_list() -> QuerySet[InteractionResponse]:

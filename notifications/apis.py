@@ -1,5 +1,6 @@
 """A nurse's own notifications, and the browsers she registers for push notifications. Notifications belong to
-their recipient alone: another nurse's is 404, and staff read everyone's in admin (read-only), not here."""
+their recipient alone: another nurse's is 404, and administrators read everyone's in admin (read-only), not here.
+Each view names the permissions each method needs (`required_perms`, config/rest/permissions.py)."""
 
 import uuid
 
@@ -8,14 +9,13 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from care_events.api_clients.idempotency import idempotent
-from config.rest.permissions import IsNurse
 from config.rest.schema import request_example
 from config.rest.serializers import EmptySerializer
 from notifications.models import NotificationLog
@@ -29,6 +29,7 @@ from notifications.serializers import (
 )
 from notifications.services.push import push_subscription_register, push_subscription_remove
 from notifications.services.status import notification_mark_read
+from tasks_app.models import Nurse
 
 # An example of what a browser's PushSubscription.toJSON() gives (keys of a real P-256 key pair).
 EXAMPLE_ENDPOINT = "https://fcm.googleapis.com/fcm/send/dpH5lCsTSSM:APA91bHqjZxM0VImWWqDRN7U0a3AycjUf4O"
@@ -36,6 +37,14 @@ EXAMPLE_KEYS = {
     "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
     "auth": "tBHItJI5svbpez7KI4CCXg",
 }
+
+
+def own_nurse(request: Request) -> Nurse:
+    """The caller's nurse profile: push subscriptions are a nurse's own, so an account without one has none (403)."""
+    nurse = getattr(request.user, "nurse", None)
+    if nurse is None:
+        raise PermissionDenied("Push subscriptions belong to a nurse; this account has no nurse profile.")
+    return nurse
 
 
 @extend_schema_view(
@@ -47,7 +56,7 @@ EXAMPLE_KEYS = {
     )
 )
 class NotificationListApi(ListAPIView):
-    permission_classes = [IsNurse]
+    required_perms = {"GET": ("notifications.view_notificationlog",)}
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> QuerySet[NotificationLog]:
@@ -55,7 +64,7 @@ class NotificationListApi(ListAPIView):
 
 
 class NotificationReadApi(APIView):
-    permission_classes = [IsNurse]
+    required_perms = {"POST": ("notifications.view_notificationlog",)}  # marking her own as read is reading it
 
     @extend_schema(
         tags=["notifications"],
@@ -73,7 +82,7 @@ class NotificationReadApi(APIView):
 
 
 class PushSubscriptionRegisterApi(APIView):
-    permission_classes = [IsNurse]
+    required_perms = {"POST": ("notifications.add_pushsubscription",)}
 
     @extend_schema(
         tags=["notifications"],
@@ -88,18 +97,19 @@ class PushSubscriptionRegisterApi(APIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        nurse = own_nurse(request)
         serializer = PushSubscriptionRegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         endpoint, keys = serializer.validated_data["endpoint"], serializer.validated_data["keys"]
         subscription, created = push_subscription_register(
-            nurse=request.user.nurse, endpoint=endpoint, p256dh=keys["p256dh"], auth=keys["auth"]
+            nurse=nurse, endpoint=endpoint, p256dh=keys["p256dh"], auth=keys["auth"]
         )
         answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(PushSubscriptionSerializer(subscription).data, status=answer)
 
 
 class PushSubscriptionUnregisterApi(APIView):
-    permission_classes = [IsNurse]
+    required_perms = {"POST": ("notifications.delete_pushsubscription",)}
     extra_error_codes = (404,)  # the path has no id, so the schema would not list it by itself
 
     @extend_schema(
@@ -114,15 +124,16 @@ class PushSubscriptionUnregisterApi(APIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        nurse = own_nurse(request)
         serializer = PushSubscriptionUnregisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if not push_subscription_remove(nurse=request.user.nurse, endpoint=serializer.validated_data["endpoint"]):
+        if not push_subscription_remove(nurse=nurse, endpoint=serializer.validated_data["endpoint"]):
             raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class VapidPublicKeyApi(APIView):
-    permission_classes = [IsNurse]
+    required_perms = {"GET": ("notifications.add_pushsubscription",)}
 
     @extend_schema(
         tags=["notifications"],

@@ -28,17 +28,18 @@ from typing import Any, TypeVar
 
 import requests
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from care_events.api_clients.tokens import agent_account_ensure, api_token_rotate
+from care_events.api_clients.models import TokenScope
+from care_events.api_clients.tokens import agent_account_ensure, api_token_create
 from care_events.bus.models import Event, HandlerRun, Timer, TimerKind
 from care_events.choices import NotificationType, Severity
 from care_events.models import AgentInteraction, Episode, OutreachAttempt, Patient
 from notifications.models import NotificationLog, NotificationStatus
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
+from tasks_app.services.nurses import nurse_user_save
 from tasks_app.services.tasks import task_create
 
 T = TypeVar("T")
@@ -144,7 +145,7 @@ class DemoAccounts:
 @transaction.atomic
 def demo_accounts_ensure(*, now: dt.datetime | None = None) -> DemoAccounts:
     """The demo's nurses on shift now (two nurses and a supervisor), the agent's service account, and fresh API
-    keys for them all. Idempotent: a second run finds the nurses and their shift and only rotates the keys."""
+    keys for them all. Idempotent: a second run finds the nurses and their shift and only replaces the keys."""
     now = now or timezone.now()
     nurse_tokens: dict[int, str] = {}
     supervisor_id = 0
@@ -152,12 +153,12 @@ def demo_accounts_ensure(*, now: dt.datetime | None = None) -> DemoAccounts:
     for spec in DEMO_NURSES:
         nurse = _demo_nurse_ensure(spec)
         shift_ends.append(_shift_covering(nurse=nurse, now=now).ends_at)
-        nurse_tokens[nurse.pk] = api_token_rotate(user=nurse.user)
+        nurse_tokens[nurse.pk] = api_token_create(user=nurse.user, scope=TokenScope.NURSE)
         if spec.supervisor:
             supervisor_id = nurse.pk
     agent = agent_account_ensure(username=DEMO_AGENT_USERNAME)
     return DemoAccounts(
-        agent_token=api_token_rotate(user=agent),
+        agent_token=api_token_create(user=agent, scope=TokenScope.AGENT),
         nurse_tokens=nurse_tokens,
         supervisor_id=supervisor_id,
         shift_ends_at=min(shift_ends),
@@ -166,13 +167,12 @@ def demo_accounts_ensure(*, now: dt.datetime | None = None) -> DemoAccounts:
 
 def _demo_nurse_ensure(spec: DemoNurse) -> Nurse:
     # The login a nurse is created with in admin: username = email, no usable password (the demo uses API keys).
-    user, created = get_user_model().objects.get_or_create(
-        username=spec.email.lower(),
-        defaults={"email": spec.email, "first_name": spec.first_name, "last_name": spec.last_name},
+    user = nurse_user_save(
+        nurse=Nurse.objects.filter(user__username=spec.email.lower()).first(),
+        first_name=spec.first_name,
+        last_name=spec.last_name,
+        email=spec.email,
     )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
     nurse, _ = Nurse.objects.update_or_create(
         user=user,
         defaults={

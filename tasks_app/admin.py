@@ -113,6 +113,10 @@ class NurseAdminForm(forms.ModelForm):
             "is_supervisor",
             "max_open_tasks",
         )
+        help_texts = {
+            "is_active": "Inactive nurses are never assigned tasks and cannot log in or use the API (her login is "
+            "deactivated with her).",
+        }
 
     # Whether this form sets the login (NurseAdmin.get_form decides, by the user's permission).
     sets_login = True
@@ -240,6 +244,7 @@ class NurseAdmin(admin.ModelAdmin):
             email=data["email"],
             password=data.get("password1") or None,
             can_log_in=data.get("can_log_in") if "can_log_in" in form.fields else None,
+            is_active=data["is_active"],
         )
         obj.save()
 

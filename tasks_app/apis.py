@@ -1,7 +1,8 @@
 """Escalation tasks over the API: the agent's flags and hand-offs, the nurses' queue and its moves.
 
-Thin: validate with a serializer, call one service, answer with a serializer. A nurse reads and moves only the
-tasks assigned to her (tasks_app/selectors.py); another nurse's task is 404.
+Thin: validate with a serializer, call one service, answer with a serializer. Each view names the permissions
+each method needs (`required_perms`, config/rest/permissions.py). Without `tasks_app.view_all_tasks` a nurse reads
+and moves only the tasks assigned to her (tasks_app/selectors.py); another nurse's task is 404.
 """
 
 import uuid
@@ -16,9 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from care_events.api_clients.idempotency import idempotent
-from care_events.selectors import interaction_list
+from care_events.selectors import interaction_list_for
 from config.rest.exceptions import Conflict
-from config.rest.permissions import IsAgent, IsNurseOrStaff, IsStaff
 from config.rest.schema import request_example
 from config.rest.serializers import EmptySerializer
 from config.rest.throttling import ESCALATION_SCOPE, AgentEscalationRateThrottle
@@ -42,7 +42,7 @@ class AgentEscalationApi(APIView):
     on top of the client's), and a refusal by the escalation rules is a 409 naming why (tasks_app/services/
     escalation.py). 201 with the task created, or 200 with the open task a repeat was coalesced into."""
 
-    permission_classes = [IsAgent]
+    required_perms = {"POST": ("care_events.record_interaction",)}
     throttle_classes = [*APIView.throttle_classes, AgentEscalationRateThrottle]
     throttle_scope = ESCALATION_SCOPE
     extra_error_codes = (409,)
@@ -85,7 +85,7 @@ class InteractionFlagRaiseApi(AgentEscalationApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = FlagSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        interaction = get_object_or_404(interaction_list(), pk=pk)
+        interaction = get_object_or_404(interaction_list_for(user=request.user), pk=pk)
         return self.answer(
             *interaction_flag_raise(interaction=interaction, **serializer.validated_data, actor=request.user)
         )
@@ -107,7 +107,7 @@ class InteractionHandoffApi(AgentEscalationApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = HandoffSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        interaction = get_object_or_404(interaction_list(), pk=pk)
+        interaction = get_object_or_404(interaction_list_for(user=request.user), pk=pk)
         return self.answer(
             *interaction_handoff(interaction=interaction, **serializer.validated_data, actor=request.user)
         )
@@ -117,13 +117,13 @@ class InteractionHandoffApi(AgentEscalationApi):
     get=extend_schema(
         tags=["tasks"],
         operation_id="task_list",
-        summary="List tasks: a nurse's own, or all for staff",
+        summary="List tasks: a nurse's own, or all for charge nurses",
         description="Newest first, paginated.",
         parameters=[TaskFilterSerializer],
     )
 )
 class TaskListApi(ListAPIView):
-    permission_classes = [IsNurseOrStaff]
+    required_perms = {"GET": ("tasks_app.view_escalationtask",)}
     serializer_class = TaskSerializer
 
     def get_queryset(self) -> QuerySet[EscalationTask]:
@@ -134,10 +134,10 @@ class TaskListApi(ListAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(tags=["tasks"], operation_id="task_read", summary="Read a task (its assignee, staff)")
+    get=extend_schema(tags=["tasks"], operation_id="task_read", summary="Read a task (its assignee, charge nurses)")
 )
 class TaskDetailApi(RetrieveAPIView):
-    permission_classes = [IsNurseOrStaff]
+    required_perms = {"GET": ("tasks_app.view_escalationtask",)}
     serializer_class = TaskSerializer
 
     def get_queryset(self) -> QuerySet[EscalationTask]:
@@ -159,12 +159,12 @@ class TaskMoveApi(APIView):
 
 
 class TaskAcknowledgeApi(TaskMoveApi):
-    permission_classes = [IsNurseOrStaff]
+    required_perms = {"POST": ("tasks_app.acknowledge_task",)}
 
     @extend_schema(
         tags=["tasks"],
         operation_id="task_acknowledge",
-        summary="Acknowledge a task (its assignee, staff)",
+        summary="Acknowledge a task (its assignee, charge nurses)",
         description="ASSIGNED → ACKNOWLEDGED (`task/acknowledged`); acknowledging again changes nothing.",
         request=EmptySerializer,
         responses={200: TaskSerializer},
@@ -173,20 +173,20 @@ class TaskAcknowledgeApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         task = self.get_task(pk)
-        # Staff act for the assignee; a nurse (she can only reach her own tasks) acts as herself.
-        nurse = None if request.user.is_staff else request.user.nurse
+        # Who may see every task acts for the assignee; a nurse (she reaches only her own tasks) acts as herself.
+        nurse = None if request.user.has_perm("tasks_app.view_all_tasks") else request.user.nurse
         task = task_acknowledge(task=task, nurse=nurse, actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 
 class TaskResolveApi(TaskMoveApi):
-    permission_classes = [IsNurseOrStaff]
+    required_perms = {"POST": ("tasks_app.resolve_task",)}
 
     @extend_schema(
         tags=["tasks"],
         operation_id="task_resolve",
         examples=[request_example(resolution="Called the patient; diuretic dose adjusted with the cardiologist.")],
-        summary="Resolve a task (its assignee, staff)",
+        summary="Resolve a task (its assignee, charge nurses)",
         description="Open → RESOLVED (`task/resolved`); its SLA warning and breach are cancelled.",
         request=ResolveSerializer,
         responses={200: TaskSerializer},
@@ -200,13 +200,13 @@ class TaskResolveApi(TaskMoveApi):
 
 
 class TaskReassignApi(TaskMoveApi):
-    permission_classes = [IsStaff]
+    required_perms = {"POST": ("tasks_app.reassign_task",)}
 
     @extend_schema(
         tags=["tasks"],
         operation_id="task_reassign",
         examples=[request_example(nurse_id=None)],
-        summary="Reassign a task (staff)",
+        summary="Reassign a task (charge nurses)",
         description="To the named nurse (`task/reassigned`), who must be active, on shift now and under her limit "
         "of open tasks (409 naming which is not so), or, with nurse_id null or absent, to the next nurse on shift "
         "other than the current one (the task stays OPEN if there is none). The SLA deadlines stay.",
@@ -222,13 +222,13 @@ class TaskReassignApi(TaskMoveApi):
 
 
 class TaskCancelApi(TaskMoveApi):
-    permission_classes = [IsStaff]
+    required_perms = {"POST": ("tasks_app.cancel_task",)}
 
     @extend_schema(
         tags=["tasks"],
         operation_id="task_cancel",
         examples=[request_example(reason="Duplicate of another task for the same call.")],
-        summary="Cancel a task (staff)",
+        summary="Cancel a task (charge nurses)",
         description="Open → CANCELLED (`task/cancelled`) for a task that needs no action; its SLA warning and breach "
         "are cancelled. A resolved or cancelled task is 409.",
         request=CancelSerializer,

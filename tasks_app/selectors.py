@@ -22,10 +22,11 @@ def nurse_list_with_workload() -> QuerySet[Nurse]:
 
 
 def task_list_for(*, user: User, status: str | None = None, priority: str | None = None) -> QuerySet[EscalationTask]:
-    """The tasks a user may see, newest first: staff all of them, a nurse those assigned to her, anyone else
-    none. Another nurse's task is not in the queryset, so reading it is a 404 (no existence leak)."""
+    """The tasks a user may see, newest first: all of them with `tasks_app.view_all_tasks` (charge nurses), else
+    those assigned to her own nurse profile (none for a user without one). Another nurse's task is not in the
+    queryset, so reading it is a 404 (no existence leak)."""
     tasks = EscalationTask.objects.select_related("assigned_to__user", "patient").order_by("-created_at", "-pk")
-    if not user.is_staff:
+    if not user.has_perm("tasks_app.view_all_tasks"):
         tasks = tasks.filter(assigned_to__user=user) if user.is_authenticated else tasks.none()
     if status:
         tasks = tasks.filter(status=status)

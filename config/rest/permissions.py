@@ -1,68 +1,50 @@
-"""The API's three roles, and which endpoints each reaches (docs/permissions.md).
+"""Who may call each endpoint: the Django permissions each method of a view needs (docs/permissions.md).
 
-- staff: `user.is_staff`;
-- nurse: a user with a `tasks_app.Nurse` profile (`user.nurse`);
-- agent: the interaction agent's service account, a user in the group AGENT_GROUP.
+Every API view says, per HTTP method, which permissions the caller must hold:
 
-Which *rows* a nurse sees is the selectors' job (her own tasks and notifications; another nurse's are 404).
-care_events does not import tasks_app: the nurse profile is found through the reverse one-to-one accessor.
+    required_perms = {"GET": ("care_events.view_patient",), "POST": ("care_events.add_patient",)}
+
+and HasRequiredPermissions (DEFAULT_PERMISSION_CLASSES) checks them with `user.has_perms`, never `is_staff`.
+The roles that hold them are groups (config/roles.py). An API token's scope narrows them further
+(care_events/api_clients/models.py: ApiToken.allows). Which *rows* a permission reaches is the selectors' job:
+a nurse's queryset holds only her own tasks and their patients, so another nurse's task is a 404.
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from config.roles import AGENT
-
-if TYPE_CHECKING:  # rest_framework.views loads this module (through DEFAULT_AUTHENTICATION_CLASSES) while it loads
+if TYPE_CHECKING:  # rest_framework.views loads this module (DEFAULT_PERMISSION_CLASSES) while it loads
     from rest_framework.views import APIView
 
-AGENT_GROUP = AGENT
+# The permissions each method of a view needs. HEAD is answered as GET; OPTIONS (a description of the endpoint,
+# listing only the methods the caller may use) needs a signed-in user and nothing more.
+RequiredPerms = Mapping[str, tuple[str, ...]]
 
 
-def is_agent(user: User | AnonymousUser) -> bool:
-    if not user.is_authenticated:
-        return False
-    cached = getattr(user, "_is_agent", None)  # asked once per request by each permission class
-    if cached is None:
-        cached = user.groups.filter(name=AGENT_GROUP).exists()
-        setattr(user, "_is_agent", cached)  # noqa: B010 - an attribute User does not declare
-    return cached
+def required_perms(view: "APIView", method: str) -> tuple[str, ...] | None:
+    """The permissions `method` needs on `view`, or None when the view does not say (refused: fail closed)."""
+    perms: RequiredPerms = getattr(view, "required_perms", {})
+    return perms.get("GET" if method == "HEAD" else method)
 
 
-def is_nurse(user: User | AnonymousUser) -> bool:
-    return user.is_authenticated and hasattr(user, "nurse")
-
-
-def is_staff(user: User | AnonymousUser) -> bool:
-    return user.is_authenticated and user.is_staff
-
-
-class _Role(BasePermission):
-    message = "Your role does not allow this endpoint."
-    roles: tuple = ()
+class HasRequiredPermissions(BasePermission):
+    message = "Your permissions do not allow this."
 
     def has_permission(self, request: Request, view: "APIView") -> bool:
-        return any(role(request.user) for role in self.roles)
-
-
-class IsAgent(_Role):
-    roles = (is_agent,)
-
-
-class IsAgentOrStaff(_Role):
-    roles = (is_agent, is_staff)
-
-
-class IsNurseOrStaff(_Role):
-    roles = (is_nurse, is_staff)
-
-
-class IsNurse(_Role):
-    roles = (is_nurse,)
-
-
-class IsStaff(_Role):
-    roles = (is_staff,)
+        method = request.method or ""
+        if not request.user.is_authenticated:
+            return False  # DRF answers 401 (not 403) to a request without credentials
+        if method == "OPTIONS" or not hasattr(view, method.lower()):
+            return True  # OPTIONS describes; a method the view lacks is answered 405 by the view
+        perms = required_perms(view, method)
+        if perms is None:
+            return False
+        token = request.auth
+        if token is not None and not token.allows(method=method, perms=perms):
+            self.message = f"This API token's scope ({token.scope}) does not allow this."
+            self.code = "insufficient_scope"
+            return False
+        return request.user.has_perms(perms)

@@ -1,8 +1,9 @@
 """Per-client rates: each authenticated user (the agent's service account, each nurse) has API_RATE_LIMIT,
 each anonymous IP address API_ANON_RATE_LIMIT (it only reaches the schema, the docs and the login page: every
 other endpoint answers 401 before throttling). The agent's flags and hand-offs have a rate of their own on top,
-AGENT_ESCALATION_RATE_LIMIT (a scope: DRF's ScopedRateThrottle). Counts live in the shared cache (Redis), so every
-web process counts together.
+AGENT_ESCALATION_RATE_LIMIT (a scope: DRF's ScopedRateThrottle). Refused API keys are counted apart, per client
+address (API_INVALID_TOKEN_RATE; care_events/api_clients/tokens.py). Counts live in the shared cache (Redis), so
+every web process counts together.
 
 The rates are read from settings at each request rather than captured at import as DRF's classes do, so that
 they follow the settings actually in force.
@@ -50,3 +51,16 @@ class AgentEscalationRateThrottle(_FailOpen, ScopedRateThrottle):
 
 
 ESCALATION_SCOPE = "agent_escalation"
+
+
+class InvalidTokenThrottle(_FailOpen, SimpleRateThrottle):
+    """Refused API keys per client address: the authentication counts each refusal here (a valid key is never
+    counted), so it is used outside DRF's throttle step, which runs only after authentication succeeded."""
+
+    scope = "invalid-token"
+
+    def get_rate(self) -> str:
+        return settings.API_INVALID_TOKEN_RATE
+
+    def get_cache_key(self, request: Request, view: "APIView | None") -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

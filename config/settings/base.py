@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "care_events.api_clients.tokens.TokenExpiryHeaderMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Admin pages show and take times in the care team's zone (CARE_TEAM_TIME_ZONE); the API stays in UTC.
     "tasks_app.middleware.CareTeamTimeZoneMiddleware",
@@ -142,7 +143,8 @@ REST_FRAMEWORK = {
         "care_events.api_clients.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Each view names the permissions each of its methods needs (`required_perms`); see config/rest/permissions.py.
+    "DEFAULT_PERMISSION_CLASSES": ["config.rest.permissions.HasRequiredPermissions"],
     "DEFAULT_SCHEMA_CLASS": "config.rest.schema.ApiSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.rest.parsers.LimitedJSONParser"],
@@ -165,6 +167,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 # How long a POST's Idempotency-Key is remembered (records older than this are pruned by
 # `manage.py prune_idempotency_records`; a key reused after that runs the request again).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# --- API tokens (docs/permissions.md#api-tokens) ---
+# A new key is valid this many days; a key within the warning window of its expiry is answered with the header
+# Sequora-Token-Expires and logged once a day; a rotated key stays valid for the overlap.
+API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", default=90)
+API_TOKEN_EXPIRY_WARNING_DAYS = env.int("API_TOKEN_EXPIRY_WARNING_DAYS", default=14)
+API_TOKEN_ROTATION_OVERLAP_MINUTES = env.int("API_TOKEN_ROTATION_OVERLAP_MINUTES", default=60)
+# Unknown, expired, rotated or revoked keys per client address (DRF's notation): over it, 429 with Retry-After.
+API_INVALID_TOKEN_RATE = env("API_INVALID_TOKEN_RATE", default="20/min")
+# ---
 # Phone numbers given without a country code are read as numbers of this region (ISO 3166 code).
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 SPECTACULAR_SETTINGS = {

@@ -2,9 +2,9 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
-from config.roles import NURSE
+from config.roles import NURSE, role_group
 from tasks_app.models import DEFAULT_CARE_TEAM, Nurse
 
 
@@ -16,25 +16,30 @@ def nurse_user_save(
     email: str,
     password: str | None = None,
     can_log_in: bool | None = None,
+    is_active: bool = True,
 ) -> User:
-    """Create or update the user a nurse logs in with (username = email) and put her in the Nurse group.
+    """Create or update the user a nurse logs in with (username = email); a new one is put in the Nurse group.
 
     `password`: set it (None keeps the one she has; a new user without one cannot log in until it is set).
     `can_log_in`: the staff flag, which lets her into admin (None keeps it). What she may do there is her groups'.
+    `is_active`: the nurse's is her login's: a nurse deactivated in admin loses admin, session and API-token access
+    at once, since Django and the API refuse an inactive user.
     """
     user = nurse.user if nurse is not None and nurse.user_id else get_user_model()()
+    created = user.pk is None
     if password:
         user.set_password(password)
-    elif user.pk is None:
+    elif created:
         user.set_unusable_password()
     if can_log_in is not None:
         user.is_staff = can_log_in
     user.username, user.email = email.lower(), email
     user.first_name, user.last_name = first_name, last_name
+    user.is_active = is_active
     user.full_clean(exclude=["password"])
     user.save()
-    # The group is created by a migration (config/roles.py); a missing one is a deployment error, not a gap.
-    user.groups.add(Group.objects.get(name=NURSE))
+    if created:  # the group is created by a migration (config/roles.py); missing, it is a deployment error
+        user.groups.add(role_group(NURSE))
     return user
 
 

@@ -2,12 +2,14 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from care_events.api_clients.tokens import api_token_rotate
-from tests.api.factories import AgentUserFactory, StaffUserFactory
+from care_events.api_clients.models import TokenScope
+from care_events.api_clients.tokens import api_token_create
+from config.roles import AGENT
+from tests.api.factories import AdministratorFactory, AgentUserFactory, ChargeNurseFactory
 from tests.tasks_app.factories import NurseShiftFactory
 
 # The key of each user's token in this test: only its digest is stored, so a second client for the same user
-# must reuse the key rather than rotate it (which would log the first client out).
+# must reuse the key rather than make another (which would revoke the first).
 _keys: dict[int, str] = {}
 
 
@@ -21,8 +23,10 @@ def _fresh_rate_limits_and_keys():
 
 
 def key_for(user) -> str:
+    """A key of scope agent for the agent, nurse for anyone else."""
     if user.pk not in _keys:
-        _keys[user.pk] = api_token_rotate(user=user)
+        scope = TokenScope.AGENT if user.groups.filter(name=AGENT).exists() else TokenScope.NURSE
+        _keys[user.pk] = api_token_create(user=user, scope=scope)
     return _keys[user.pk]
 
 
@@ -39,8 +43,14 @@ def agent():
 
 
 @pytest.fixture
-def staff():
-    return StaffUserFactory()
+def charge_nurse():
+    """A supervisor, not on shift (round-robin never picks her)."""
+    return ChargeNurseFactory()
+
+
+@pytest.fixture
+def administrator():
+    return AdministratorFactory()
 
 
 @pytest.fixture
@@ -60,5 +70,11 @@ def agent_client(agent) -> APIClient:
 
 
 @pytest.fixture
-def staff_client(staff) -> APIClient:
-    return client_for(staff)
+def another_agent_client() -> APIClient:
+    """A second service account of the agent's role (a second caller of the agent's endpoints)."""
+    return client_for(AgentUserFactory())
+
+
+@pytest.fixture
+def charge_nurse_client(charge_nurse) -> APIClient:
+    return client_for(charge_nurse.user)

@@ -108,8 +108,9 @@ def test_reading_an_interaction_costs_the_same_whatever_its_tasks(agent_client, 
         )
     agent_client.get(f"/api/v1/interactions/{interaction.pk}/")  # warm: the token's user, the throttle
 
-    # Authentication (2), the interaction, its responses, tasks, nurses and users, the audit row: none of it per task.
-    with django_assert_max_num_queries(9):
+    # Authentication (the key, the user's and her groups' permissions: 3), the interaction, its responses, tasks,
+    # nurses and users, the audit row: none of it per task.
+    with django_assert_max_num_queries(10):
         read = agent_client.get(f"/api/v1/interactions/{interaction.pk}/")
 
     assert len(read.json()["tasks"]) == 5

@@ -274,8 +274,8 @@ def test_the_default_limit_is_64_kib(agent_client):
     assert response.status_code == 413
 
 
-def test_a_bad_filter_is_400(staff_client):
-    response = staff_client.get("/api/v1/tasks/", {"status": "DONE"})
+def test_a_bad_filter_is_400(charge_nurse_client):
+    response = charge_nurse_client.get("/api/v1/tasks/", {"status": "DONE"})
 
     assert response.status_code == 400
     assert list(error(response)["fields"]) == ["status"]
@@ -351,15 +351,15 @@ def test_an_empty_string_is_not_a_null_id(agent_client):
 
 
 @pytest.mark.parametrize("query", [{"page": ""}, {"page": "last"}, {"page": "0"}, {"page_size": "many"}])
-def test_a_bad_page_parameter_is_400(staff_client, query):
-    response = staff_client.get("/api/v1/tasks/", query)
+def test_a_bad_page_parameter_is_400(charge_nurse_client, query):
+    response = charge_nurse_client.get("/api/v1/tasks/", query)
 
     assert response.status_code == 400
     assert list(error(response)["fields"]) == list(query)
 
 
-def test_a_page_past_the_end_is_404(staff_client):
-    response = staff_client.get("/api/v1/tasks/", {"page": "7"})
+def test_a_page_past_the_end_is_404(charge_nurse_client):
+    response = charge_nurse_client.get("/api/v1/tasks/", {"page": "7"})
 
     assert response.status_code == 404
 

@@ -70,9 +70,9 @@ def test_the_same_key_on_another_endpoint_is_422(agent_client):
 
 
 @pytest.mark.django_db
-def test_keys_belong_to_their_user(agent_client, staff_client):
+def test_keys_belong_to_their_user(agent_client, another_agent_client):
     mine = agent_client.post("/api/v1/patients/", PATIENT, format="json", HTTP_IDEMPOTENCY_KEY="k1")
-    theirs = staff_client.post("/api/v1/patients/", PATIENT, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    theirs = another_agent_client.post("/api/v1/patients/", PATIENT, format="json", HTTP_IDEMPOTENCY_KEY="k1")
 
     assert (mine.status_code, theirs.status_code) == (201, 201)
     assert mine.json()["id"] != theirs.json()["id"]

@@ -1,15 +1,16 @@
-"""GET /api/v1/interactions/{id}/messages/: what the patient texted, for the agent (and staff)."""
+"""GET /api/v1/interactions/{id}/messages/: what the patient texted, for the agent (and nurses)."""
 
 import datetime as dt
 import uuid
 
 import pytest
 import time_machine
+from django.utils.timezone import now
 
 from care_events.services.interactions import patient_reply_record
 from tests.api.conftest import client_for
 from tests.care_events.factories import AgentInteractionFactory
-from tests.tasks_app.factories import NurseFactory
+from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,21 +66,26 @@ def test_only_this_interactions_messages_are_listed(agent_client):
     assert agent_client.get(url(mine.pk)).json()["results"] == []
 
 
-def test_staff_read_them_too(staff_client):
+def test_a_charge_nurse_reads_them_too(charge_nurse_client):
     interaction = AgentInteractionFactory()
     texted(interaction, "hello")
 
-    assert staff_client.get(url(interaction.pk)).json()["count"] == 1
+    assert charge_nurse_client.get(url(interaction.pk)).json()["count"] == 1
 
 
-def test_a_nurse_may_not_read_them():
+def test_a_nurse_reads_them_only_for_the_patients_of_her_tasks():
     interaction = AgentInteractionFactory()
     texted(interaction, "hello")
+    hers, another = NurseFactory(), NurseFactory()
+    EscalationTaskFactory(
+        episode=interaction.episode, interaction=interaction, assigned_to=hers, status="ASSIGNED", assigned_at=now()
+    )
 
-    response = client_for(NurseFactory().user).get(url(interaction.pk))
+    mine = client_for(hers.user).get(url(interaction.pk))
+    theirs = client_for(another.user).get(url(interaction.pk))
 
-    assert response.status_code == 403
-    assert response.json()["error"]["code"] == "permission_denied"
+    assert (mine.status_code, mine.json()["count"]) == (200, 1)
+    assert theirs.status_code == 404
 
 
 def test_anonymous_is_401():

@@ -1,4 +1,4 @@
-"""The nurses' endpoints (tasks and notifications) and staff's reassignment, happy paths and state moves."""
+"""The nurses' endpoints (tasks and notifications) and the charge nurse's moves, happy paths and state moves."""
 
 import datetime as dt
 
@@ -38,24 +38,24 @@ def test_a_nurse_lists_her_own_tasks_newest_first(nurse_a, nurse_b):
     assert body["results"][0]["patient"]["phone"] == newer.patient.phone
 
 
-def test_staff_list_every_task_filtered_by_status_and_priority(staff_client, nurse_a, nurse_b):
+def test_a_charge_nurse_lists_every_task_filtered_by_status_and_priority(charge_nurse_client, nurse_a, nurse_b):
     urgent = assigned_task(nurse_a, priority="URGENT")
     assigned_task(nurse_b, priority="LOW")
     EscalationTaskFactory(priority="URGENT")  # OPEN
 
-    everything = staff_client.get("/api/v1/tasks/")
-    filtered = staff_client.get("/api/v1/tasks/", {"status": "ASSIGNED", "priority": "URGENT"})
+    everything = charge_nurse_client.get("/api/v1/tasks/")
+    filtered = charge_nurse_client.get("/api/v1/tasks/", {"status": "ASSIGNED", "priority": "URGENT"})
 
     assert everything.json()["count"] == 3
     assert [task["id"] for task in filtered.json()["results"]] == [str(urgent.pk)]
 
 
-def test_the_task_list_is_paginated(staff_client):
+def test_the_task_list_is_paginated(charge_nurse_client):
     for _ in range(3):
         EscalationTaskFactory()
 
-    first = staff_client.get("/api/v1/tasks/", {"page_size": 2})
-    second = staff_client.get(first.json()["next"])
+    first = charge_nurse_client.get("/api/v1/tasks/", {"page_size": 2})
+    second = charge_nurse_client.get(first.json()["next"])
 
     assert (first.json()["count"], len(first.json()["results"]), len(second.json()["results"])) == (3, 2, 1)
     assert second.json()["next"] is None
@@ -89,10 +89,10 @@ def test_the_assignee_acknowledges_then_resolves_which_cancels_the_sla_timers(nu
     assert event_names()[before:] == ["task/acknowledged", "task/resolved"]
 
 
-def test_staff_acknowledge_for_the_assignee(staff_client, nurse_a):
+def test_a_charge_nurse_acknowledges_for_the_assignee(charge_nurse_client, nurse_a):
     task = assigned_task(nurse_a)
 
-    response = staff_client.post(f"/api/v1/tasks/{task.pk}/acknowledge/")
+    response = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/acknowledge/")
 
     assert response.status_code == 200
     assert response.json()["status"] == "ACKNOWLEDGED"
@@ -111,33 +111,33 @@ def test_resolving_a_resolved_task_is_a_conflict(nurse_a):
     assert task.resolution == "Done"
 
 
-def test_acknowledging_an_unassigned_task_is_a_conflict(staff_client):
+def test_acknowledging_an_unassigned_task_is_a_conflict(charge_nurse_client):
     task = EscalationTaskFactory()  # OPEN
 
-    response = staff_client.post(f"/api/v1/tasks/{task.pk}/acknowledge/")
+    response = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/acknowledge/")
 
     assert response.status_code == 409
 
 
-def test_staff_cancel_an_open_task_which_cancels_its_sla_timers(staff_client, nurse_a):
+def test_a_charge_nurse_cancels_an_open_task_which_cancels_its_sla_timers(charge_nurse_client, nurse_a):
     task = assigned_task(nurse_a)
     sla_timers_schedule(task_id=task.pk)
 
-    response = staff_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {"reason": "Duplicate of another task"})
+    response = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {"reason": "Duplicate of another task"})
 
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["resolution"]) == ("CANCELLED", "Duplicate of another task")
     assert response.json()["cancelled_at"] is not None
     assert "task/cancelled" in event_names()
     assert not Timer.objects.filter(subject_id=task.pk, cancelled_at=None).exists()
-    again = staff_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {"reason": "Again"})
+    again = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {"reason": "Again"})
     assert again.status_code == 409
 
 
-def test_cancel_without_a_reason_is_400_and_changes_nothing(staff_client, nurse_a):
+def test_cancel_without_a_reason_is_400_and_changes_nothing(charge_nurse_client, nurse_a):
     task = assigned_task(nurse_a)
 
-    response = staff_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {})
+    response = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/cancel/", {})
 
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["reason"]
@@ -145,10 +145,10 @@ def test_cancel_without_a_reason_is_400_and_changes_nothing(staff_client, nurse_
     assert task.status == "ASSIGNED"
 
 
-def test_staff_reassign_to_a_named_nurse(staff_client, nurse_a, nurse_b):
+def test_a_charge_nurse_reassigns_to_a_named_nurse(charge_nurse_client, nurse_a, nurse_b):
     task = assigned_task(nurse_a)
 
-    response = staff_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": nurse_b.pk})
+    response = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": nurse_b.pk})
     drain()
 
     assert response.status_code == 200
@@ -159,20 +159,20 @@ def test_staff_reassign_to_a_named_nurse(staff_client, nurse_a, nurse_b):
     assert NotificationLog.objects.filter(recipient_nurse=nurse_b, type="TASK_REASSIGNED").exists()
 
 
-def test_staff_reassign_back_to_round_robin_skips_the_current_nurse(staff_client, nurse_a, nurse_b):
+def test_a_charge_nurse_reassigns_back_to_round_robin_skips_the_current_nurse(charge_nurse_client, nurse_a, nurse_b):
     task = assigned_task(nurse_a)
 
-    response = staff_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": None})
+    response = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": None})
 
     assert response.status_code == 200
     assert response.json()["assigned_to"] == nurse_b.pk
 
 
-def test_reassigning_to_an_inactive_nurse_is_a_conflict(staff_client, nurse_a):
+def test_reassigning_to_an_inactive_nurse_is_a_conflict(charge_nurse_client, nurse_a):
     task = assigned_task(nurse_a)
     inactive = NurseFactory(is_active=False)
 
-    response = staff_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": inactive.pk})
+    response = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": inactive.pk})
 
     assert response.status_code == 409
     task.refresh_from_db()

@@ -132,15 +132,15 @@ def test_two_concurrent_creates_of_the_same_mrn_give_one_201_and_one_409(agent, 
 
 
 @pytest.mark.django_db
-def test_find_patients_by_mrn_and_facility(staff_client):
+def test_find_patients_by_mrn_and_facility(agent_client):
     mary = PatientFactory(mrn="MRN-7", facility="STMARY")
     general = PatientFactory(mrn="MRN-7", facility="GENERAL")
     PatientFactory(mrn="MRN-8", facility="STMARY")
     PatientFactory()  # no MRN
 
-    by_mrn = staff_client.get("/api/v1/patients/", {"mrn": "MRN-7"})
-    by_both = staff_client.get("/api/v1/patients/", {"mrn": "MRN-7", "facility": "STMARY"})
-    unknown = staff_client.get("/api/v1/patients/", {"mrn": "MRN-9"})
+    by_mrn = agent_client.get("/api/v1/patients/", {"mrn": "MRN-7"})
+    by_both = agent_client.get("/api/v1/patients/", {"mrn": "MRN-7", "facility": "STMARY"})
+    unknown = agent_client.get("/api/v1/patients/", {"mrn": "MRN-9"})
 
     assert by_mrn.status_code == by_both.status_code == unknown.status_code == 200
     assert by_mrn.json()["count"] == 2

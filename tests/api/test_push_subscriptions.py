@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from notifications.models import PushSubscription
 from notifications.services.push import MAX_SUBSCRIPTIONS_PER_NURSE, push_subscription_register
 from tests.api.conftest import client_for
+from tests.api.factories import AgentUserFactory, ShiftStaffUserFactory
 from tests.tasks_app.factories import NurseFactory
 
 pytestmark = pytest.mark.django_db
@@ -198,10 +199,12 @@ def test_the_vapid_public_key_is_given_to_nurses(nurse_a, settings):
     ids=["register", "unregister", "vapid-key"],
 )
 @pytest.mark.parametrize(
-    ("role", "expected"), [("anonymous", 401), ("agent", 403), ("staff", 403)], ids=["anonymous", "agent", "staff"]
+    ("role", "expected"),
+    [("anonymous", 401), ("agent", 403), ("staff_shifts_only", 403)],
+    ids=["anonymous", "agent", "staff-shifts-only"],
 )
-def test_only_nurses_reach_the_push_endpoints(request, method, url, body, role, expected):
-    user = None if role == "anonymous" else request.getfixturevalue(role)
+def test_only_nurses_reach_the_push_endpoints(method, url, body, role, expected):
+    user = {"anonymous": lambda: None, "agent": AgentUserFactory, "staff_shifts_only": ShiftStaffUserFactory}[role]()
     client = client_for(user)
 
     response = client.get(url) if method == "GET" else client.post(url, body, format="json")

@@ -7,7 +7,6 @@ import uuid
 import pytest
 import schemathesis
 import yaml
-from django.contrib.auth.models import Group
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -23,9 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from care_events.api_clients.tokens import api_token_rotate
-from config.rest.permissions import AGENT_GROUP
-from tests.api.conftest import client_for
+from tests.api.conftest import client_for, key_for
+from tests.api.factories import AgentUserFactory, ChargeNurseFactory
 from tests.care_events.factories import AgentInteractionFactory
 from tests.notifications.factories import NotificationLogFactory
 from tests.tasks_app.factories import EscalationTaskFactory, NurseShiftFactory
@@ -125,19 +123,16 @@ def keep_the_connection():
 
 @pytest.fixture
 def everyone():
-    """One user in every role (staff, agent, nurse), so that generated requests get past the role checks and
-    reach validation and the services; and one object of each kind for the path ids."""
-    nurse = NurseShiftFactory().nurse
-    user = nurse.user
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    user.groups.add(Group.objects.get_or_create(name=AGENT_GROUP)[0])
+    """The agent and a charge nurse on shift, each with a key of her scope, so that generated requests get past
+    the permission checks and reach validation and the services; and one object of each kind for the path ids."""
+    nurse = NurseShiftFactory(nurse=ChargeNurseFactory()).nurse
     interaction = AgentInteractionFactory()
     task = EscalationTaskFactory(
         episode=interaction.episode, assigned_to=nurse, status="ASSIGNED", assigned_at=timezone.now()
     )
     return {
-        "token": api_token_rotate(user=user),
+        "agent_token": key_for(AgentUserFactory()),
+        "nurse_token": key_for(nurse.user),
         "patients": interaction.episode.patient_id,
         "episodes": interaction.episode_id,
         "interactions": interaction.pk,
@@ -184,6 +179,8 @@ def _use_real_ids(case, ids: dict) -> None:
         del headers["Idempotency-Key"]
 
 
+NURSE_PATHS = ("/api/v1/tasks/", "/api/v1/notifications/", "/api/v1/push-subscriptions/")
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -203,4 +200,6 @@ def test_schemathesis(case, keep_the_connection, everyone, settings):
     settings.API_RATE_LIMIT = "100000/minute"
     _use_real_ids(case, everyone)
 
-    case.call_and_validate(headers={"Authorization": f"Token {everyone['token']}"}, checks=CHECKS)
+    # The care team's endpoints with the charge nurse's key, the agent's with the agent's.
+    token = everyone["nurse_token"] if case.path.startswith(NURSE_PATHS) else everyone["agent_token"]
+    case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=CHECKS)

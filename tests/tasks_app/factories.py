@@ -2,11 +2,10 @@ import datetime as dt
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from care_events.choices import Severity
-from config.roles import NURSE
+from config.roles import NURSE, role_group
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, InteractionResponseFactory
 
@@ -24,12 +23,20 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class NurseFactory(factory.django.DjangoModelFactory):
+    """A nurse whose login is in the Nurse group, as admin makes her (tasks_app/services/nurses.py)."""
+
     class Meta:
         model = Nurse
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     phone = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
     email = factory.LazyAttribute(lambda nurse: nurse.user.email)
+
+    @factory.post_generation
+    def nurse_group(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            self.user.groups.add(role_group(NURSE))
 
 
 class NurseShiftFactory(factory.django.DjangoModelFactory):
@@ -55,11 +62,6 @@ class EscalationTaskFactory(factory.django.DjangoModelFactory):
     sla_minutes = 120
     sla_warning_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes * 0.75))
     sla_breach_at = factory.LazyAttribute(lambda t: timezone.now() + dt.timedelta(minutes=t.sla_minutes))
-
-
-def role_group(name: str) -> Group:
-    """The role's group (config/roles.py), as the migration made it and post_migrate keeps it, flushes included."""
-    return Group.objects.get(name=name)
 
 
 PASSWORD = "correct-horse-battery"  # UserFactory's

@@ -1,19 +1,31 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from care_events.api_clients.tokens import agent_account_ensure, api_token_rotate
+from care_events.api_clients.models import TokenScope
+from care_events.api_clients.tokens import agent_account_ensure, api_token_create, api_token_rotate
 
 
 class Command(BaseCommand):
     help = (
-        "Create the interaction agent's service account (a user in the group 'interaction-agent') if needed, and "
-        "create or rotate its API token. Prints only the new key; the old key stops working at once."
+        "Create the interaction agent's service account (a user in the group 'Agent') if needed, and give it a new "
+        "API key of scope 'agent'. Prints only the key. An existing key is revoked at once, or, with --rotate, "
+        "stays valid for API_TOKEN_ROTATION_OVERLAP_MINUTES."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username", help="The service account's username, e.g. interaction-agent.")
+        parser.add_argument(
+            "--rotate",
+            action="store_true",
+            help=f"Keep the current key valid for the overlap ({settings.API_TOKEN_ROTATION_OVERLAP_MINUTES} min).",
+        )
 
-    def handle(self, *args: Any, username: str, **options: Any) -> None:
+    def handle(self, *args: Any, username: str, rotate: bool, **options: Any) -> None:
         user = agent_account_ensure(username=username)
-        self.stdout.write(api_token_rotate(user=user))
+        if rotate:
+            key = api_token_rotate(user=user, scope=TokenScope.AGENT)
+        else:
+            key = api_token_create(user=user, scope=TokenScope.AGENT)
+        self.stdout.write(key)
