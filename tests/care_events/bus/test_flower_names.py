@@ -90,8 +90,9 @@ def test_emit_publishes_each_run_named_after_its_handler_with_its_id_only(
 def test_the_relay_publishes_a_lost_run_under_its_handler_name(published):
     task = EscalationTaskFactory()  # its runs are recorded; their publish waits for a commit that never comes
     run = HandlerRun.objects.get(event__data__task_id=str(task.pk), handler="assign-task")
+    five_minutes_ago = timezone.now() - dt.timedelta(minutes=5)
     HandlerRun.objects.filter(event__data__task_id=str(task.pk)).update(
-        next_attempt_at=timezone.now() - dt.timedelta(minutes=5)
+        next_attempt_at=five_minutes_ago, enqueued_at=five_minutes_ago
     )
     assert handler_runs_relay() == 2
     message = next(message for message in published if message.args == [run.pk])
@@ -113,7 +114,7 @@ def test_a_redriven_run_is_published_under_its_handler_name(published, django_ca
 
 
 def test_a_timer_message_is_named_after_its_kind_with_its_id_only(published, django_capture_on_commit_callbacks):
-    due_at = timezone.now() + dt.timedelta(hours=1)
+    due_at = timezone.now() + dt.timedelta(minutes=5)  # within the horizon (TIMER_HORIZON_SECONDS, 10 min)
     with django_capture_on_commit_callbacks(execute=True):
         timer = timer_schedule(kind=TimerKind.SLA_BREACH, subject_id=uuid.uuid4(), due_at=due_at)
     [message] = published
@@ -127,7 +128,7 @@ def test_a_timer_message_is_named_after_its_kind_with_its_id_only(published, dja
 def test_a_countdown_timer_message_is_named_after_its_kind(published, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         timer = timer_schedule(
-            kind=TimerKind.CHECKIN_DUE, subject_id=uuid.uuid4(), due_at=timezone.now() + dt.timedelta(hours=24)
+            kind=TimerKind.CHECKIN_DUE, subject_id=uuid.uuid4(), due_at=timezone.now() + dt.timedelta(minutes=5)
         )
     [message] = published
     assert message.headers["shadow"] == "timer:CHECKIN_DUE"
