@@ -1,64 +1,26 @@
 """Flower names each message after what it runs (Celery's `shadow`), and a message carries ids only.
 
-The messages are really published, to the test broker (Redis database 15), and captured on the way out with Celery's
-`before_task_publish` signal: its `headers` are the message's (`shadow` is the name Flower and the worker's log show).
+The messages are really published, to the test broker, and captured on the way out (the `published` fixture,
+conftest.py): their `headers` are the message's (`shadow` is the name Flower and the worker's log show).
 """
 
 import datetime as dt
-import json
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-import redis
-from celery.signals import before_task_publish
-from django.conf import settings
 from django.utils import timezone
 
 from care_events.bus.catalogue import DEFAULT, URGENT
 from care_events.bus.dispatch import handler_runs_redrive, handler_runs_relay
 from care_events.bus.models import HandlerRun, TimerKind
 from care_events.bus.timers import timer_schedule
+from tests.care_events.bus.conftest import Published
 from tests.tasks_app.factories import EscalationTaskFactory
 
 pytestmark = pytest.mark.django_db
 
 HANDLER_RUN_TASK = "care_events.bus.tasks.handler_run_task"
 TIMER_FIRE_TASK = "care_events.bus.tasks.timer_fire_task"
-
-
-@dataclass
-class Published:
-    task: str
-    args: list[Any]
-    kwargs: dict[str, Any]
-    headers: dict[str, Any]
-    queue: str
-
-
-@pytest.fixture
-def published():
-    """Every message published while the test runs; taken off the broker's queues afterwards, so no worker of a
-    later test runs them."""
-    messages: list[Published] = []
-
-    def capture(sender: str, body: Any, headers: dict[str, Any], routing_key: str, **kwargs: Any) -> None:
-        args, kwargs_, _embed = body
-        messages.append(Published(sender, list(args), dict(kwargs_), dict(headers), routing_key))
-
-    before_task_publish.connect(capture, weak=False)
-    yield messages
-    before_task_publish.disconnect(capture)
-    ids = {message.headers["id"] for message in messages}
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        for queue in (URGENT, DEFAULT):
-            for raw in broker.lrange(queue, 0, -1):
-                if json.loads(raw)["headers"].get("id") in ids:
-                    broker.lrem(queue, 1, raw)
-    finally:
-        broker.close()
 
 
 def assert_ids_only(message: Published, pk: int) -> None:
