@@ -18,6 +18,7 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from tests.notifications.fake_twilio import FakeTwilio
@@ -104,7 +105,12 @@ class CeleryStack:
         )
 
     def start_beat(self) -> None:
+        """Beat, once it is scheduling: the backstop worker has run a sweep since (its heartbeat is fresh)."""
+        from care_events.bus.health import SWEEP_HEARTBEAT_KEY, sweep_heartbeat_age
+
+        cache.delete(SWEEP_HEARTBEAT_KEY)
         self.beat = self._spawn("beat", "beat", "--schedule", str(self.tmp / "beat-schedule"), "--loglevel", "INFO")
+        wait_until(lambda: sweep_heartbeat_age() is not None, timeout=60, what="Beat's first sweep")
 
     def kill_workers(self) -> None:
         """SIGKILL, as a crash or an OOM kill would: nothing is acked, nothing is cleaned up."""
