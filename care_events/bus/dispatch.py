@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from care_events.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.bus.models import Event, HandlerRun
-from care_events.bus.retry import HANDLER_RUNS, claim, error_text, relay_take
+from care_events.bus.retry import HANDLER_RUNS, claim, error_text, relay_backoff, relay_take
 
 logger = logging.getLogger(__name__)
 
@@ -219,11 +219,13 @@ def handler_runs_redrive(*, run_ids: list[int]) -> int:
 
 def handler_runs_relay(*, limit: int = 500) -> int:
     """Publish again the pending runs whose message was published (or due) over RELAY_GRACE_SECONDS ago and has
-    not run."""
+    not run; one still pending after that waits twice as long before the next (`relay_backoff`)."""
     now = timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
-    overdue = HandlerRun.objects.filter(status=HandlerRun.Status.PENDING, next_attempt_at__lte=cutoff).exclude(
-        enqueued_at__gt=cutoff
+    overdue = (
+        HandlerRun.objects.filter(status=HandlerRun.Status.PENDING, next_attempt_at__lte=cutoff)
+        .exclude(enqueued_at__gt=cutoff)
+        .filter(relay_backoff(due="next_attempt_at", marked="enqueued_at", now=now))
     )
     runs = relay_take(
         overdue, fields=("handler", "queue"), order_by="next_attempt_at", mark={"enqueued_at": now}, limit=limit

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 M = TypeVar("M", bound=models.Model)
@@ -71,6 +73,17 @@ def within_horizon(when: dt.datetime | float) -> bool:
 def error_text(exc: Exception) -> str:
     """The failure as kept on the row for admin. Never logged: a database error can quote row values (PHI)."""
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def relay_backoff(*, due: str, marked: str, now: dt.datetime) -> Q:
+    """The rows a relay may take again: never marked, or pending since their last mark for at least as long as they
+    had been pending (since `due`) when it was made. A row the relay publishes is published again after the grace,
+    then after twice that, four times..., so a backlog longer than the grace (its messages are queued, not lost) is
+    not multiplied by the relay: without this, every queued message was published again every grace period, and the
+    duplicates lengthened the backlog that caused them."""
+    waited_before_mark = ExpressionWrapper(F(marked) - F(due), output_field=DurationField())
+    waited_since_mark = ExpressionWrapper(Value(now) - F(marked), output_field=DurationField())
+    return Q(**{f"{marked}__isnull": True}) | Q(LessThanOrEqual(waited_before_mark, waited_since_mark))
 
 
 def relay_take(

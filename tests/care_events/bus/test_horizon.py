@@ -13,8 +13,10 @@ from django.db import connection
 from django.utils import timezone
 
 from care_events.bus.catalogue import BACKSTOP
+from care_events.bus.dispatch import handler_runs_relay
 from care_events.bus.models import HandlerRun, Timer, TimerKind
 from care_events.bus.timers import timer_schedule, timers_fire_due, timers_publish_horizon
+from notifications.models import NotificationLog
 from notifications.services.delivery import notifications_relay
 from tests.notifications.factories import NotificationLogFactory
 from tests.tasks_app.factories import EscalationTaskFactory
@@ -146,8 +148,10 @@ def test_a_send_whose_worker_died_is_relayed_as_soon_as_its_lease_expires(publis
     dead = NotificationLogFactory(
         attempts=1, last_attempt_at=now - lease - dt.timedelta(seconds=1), in_doubt_since=now - lease
     )
-    dead.next_attempt_at = dead.last_attempt_at + lease  # the lease its claim took, over a second ago
-    dead.save(update_fields=["next_attempt_at"])
+    # As its claim left it: the lease taken then (over a second ago), written then.
+    NotificationLog.objects.filter(pk=dead.pk).update(
+        next_attempt_at=dead.last_attempt_at + lease, updated_at=dead.last_attempt_at
+    )
     sending = NotificationLogFactory(
         attempts=1, last_attempt_at=now, next_attempt_at=now + lease, in_doubt_since=now
     )  # a live attempt
@@ -164,3 +168,24 @@ def test_the_backstops_have_their_own_queue_and_never_expire():
     for task in BACKSTOP_TASKS:
         assert "expires" not in scheduled[task].get("options", {}), task
     assert settings.CELERY_VISIBILITY_TIMEOUT > settings.TIMER_HORIZON_SECONDS
+
+
+@pytest.mark.django_db
+def test_a_run_still_pending_is_relayed_again_after_twice_the_wait_not_every_grace_period(published):
+    """Queued behind a backlog longer than the grace, a message is not lost: publishing it again every grace period
+    multiplied the backlog (thousands of duplicates in the worker tests). Each relay of a run waits as long again as
+    the run had waited before the last one."""
+    EscalationTaskFactory()  # two runs, enqueued with the row; no worker takes them here
+    grace = dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
+    start = HandlerRun.objects.get(handler="assign-task").enqueued_at
+    second = dt.timedelta(seconds=1)
+    for offset, relayed in [
+        (grace + second, 2),  # the first relay: a grace after the publish
+        (grace + 2 * second, 0),
+        (2 * grace + 1.5 * second, 0),  # a grace since the relay, but not yet as long as the wait before it
+        (2 * grace + 3 * second, 2),
+        (4 * grace + 5 * second, 0),
+        (4 * grace + 7 * second, 2),
+    ]:
+        with time_machine.travel(start + offset, tick=False):
+            assert handler_runs_relay() == relayed, offset
