@@ -218,3 +218,20 @@ def test_a_retry_due_beyond_the_horizon_is_not_held_by_celery_but_relayed_when_d
     with time_machine.travel(due, tick=False):
         assert handler_runs_relay() == 2  # with its sibling assign-task, which nothing ran here
     assert [message.args for message in published if message.headers["shadow"] == "monitor-sla"] == [[run.pk]]
+
+
+@pytest.mark.django_db
+def test_a_notification_still_pending_is_relayed_again_after_twice_the_wait(published):
+    log = NotificationLogFactory()  # pending, due at its creation; its message (never published here) is "lost"
+    start = log.next_attempt_at
+    grace = dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
+    second = dt.timedelta(seconds=1)
+    for offset, relayed in [
+        (grace + second, 1),
+        (grace + 2 * second, 0),
+        (2 * grace + 1.5 * second, 0),
+        (2 * grace + 3 * second, 1),
+    ]:
+        with time_machine.travel(start + offset, tick=False):
+            assert notifications_relay() == relayed, offset
+    assert [message.args for message in published] == [[str(log.pk)], [str(log.pk)]]
