@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -8,7 +9,18 @@ from django.utils.html import format_html, format_html_join
 from care_events.api_clients import admin as api_clients_admin  # noqa: F401
 from care_events.bus import admin as bus_admin  # noqa: F401
 from care_events.models import AgentInteraction, Episode, InteractionResponse, OutreachAttempt, OutreachPlan, Patient
+from care_events.selectors import visible_to
 from config.admin import ReadOnlyAdmin
+
+
+class PatientScopedAdmin(admin.ModelAdmin):
+    """Rows of patients: all of them with `care_events.view_all_patients` (charge nurses, administrators), otherwise
+    those of the patients whose tasks are assigned to her, as in the API (care_events/selectors.py: visible_to)."""
+
+    patient_path = "pk"  # from a row to its patient's id
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return visible_to(super().get_queryset(request), user=request.user, patient=self.patient_path)  # type: ignore[arg-type]
 
 
 # The patient, episode, task and interaction pages link to each other. Tasks are tasks_app's: reached by their admin
@@ -33,7 +45,7 @@ class EpisodeInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(PatientScopedAdmin):
     list_display = (
         "last_name",
         "first_name",
@@ -62,7 +74,8 @@ class OutreachPlanInline(admin.TabularInline):
 
 
 @admin.register(Episode)
-class EpisodeAdmin(admin.ModelAdmin):
+class EpisodeAdmin(PatientScopedAdmin):
+    patient_path = "patient_id"
     list_display = ("id", "patient", "condition", "facility", "admitted_at", "discharged_at")
     list_filter = ("condition", "facility")
     search_fields = ("=id", "=patient__id", "patient__last_name", "facility")
@@ -95,7 +108,8 @@ class OutreachAttemptInline(admin.TabularInline):
 
 
 @admin.register(OutreachPlan)
-class OutreachPlanAdmin(ReadOnlyAdmin):
+class OutreachPlanAdmin(PatientScopedAdmin, ReadOnlyAdmin):
+    patient_path = "episode__patient_id"
     list_display = ("id", "episode", "status", "channel", "created_at")
     list_filter = ("status", "channel")
     search_fields = ("=id", "=episode__id")
@@ -103,7 +117,8 @@ class OutreachPlanAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OutreachAttempt)
-class OutreachAttemptAdmin(ReadOnlyAdmin):
+class OutreachAttemptAdmin(PatientScopedAdmin, ReadOnlyAdmin):
+    patient_path = "plan__episode__patient_id"
     list_display = ("id", "plan", "attempt_number", "channel", "status", "scheduled_at", "attempted_at")
     list_filter = ("status", "channel")
     search_fields = ("=id", "=plan__id", "=plan__episode__id")
@@ -118,7 +133,8 @@ class InteractionResponseInline(admin.TabularInline):
 
 
 @admin.register(AgentInteraction)
-class AgentInteractionAdmin(ReadOnlyAdmin):
+class AgentInteractionAdmin(PatientScopedAdmin, ReadOnlyAdmin):
+    patient_path = "episode__patient_id"
     list_display = ("id", "episode", "status", "severity", "started_at", "completed_at")
     list_filter = ("status", "severity")
     search_fields = ("=id", "=episode__id")

@@ -26,7 +26,7 @@ def patient_list() -> QuerySet[Patient]:
     return Patient.objects.all()
 
 
-def _visible_to(rows: QuerySet[M], *, user: User, patient: str) -> QuerySet[M]:
+def visible_to(rows: QuerySet[M], *, user: User, patient: str) -> QuerySet[M]:
     """The `rows` the user may read; `patient` is the path from a row to its patient's id. Tasks are read through
     the reverse relation of tasks_app's foreign key (`Patient.tasks`), so care_events imports nothing of it."""
     if user.has_perm("care_events.view_all_patients"):
@@ -36,11 +36,11 @@ def _visible_to(rows: QuerySet[M], *, user: User, patient: str) -> QuerySet[M]:
 
 
 def patient_list_for(*, user: User) -> QuerySet[Patient]:
-    return _visible_to(patient_list(), user=user, patient="pk")
+    return visible_to(patient_list(), user=user, patient="pk")
 
 
 def patients_by_mrn_for(*, user: User, mrn: str, facility: str | None = None) -> QuerySet[Patient]:
-    return _visible_to(patients_by_mrn(mrn=mrn, facility=facility), user=user, patient="pk")
+    return visible_to(patients_by_mrn(mrn=mrn, facility=facility), user=user, patient="pk")
 
 
 def patients_by_mrn(*, mrn: str, facility: str | None = None) -> QuerySet[Patient]:
@@ -58,7 +58,7 @@ def episode_list() -> QuerySet[Episode]:
 
 
 def episode_list_for(*, user: User) -> QuerySet[Episode]:
-    return _visible_to(episode_list(), user=user, patient="patient_id")
+    return visible_to(episode_list(), user=user, patient="patient_id")
 
 
 def patient_episode_list(*, patient_id: uuid.UUID) -> QuerySet[Episode]:
@@ -82,7 +82,7 @@ def interaction_list() -> QuerySet[AgentInteraction]:
 
 
 def interaction_list_for(*, user: User) -> QuerySet[AgentInteraction]:
-    return _visible_to(interaction_list(), user=user, patient="episode__patient_id")
+    return visible_to(interaction_list(), user=user, patient="episode__patient_id")
 
 
 def interaction_response_list() -> QuerySet[InteractionResponse]:

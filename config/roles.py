@@ -83,8 +83,11 @@ TOKEN_SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def sync_roles_after_migrate(sender: Any, apps: Any, **kwargs: Any) -> None:
-    sync_roles(apps)
+def sync_roles_after_migrate(sender: Any, apps: Any = None, **kwargs: Any) -> None:
+    """post_migrate's receiver. `migrate` passes its app registry; a flush passes none (the installed apps)."""
+    from django.apps import apps as installed_apps
+
+    sync_roles(apps or installed_apps)
 
 
 def sync_roles(apps: Any) -> None:
@@ -98,9 +101,11 @@ def sync_roles(apps: Any) -> None:
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # A migration's app configs have no models module, and create_permissions skips those: lend one.
+        models_module = app_config.models_module
+        app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
 
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
