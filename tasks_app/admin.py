@@ -111,6 +111,7 @@ class NurseAdminForm(forms.ModelForm):
             "preferred_channel",
             "is_active",
             "is_supervisor",
+            "care_team",
             "max_open_tasks",
         )
         help_texts = {
@@ -180,7 +181,7 @@ class NurseAdmin(admin.ModelAdmin):
         "open_task_count",
         "last_assigned_at",
     )
-    list_filter = ("is_active", "is_supervisor", "preferred_channel")
+    list_filter = ("is_active", "is_supervisor", "care_team", "preferred_channel")
     search_fields = ("user__first_name", "user__last_name", "email", "phone")
     readonly_fields = ("last_assigned_at",)
     login_fieldset = (
@@ -203,6 +204,7 @@ class NurseAdmin(admin.ModelAdmin):
                     "preferred_channel",
                     "is_active",
                     "is_supervisor",
+                    "care_team",
                     "max_open_tasks",
                     "last_assigned_at",
                 )
@@ -305,7 +307,7 @@ class EscalationTaskAdmin(ReadOnlyAdmin):
         "assigned_to",
         "time_to_breach",
     )
-    list_filter = ("status", "severity", "priority", "action_type")
+    list_filter = ("status", "severity", "priority", "action_type", "care_team")
     search_fields = ("=id", "=episode__id", "=patient__id", "=interaction__id", "patient__last_name")
     list_select_related = ("assigned_to__user", "patient")
     date_hierarchy = "created_at"
