@@ -102,7 +102,7 @@ def sync_roles(apps: Any) -> None:
 
     for app_config in apps.get_app_configs():
         # A migration's app configs have no models module, and create_permissions skips those: lend one.
-        models_module = app_config.models_module
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = models_module

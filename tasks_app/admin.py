@@ -18,7 +18,7 @@ from care_events.validators import phone_to_e164
 from config.admin import ReadOnlyAdmin
 from tasks_app import admin_views
 from tasks_app.care_team import care_team_zone, sla_state, time_left_label
-from tasks_app.models import EscalationTask, Nurse, NurseShift
+from tasks_app.models import DEFAULT_CARE_TEAM, EscalationTask, Nurse, NurseShift
 from tasks_app.selectors import nurse_list_with_workload, tasks_visible_in_admin
 from tasks_app.services.nurses import nurse_user_save
 from tasks_app.services.tasks import task_cancel
@@ -125,6 +125,7 @@ class NurseAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["care_team"].required = False
         if not self.sets_login:
             for name in self.LOGIN_FIELDS:
                 del self.fields[name]
@@ -133,6 +134,9 @@ class NurseAdminForm(forms.ModelForm):
             self.fields["last_name"].initial = self.instance.user.last_name
             if self.sets_login:
                 self.fields["can_log_in"].initial = self.instance.user.is_staff
+
+    def clean_care_team(self) -> str:
+        return self.cleaned_data.get("care_team") or DEFAULT_CARE_TEAM  # left empty: the one team of a small site
 
     def clean_phone(self) -> str:
         # Typed as people write it, (202) 555-0143, and stored in E.164 as the API stores it.

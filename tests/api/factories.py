@@ -5,6 +5,12 @@ from config.roles import ADMINISTRATOR, AGENT, CHARGE_NURSE, role_group
 from tests.tasks_app.factories import NurseFactory, UserFactory
 
 
+class StaffUserFactory(UserFactory):
+    """A staff account (admin access) with no role: it may open admin and nothing else."""
+
+    is_staff = True
+
+
 class AgentUserFactory(UserFactory):
     """The interaction agent's service account: a user in the Agent group."""
 
