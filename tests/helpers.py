@@ -9,6 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -58,4 +59,15 @@ def admin_login(client: Client, user: AbstractBaseUser, password: str = "passwor
         {"username": user.get_username(), "password": password, "otp_token": totp_code(device)},
     )
     assert response.status_code == 302, "the admin login was refused"
+    return client
+
+
+def force_admin_login(client: Client, user: AbstractBaseUser) -> Client:
+    """`client.force_login` for admin: the session also holds a verified TOTP device, as after admin's login form
+    with a code (django-otp keeps the device's id in the session). For tests that are not about logging in."""
+    device = TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client

@@ -13,7 +13,6 @@ from care_events.audit.models import AuditAction
 from care_events.audit.recording import current_request, entry_write
 
 # A change of these fields is a new key (a rotation); anything else saved on the token row (a last-used time) is not.
-KEY_FIELDS = frozenset({"user", "user_id", "digest", "prefix"})
 
 
 @receiver(user_logged_in, dispatch_uid="care_events.audit.login")
@@ -51,9 +50,16 @@ def record_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs:
 def record_token_saved(
     sender: type[ApiToken], instance: ApiToken, created: bool, update_fields: frozenset[str] | None, **kwargs: Any
 ) -> None:
-    if not created and update_fields is not None and not (update_fields & KEY_FIELDS):
-        return
-    _record_token(instance, AuditAction.TOKEN_CREATE if created else AuditAction.TOKEN_ROTATE)
+    """A key's life is row changes (care_events/api_clients/tokens.py): created is an insert (a rotation inserts its
+    successor too), rotated sets `rotated_at`, revoked sets `revoked_at`. Any other save (none today; the last use
+    is written with QuerySet.update, which sends no signal) is not a step of its life."""
+    changed = update_fields or frozenset()
+    if created:
+        _record_token(instance, AuditAction.TOKEN_CREATE)
+    elif "revoked_at" in changed:
+        _record_token(instance, AuditAction.TOKEN_REVOKE)
+    elif "rotated_at" in changed:
+        _record_token(instance, AuditAction.TOKEN_ROTATE)
 
 
 @receiver(post_delete, sender=ApiToken, dispatch_uid="care_events.audit.token_deleted")

@@ -261,7 +261,7 @@ def test_responses_past_the_cap_are_refused(agent_client, settings):
     assert InteractionResponse.objects.filter(interaction=interaction).count() == 3
 
 
-def test_an_interactions_responses_are_listed_oldest_first_in_pages(agent_client, staff_client):
+def test_an_interactions_responses_are_listed_oldest_first_in_pages(agent_client, charge_nurse_client):
     interaction = AgentInteractionFactory()
     url = f"/api/v1/interactions/{interaction.pk}/responses/"
     with time_machine.travel(T0, tick=True):
@@ -269,7 +269,7 @@ def test_an_interactions_responses_are_listed_oldest_first_in_pages(agent_client
             agent_client.post(url, {"text": f"Answer {n}", "severity": "LOW"}, format="json")
 
     first_page = agent_client.get(url, {"page_size": 2})
-    second_page = staff_client.get(url, {"page_size": 2, "page": 2})
+    second_page = charge_nurse_client.get(url, {"page_size": 2, "page": 2})
 
     assert first_page.status_code == second_page.status_code == 200
     assert first_page.json()["count"] == 3 and first_page.json()["next"] is not None

@@ -222,11 +222,11 @@ def test_the_agent_drives_a_checkin_the_nurse_sees_the_task(agent_client):
     assert AgentInteraction.objects.get().status == "ESCALATED"
 
 
-def test_reassigning_to_a_nurse_off_shift_is_a_conflict_naming_why(staff_client, nurse_a):
+def test_reassigning_to_a_nurse_off_shift_is_a_conflict_naming_why(charge_nurse_client, nurse_a):
     task = assigned_task(nurse_a)
     off_shift = NurseFactory(user__first_name="Edith", user__last_name="Cavell")
 
-    response = staff_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": off_shift.pk})
+    response = charge_nurse_client.post(f"/api/v1/tasks/{task.pk}/reassign/", {"nurse_id": off_shift.pk})
 
     assert response.status_code == 409
     assert response.json()["error"]["message"] == "Edith Cavell is not on shift now (no shift planned)."

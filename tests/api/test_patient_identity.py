@@ -235,8 +235,9 @@ def test_listing_episodes_costs_the_same_whatever_their_number(agent_client, dja
     client = agent_client
     client.get(f"/api/v1/patients/{patient.pk}/episodes/")  # warm: the token's user, the throttle
 
-    # Authentication (2), the patient exists, the count, the page, its plans and their attempts.
-    with django_assert_max_num_queries(8):
+    # Authentication (the key, the user's and her groups' permissions: 3), the patient exists, the count, the page,
+    # its plans and their attempts, the audit row.
+    with django_assert_max_num_queries(9):
         response = client.get(f"/api/v1/patients/{patient.pk}/episodes/")
 
     assert all(episode["current_outreach_attempt"] for episode in response.json()["results"])

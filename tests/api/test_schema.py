@@ -101,6 +101,10 @@ mode = "all"
 
 [phases.stateful]
 enabled = false
+
+# A body over API_MAX_BODY_BYTES is refused before it is read (413 payload_too_large, documented): a rejection too.
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
 """
 
 

@@ -2,10 +2,10 @@
 every page is loaded in chromium, and any violation the browser reports (the `securitypolicyviolation` event, or
 its console message) fails the test, as does a page that did not render."""
 
-import re
-
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
+
+from tests.browser.login import admin_login
 
 # Records every CSP violation of the page, from before its first script runs.
 RECORD_VIOLATIONS = """
@@ -55,14 +55,10 @@ def test_the_admin_login_page_works_under_the_csp(page: Page, violations: Violat
 
 @pytest.mark.django_db(transaction=True)
 def test_an_admin_change_form_with_its_scripts_works_under_the_csp(
-    page: Page, violations: Violations, django_user_model
+    page: Page, violations: Violations, django_user_model, live_server
 ):
     admin = django_user_model.objects.create_superuser("csp-admin", "csp@example.org", "a-long-enough-password")
-    page.goto("/admin/login/")
-    page.fill("#id_username", "csp-admin")
-    page.fill("#id_password", "a-long-enough-password")
-    page.click("input[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
+    admin_login(page, live_server, "csp-admin", "a-long-enough-password")  # the password, then the TOTP code
 
     # The user form runs admin's scripts: the permissions' two-list filter widget and the dates' shortcuts are
     # drawn by JavaScript, so they are there only if the scripts ran.

@@ -21,7 +21,12 @@ from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tasks_app.services.tasks import task_create
 from tests.api.factories import StaffUserFactory
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory
-from tests.helpers import drain, event_names
+from tests.helpers import (
+    admin_login,
+    drain,
+    event_names,
+    force_admin_login,
+)
 from tests.tasks_app.factories import (
     EscalationTaskFactory,
     NurseFactory,
@@ -39,9 +44,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return force_admin_login(Client(), user)
 
 
 def action_url(action: str, task: EscalationTask) -> str:
@@ -401,8 +404,7 @@ def test_a_charge_nurse_creates_a_nurse_who_can_log_in_and_sees_her_worklist(cha
     user = Nurse.objects.get(email="grace.hopper@hospital.example").user
     assert user.is_staff and user.check_password("a-long-Ward-7-password")
     assert list(user.groups.values_list("name", flat=True)) == [NURSE]
-    client = Client()
-    assert client.login(username="grace.hopper@hospital.example", password="a-long-Ward-7-password")
+    client = admin_login(Client(), user, "a-long-Ward-7-password")  # her password, then her phone's code
     assert client.get(WORKLIST).status_code == 200
 
 
@@ -437,7 +439,8 @@ def test_setting_a_password_on_the_add_page_is_optional(charge):
     assert not user.has_usable_password() and not user.is_staff
 
 
-def test_time_moves_the_countdown_into_warning_then_breach(nurse):
+def test_time_moves_the_countdown_into_warning_then_breach(nurse, settings):
+    settings.SESSION_COOKIE_AGE = 3 * 60 * 60  # she keeps the page open: no idle logout across the travel
     task = assigned_task(nurse, minutes_to_breach=40)
     client = client_for(nurse.user)
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=15)):

@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from tests.api.factories import AgentUserFactory, StaffUserFactory
+from tests.api.factories import AdministratorFactory, AgentUserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -18,4 +18,5 @@ def agent():
 
 @pytest.fixture
 def staff():
-    return StaffUserFactory()
+    """A person who reads every patient's records (the Administrator role) and opens admin."""
+    return AdministratorFactory()

@@ -5,7 +5,7 @@ from django.contrib.auth.hashers import make_password
 from django.urls import reverse
 
 from care_events.api_clients.models import ApiToken
-from care_events.api_clients.tokens import api_token_rotate
+from care_events.api_clients.tokens import api_token_create, api_token_rotate
 from care_events.audit.models import AuditEntry
 from tests.helpers import admin_login
 from tests.tasks_app.factories import NurseFactory
@@ -52,31 +52,40 @@ def test_a_session_login_to_the_api_is_recorded(client):
 
 def test_creating_rotating_and_revoking_a_key_are_recorded(admin_client, admin_user):
     nurse = NurseFactory()
-    first = api_token_rotate(user=nurse.user)  # a management command: nobody is logged in
-    api_token_rotate(user=nurse.user)
-    token = ApiToken.objects.get(user=nurse.user)
+    first = api_token_create(user=nurse.user, scope="nurse")  # a management command: nobody is logged in
+    second = api_token_rotate(user=nurse.user)
+    new = ApiToken.objects.get(prefix=second[:8])
 
-    admin_client.post(reverse("admin:care_events_apitoken_delete", args=[token.pk]), {"post": "yes"})
+    admin_client.post(
+        reverse("admin:care_events_apitoken_changelist"), {"action": "revoke", "_selected_action": [new.pk]}
+    )
 
-    created, rotated, revoked = AuditEntry.objects.filter(action__startswith="token.").order_by("id")
-    assert [created.action, rotated.action, revoked.action] == ["token.create", "token.rotate", "token.revoke"]
-    assert created.detail == {"token_user_id": nurse.user_id, "token_prefix": first[:8]}
-    assert (created.user_id, created.object_ids) == (None, [str(token.pk)])
-    assert rotated.detail["token_prefix"] == token.prefix != first[:8]
+    rows = list(AuditEntry.objects.filter(action__startswith="token.").order_by("id"))
+    assert (
+        [(row.action, row.detail["token_prefix"]) for row in rows]
+        == [
+            ("token.create", first[:8]),
+            ("token.rotate", first[:8]),  # the old key, valid for the overlap
+            ("token.create", second[:8]),  # its successor
+            ("token.revoke", second[:8]),
+        ]
+    )
+    assert (rows[0].user_id, rows[0].object_ids) == (None, [str(ApiToken.objects.get(prefix=first[:8]).pk)])
+    assert rows[0].detail["token_user_id"] == nurse.user_id
     # Revoked in admin: the row names the administrator who did it, from her request.
-    assert (revoked.user_id, revoked.auth_method, revoked.detail["token_user_id"]) == (
+    assert (rows[-1].user_id, rows[-1].auth_method, rows[-1].detail["token_user_id"]) == (
         admin_user.pk,
         "session+otp",
         nurse.user_id,
     )
-    assert not ApiToken.objects.filter(user=nurse.user).exists()
 
 
-def test_saving_a_key_without_changing_it_is_not_a_rotation():
+def test_saving_a_key_without_changing_its_life_is_not_recorded():
     nurse = NurseFactory()
-    api_token_rotate(user=nurse.user)
+    api_token_create(user=nurse.user, scope="nurse")
     token = ApiToken.objects.get(user=nurse.user)
 
-    token.save(update_fields=["created_at"])  # e.g. a last-used time, once the model has one
+    token.save(update_fields=["scope"])
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=token.created_at)  # as authentication writes it
 
     assert list(AuditEntry.objects.values_list("action", flat=True)) == ["token.create"]
