@@ -46,8 +46,13 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 30, what: st
 
 
 class CeleryStack:
-    def __init__(self) -> None:
+    """`overrides`: more environment for every process (bench/ and chaos/ set their own timings and backends);
+    `app`: the Celery app module to run (bench/ and chaos/ add their own tasks to the product's app)."""
+
+    def __init__(self, *, overrides: dict[str, str] | None = None, app: str = "config.celery_app") -> None:
         self.twilio = FakeTwilio().start()
+        self.app = app
+        self._started = 0
         self.tmp = Path(tempfile.mkdtemp(prefix="sequora-celery-"))
         self.broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         db = connection.settings_dict
@@ -58,6 +63,7 @@ class CeleryStack:
             "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             **WORKER_SETTINGS,
             **self.twilio.settings_overrides(),
+            **(overrides or {}),
         }
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
@@ -65,7 +71,7 @@ class CeleryStack:
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's lifetime
         return subprocess.Popen(  # noqa: S603 - our own celery binary and fixed arguments
-            [CELERY, "-A", "config.celery_app", *args],
+            [CELERY, "-A", self.app, *args],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -73,14 +79,15 @@ class CeleryStack:
             start_new_session=True,
         )
 
-    def start_workers(self, count: int = 2, concurrency: int = 2) -> None:
-        for n in range(count):
+    def start_workers(self, count: int = 2, concurrency: int = 2, queues: str = "urgent,default") -> None:
+        for _ in range(count):
+            n, self._started = self._started, self._started + 1
             self.workers.append(
                 self._spawn(
                     f"worker{n}",
                     "worker",
                     "-Q",
-                    "urgent,default",
+                    queues,
                     "--concurrency",
                     str(concurrency),
                     "--hostname",
@@ -95,8 +102,9 @@ class CeleryStack:
 
         wait_until(lambda: len(app.control.ping(timeout=0.5) or []) >= count, timeout=60, what="workers to answer")
 
-    def start_beat(self) -> None:
-        self.beat = self._spawn("beat", "beat", "--schedule", str(self.tmp / "beat-schedule"), "--loglevel", "INFO")
+    def start_beat(self, name: str = "beat") -> subprocess.Popen:
+        self.beat = self._spawn(name, "beat", "--schedule", str(self.tmp / f"{name}-schedule"), "--loglevel", "INFO")
+        return self.beat
 
     def kill_workers(self) -> None:
         """SIGKILL, as a crash or an OOM kill would: nothing is acked, nothing is cleaned up."""
