@@ -612,6 +612,10 @@ def _sweep_at(rows: int, due: int) -> dict[str, Any]:
         )
         cursor.execute(f'ANALYZE "{table}"')
     tasks = task_rows(due)
+    # A supervisor on shift: each fired warning of these unassigned tasks alerts her, as in production.
+    from tests.tasks_app.factories import NurseShiftFactory
+
+    NurseShiftFactory(nurse__is_supervisor=True)
     Timer.objects.bulk_create(
         Timer(kind="SLA_WARNING", subject_id=pk, due_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         for pk in tasks

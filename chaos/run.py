@@ -133,6 +133,7 @@ class Lab:
 
         self.stop_workers()
         self.servers.redis_flushall()
+        broker_reconnect()
         truncate_product_tables()
         self.stack = CeleryStack(overrides=self.overrides(), app="bench.app")
         self.stack.start_workers(count=2, concurrency=2)
@@ -173,6 +174,19 @@ class Lab:
         if self.web is not None:
             stop_process_group(self.web, timeout=20)
             self.web = None
+
+
+def broker_reconnect() -> None:
+    """After Redis went away, this process's pooled broker connections are dead ones: drop them all."""
+    from kombu import pools
+
+    from config.celery_app import app
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()
 
 
 def truncate_product_tables() -> None:
@@ -562,6 +576,7 @@ def run_scenario(name: str, lab: Lab, size: Size) -> Result:
     from django.db import connections
 
     connections.close_all()  # after a PostgreSQL restart this process's connection is gone too
+    broker_reconnect()
     say(f"   undone after {time.monotonic() - fault_at:.1f} s")
     stream.join()
     say(f"   stream done: {len(stream.accepted)} accepted, errors {dict(stream.errors)}")
