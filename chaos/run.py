@@ -79,6 +79,7 @@ class Result:
     worst_delay_s: float = 0.0
     worst_timer_lateness_s: float = 0.0
     twilio_requests: int = 0
+    checkins_given_up: int = 0  # check-in SMS past its response window, the nurse asked to call instead
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -334,9 +335,11 @@ def missing(stream: Stream) -> list[str]:
         elif task not in notified:
             problems.append(f"task {task}: nurse not notified")
     checked_in = set(sent.filter(type="CHECKIN").values_list("episode_id", flat=True))
+    given_up = given_up_checkins()
     for accepted in stream.accepted:
-        if accepted.kind == "discharge" and uuid.UUID(accepted.subject) not in checked_in:
-            problems.append(f"episode {accepted.subject}: no check-in SMS")
+        episode = uuid.UUID(accepted.subject) if accepted.kind == "discharge" else None
+        if episode is not None and episode not in checked_in and episode not in given_up:
+            problems.append(f"episode {accepted.subject}: no check-in SMS, and no call task instead")
     for kind, subject in Timer.objects.filter(
         kind__in=["SLA_WARNING", "SLA_BREACH"], fired_at__isnull=False
     ).values_list("kind", "subject_id"):
@@ -384,6 +387,24 @@ def slowest(stream: Stream, delay: float) -> str:
     return "?"
 
 
+def given_up_checkins() -> set[uuid.UUID]:
+    """Episodes whose check-in SMS failed for good once its response window was over (its deadline, by design:
+    notifications.services.create.message_deadline) and whose nurse was told to call the patient instead."""
+    from notifications.models import NotificationLog
+    from tasks_app.models import EscalationTask
+
+    failed = set(NotificationLog.objects.filter(type="CHECKIN", status="FAILED").values_list("episode_id", flat=True))
+    called = set(
+        EscalationTask.objects.filter(
+            episode_id__in=failed,
+            notifications__type="TASK_ASSIGNED",
+            notifications__sent_at__isnull=False,
+            source_key__startswith="no-answer:",
+        ).values_list("episode_id", flat=True)
+    )
+    return {episode for episode in failed if episode in called}
+
+
 def count(result: Result, lab: Lab, stream: Stream, poison_run_ids: set[int]) -> None:
     from care_events.bus.models import HandlerRun, Timer
     from notifications.models import NotificationLog
@@ -394,6 +415,7 @@ def count(result: Result, lab: Lab, stream: Stream, poison_run_ids: set[int]) ->
     result.never_accepted = stream.never_accepted
     problems = missing(stream)
     result.lost, result.lost_detail = len(problems), problems[:20]
+    result.checkins_given_up = len(given_up_checkins())
     requests_ = [r for r in lab.stack.twilio.requests if r.sid]
     result.twilio_requests = len(requests_)
     logged = Counter(
@@ -602,7 +624,8 @@ def summary(result: Result) -> str:
         f"sent twice {result.sent_twice}, timers unfired {result.timers_unfired}, fired twice "
         f"{result.timers_fired_twice}, undispatched {result.undispatched}, pending notifications "
         f"{result.pending_notifications}, worst delay {result.worst_delay_s} s, worst timer lateness "
-        f"{result.worst_timer_lateness_s} s, Twilio requests {result.twilio_requests}"
+        f"{result.worst_timer_lateness_s} s, Twilio requests {result.twilio_requests}, check-ins given up for a "
+        f"call task {result.checkins_given_up}"
         + (f"; API errors {result.api_errors}" if result.api_errors else "")
         + (f"; LOST: {result.lost_detail}" if result.lost_detail else "")
         + "".join(f"\n   {note}" for note in result.notes)
