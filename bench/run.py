@@ -69,6 +69,7 @@ class Bench:
             "NOTIFICATION_SMS_BACKEND": "local",
             "BENCH_RESULTS_URL": self.servers.redis_url(RESULTS_DB),
             "SWEEP_INTERVAL_SECONDS": str(self.sweep_interval),
+            "TIMER_HORIZON_SECONDS": "600",  # production's default (the test stack's is 4 s)
             "RELAY_GRACE_SECONDS": "60",
             "LOG_LEVEL": "WARNING",
         }
@@ -505,7 +506,7 @@ def _restart_to_first_task(bench: Bench, stack: Any) -> float:
     r = results_redis()
     r.delete("probe")
     started = time.monotonic()
-    stack.start_workers(count=1, concurrency=2)
+    stack.start_workers(count=1, concurrency=2, backstop=False)
     from bench.app import noop
 
     noop.apply_async(args=[0.0, "probe"], queue="urgent")
@@ -524,7 +525,7 @@ def _memory_point(bench: Bench, stack: Any, fill: Callable[[], int]) -> dict[str
     redis_mb = int(stack.broker.info("memory")["used_memory"]) / 1e6
     held = _unacked(stack)
     stop = stop_process_group(worker, sig=signal.SIGTERM, timeout=600)
-    stack.workers = []
+    stack.workers.remove(worker)
     restart = _restart_to_first_task(bench, stack)
     return {
         "idle_rss_mb": idle_rss,

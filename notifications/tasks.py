@@ -3,6 +3,7 @@ from typing import Any
 
 from celery import shared_task
 
+from care_events.bus.retry import within_horizon
 from notifications.services.delivery import notification_deliver, notifications_relay
 from notifications.services.reconcile import notifications_reconcile
 
@@ -11,7 +12,8 @@ from notifications.services.reconcile import notifications_reconcile
 def notification_deliver_task(self: Any, notification_id: str) -> None:
     # The row decides (its deadline, care_events.bus.retry.DELIVERIES); Celery only carries the wait.
     retry_in = notification_deliver(notification_id=uuid.UUID(notification_id))
-    if retry_in is not None:
+    # A wait beyond the horizon (a long Retry-After) is not held in a worker: the relay publishes it when due.
+    if retry_in is not None and within_horizon(retry_in):
         raise self.retry(countdown=retry_in)
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The README's run command: installs the project into .venv, brings up PostgreSQL and Redis (yours when DATABASE_URL
 # / REDIS_URL are set, otherwise private embedded ones: scripts/services.py), migrates, and serves the product the
-# way production does (gunicorn with WhiteNoise, a Celery worker on both queues, Celery Beat, Flower) until Ctrl-C,
-# which stops every process it started, the embedded servers included. Local settings and the local in-memory
-# notification backend by default: nothing leaves the machine.
+# way production does (gunicorn with WhiteNoise, a Celery worker on the urgent and default queues, one on the
+# backstop queue, Celery Beat, Flower) until Ctrl-C, which stops every process it started, the embedded servers
+# included. Local settings and the local in-memory notification backend by default: nothing leaves the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,6 +81,10 @@ supervise() {  # supervise NAME COMMAND...: start COMMAND again whenever it dies
 supervise web .venv/bin/gunicorn config.wsgi --bind "$BIND:$PORT" --workers 2 --timeout 30 \
     --access-logfile - --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' &
 supervise worker .venv/bin/celery -A config.celery_app worker -Q urgent,default --loglevel INFO --concurrency 2 &
+# The backstops (timer sweep, relays, the timers' horizon job) on their own queue and process: a backlog of ordinary
+# work never delays them (docs/architecture.md#durability).
+supervise backstop .venv/bin/celery -A config.celery_app worker -Q backstop --hostname backstop@%h --loglevel INFO \
+    --concurrency 1 &
 supervise beat .venv/bin/celery -A config.celery_app beat --loglevel INFO --schedule "$RUN/celerybeat-schedule" &
 supervise flower .venv/bin/celery -A config.celery_app flower --address="$BIND" --port="$FLOWER_PORT" \
     --basic-auth="$FLOWER_BASIC_AUTH" >"$RUN/flower.log" 2>&1 &

@@ -1,8 +1,10 @@
-"""A real Celery stack for tests: worker processes and Beat against the test database and Redis database 15.
+"""A real Celery stack for tests: worker processes, the backstop worker and Beat against the test database and the
+test broker's Redis database (TEST_CELERY_BROKER_URL).
 
 Only Twilio is replaced, by tests/notifications/fake_twilio.py at its HTTP boundary: the workers send SMS through
 the real twilio SDK to that local server. Timers are short (CHECKIN_DELAY 3 s, response window 6 s) and the
-backstops fast (sweep every second, relay after 2 s) so the durability tests finish in seconds.
+backstops fast (sweep every second, relay after 2 s) so the durability tests finish in seconds; the timers' horizon
+is 4 s, so an SLA stage or a check-in due later than that is published by the horizon job, as in production.
 """
 
 import os
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from tests.notifications.fake_twilio import FakeTwilio
@@ -29,6 +32,7 @@ WORKER_SETTINGS = {
     "QUIET_HOURS_START": "0",  # equal start and end: no quiet hours, so the tests do not depend on the hour
     "QUIET_HOURS_END": "0",
     "SWEEP_INTERVAL_SECONDS": "1",
+    "TIMER_HORIZON_SECONDS": "4",
     "RELAY_GRACE_SECONDS": "2",
     "NOTIFICATION_SEND_LEASE_SECONDS": "15",  # 3 x the fake Twilio's 5 s timeout (settings_overrides)
     "NOTIFICATION_SMS_BACKEND": "twilio",
@@ -79,19 +83,24 @@ class CeleryStack:
             start_new_session=True,
         )
 
-    def start_workers(self, count: int = 2, concurrency: int = 2, queues: str = "urgent,default") -> None:
-        for _ in range(count):
-            n, self._started = self._started, self._started + 1
+    def start_workers(self, count: int = 2, concurrency: int = 2, *, backstop: bool = True) -> None:
+        """`count` workers on the urgent and default queues, and the backstop queue's own worker (as production runs
+        them: scripts/run.sh) unless `backstop` is False (one runs already)."""
+        first, self._started = self._started, self._started + count
+        queues = [("urgent,default", concurrency, f"w{n}") for n in range(first, first + count)]
+        if backstop:
+            queues.append(("backstop", 1, f"backstop{first}"))
+        for queue, processes, name in queues:
             self.workers.append(
                 self._spawn(
-                    f"worker{n}",
+                    name,
                     "worker",
                     "-Q",
-                    queues,
+                    queue,
                     "--concurrency",
-                    str(concurrency),
+                    str(processes),
                     "--hostname",
-                    f"w{n}-{os.getpid()}@%h",
+                    f"{name}-{os.getpid()}@%h",
                     "--loglevel",
                     "INFO",
                     "--without-mingle",
@@ -100,10 +109,17 @@ class CeleryStack:
             )
         from config.celery_app import app
 
-        wait_until(lambda: len(app.control.ping(timeout=0.5) or []) >= count, timeout=60, what="workers to answer")
+        wait_until(
+            lambda: len(app.control.ping(timeout=0.5) or []) >= len(queues), timeout=60, what="workers to answer"
+        )
 
     def start_beat(self, name: str = "beat") -> subprocess.Popen:
+        """Beat, once it is scheduling: the backstop worker has run a sweep since (its heartbeat is fresh)."""
+        from care_events.bus.health import SWEEP_HEARTBEAT_KEY, sweep_heartbeat_age
+
+        cache.delete(SWEEP_HEARTBEAT_KEY)
         self.beat = self._spawn(name, "beat", "--schedule", str(self.tmp / f"{name}-schedule"), "--loglevel", "INFO")
+        wait_until(lambda: sweep_heartbeat_age() is not None, timeout=60, what="Beat's first sweep")
         return self.beat
 
     def kill_workers(self) -> None:

@@ -64,7 +64,16 @@ class TimerAdmin(ReadOnlyAdmin):
     """Timers given up after their attempts are listed with their last error (filter "Failed at: has date");
     "Re-arm" gives them fresh attempts, due now."""
 
-    list_display = ("due_at", "kind", "subject_id", "fired_at", "cancelled_at", "failed_at", "attempts")
+    list_display = (
+        "due_at",
+        "kind",
+        "subject_id",
+        "published_at",
+        "fired_at",
+        "cancelled_at",
+        "failed_at",
+        "attempts",
+    )
     list_filter = (
         "kind",
         ("fired_at", admin.EmptyFieldListFilter),

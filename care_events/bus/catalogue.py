@@ -17,6 +17,8 @@ from care_events.models import Episode
 
 URGENT = "urgent"
 DEFAULT = "default"
+# The sweep, the relays and the timers' horizon job: their own queue and worker (CELERY_TASK_ROUTES).
+BACKSTOP = "backstop"
 
 
 class Payload(serializers.Serializer):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from care_events.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.bus.models import Event, HandlerRun
-from care_events.bus.retry import HANDLER_RUNS, claim, error_text, relay_take
+from care_events.bus.retry import HANDLER_RUNS, claim, error_text, relay_backoff, relay_take
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +109,12 @@ def emit(name: str, data: Payload, *, idempotency_key: str | None = None) -> Eve
                 event = Event.objects.create(name=name, data=stored, idempotency_key=idempotency_key)
         except IntegrityError:
             return Event.objects.get(idempotency_key=idempotency_key)
+        # enqueued_at is set now, with the row, rather than after the publish: a worker that takes the message the
+        # instant it is published must find the row unlocked (runs_publish).
+        now = timezone.now()
         runs = HandlerRun.objects.bulk_create(
-            HandlerRun(event=event, handler=handler.name, queue=handler.queue) for handler in handlers_for(name)
+            HandlerRun(event=event, handler=handler.name, queue=handler.queue, enqueued_at=now)
+            for handler in handlers_for(name)
         )
     logger.info("event %s %s recorded with %d handler runs", name, event.pk, len(runs))
     published = [(run.pk, run.handler, run.queue) for run in runs]
@@ -125,12 +129,18 @@ def emit_many(events: list[tuple[str, Payload, str | None]]) -> list[Event]:
 
 
 def runs_publish(runs: list[tuple[int, str, str]]) -> None:
-    """Publish one Celery message per (run id, handler name, queue). A publish failure is logged, not raised: the
-    row is committed already and the relay publishes it again (raising here would turn a saved request into an
-    error)."""
+    """Publish one Celery message per (run id, handler name, queue), once the runs are committed with their
+    `enqueued_at` set.
+
+    Nothing writes to a run row after its message is out. A write there (this function once set `enqueued_at` after
+    each publish) holds the row's lock for the length of an UPDATE, and a worker that takes the message in that
+    instant finds the row locked, skips it (the claim is SKIP LOCKED) and acknowledges the message: the run then
+    waits for the relay (RELAY_GRACE_SECONDS + SWEEP_INTERVAL_SECONDS, longer under a backlog). Only a publish that
+    failed is written back (`enqueued_at` cleared: no message exists, so no worker can race it), and logged rather
+    than raised: the row is committed already and the relay publishes it (raising here would turn a saved request
+    into an error)."""
     from care_events.bus.tasks import handler_run_task
 
-    now = timezone.now()
     for run_id, handler, queue in runs:
         try:
             # `shadow`: Flower and the worker's log name the message after the handler it runs ("assign-task")
@@ -138,8 +148,7 @@ def runs_publish(runs: list[tuple[int, str, str]]) -> None:
             handler_run_task.apply_async(args=[run_id], queue=queue, shadow=handler)
         except Exception:
             logger.warning("could not publish handler run %s; the relay will publish it", run_id, exc_info=True)
-            continue
-        HandlerRun.objects.filter(pk=run_id).update(enqueued_at=now)
+            HandlerRun.objects.filter(pk=run_id).update(enqueued_at=None)
 
 
 class HandlerFailedError(Exception):
@@ -197,7 +206,7 @@ def handler_runs_redrive(*, run_ids: list[int]) -> int:
     """Put failed runs back to PENDING with fresh attempts (the admin's re-drive action)."""
     now = timezone.now()
     count = HandlerRun.objects.filter(pk__in=run_ids, status=HandlerRun.Status.FAILED).update(
-        status=HandlerRun.Status.PENDING, attempts=0, next_attempt_at=now, enqueued_at=None
+        status=HandlerRun.Status.PENDING, attempts=0, next_attempt_at=now, enqueued_at=now
     )
     redriven = list(
         HandlerRun.objects.filter(pk__in=run_ids, status=HandlerRun.Status.PENDING).values_list(
@@ -210,11 +219,13 @@ def handler_runs_redrive(*, run_ids: list[int]) -> int:
 
 def handler_runs_relay(*, limit: int = 500) -> int:
     """Publish again the pending runs whose message was published (or due) over RELAY_GRACE_SECONDS ago and has
-    not run."""
+    not run; one still pending after that waits twice as long before the next (`relay_backoff`)."""
     now = timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
-    overdue = HandlerRun.objects.filter(status=HandlerRun.Status.PENDING, next_attempt_at__lte=cutoff).exclude(
-        enqueued_at__gt=cutoff
+    overdue = (
+        HandlerRun.objects.filter(status=HandlerRun.Status.PENDING, next_attempt_at__lte=cutoff)
+        .exclude(enqueued_at__gt=cutoff)
+        .filter(relay_backoff(due="next_attempt_at", marked="enqueued_at", now=now))
     )
     runs = relay_take(
         overdue, fields=("handler", "queue"), order_by="next_attempt_at", mark={"enqueued_at": now}, limit=limit

@@ -95,6 +95,12 @@ class Timer(models.Model):
     failed_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when its handler failed on every attempt; re-arm it from the list."
     )
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its Celery message was published: at scheduling if due within TIMER_HORIZON_SECONDS, "
+        "otherwise by the horizon job once it comes that close. Empty: a row only, no message yet.",
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -108,6 +114,14 @@ class Timer(models.Model):
                 fields=["due_at"],
                 condition=Q(fired_at__isnull=True, cancelled_at__isnull=True, failed_at__isnull=True),
                 name="timer_due_idx",
+            ),
+            # The horizon job's scan: pending timers with no message yet, soonest first.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(
+                    published_at__isnull=True, fired_at__isnull=True, cancelled_at__isnull=True, failed_at__isnull=True
+                ),
+                name="timer_unpublished_idx",
             ),
             models.Index(fields=["subject_id"], name="timer_subject_idx"),
         ]

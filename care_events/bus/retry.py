@@ -2,18 +2,26 @@
 
 - `claim` locks one row that is still to do, and skips it when another worker holds it;
 - a `RetryPolicy` per kind of work says how many attempts it gets and how long to wait between them;
-- `relay_take` is how every relay takes overdue rows: locked, oldest first, and marked so that a second relay
-  running at the same moment takes other rows.
+- `relay_take` is how every relay (and the timers' horizon job) takes its rows: locked, oldest first, and marked so
+  that a second relay running at the same moment takes other rows;
+- `within_horizon` says whether a delayed message may be published now: a worker holds every ETA or countdown
+  message in memory until it is due, so nothing is published further ahead than TIMER_HORIZON_SECONDS (the broker's
+  visibility_timeout outlasts that); later work waits as a row, for the horizon job or a relay.
 
 Why each is safe, and what the delays add up to: docs/architecture.md#durability.
 """
 
+import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import models, transaction
+from django.db.models import DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
 
 M = TypeVar("M", bound=models.Model)
 
@@ -56,17 +64,35 @@ def claim(queryset: "models.QuerySet[M]") -> M | None:
     return queryset.select_for_update(skip_locked=True, of=("self",)).first()
 
 
+def within_horizon(when: dt.datetime | float) -> bool:
+    """Whether a message due at `when` (a datetime, or a delay in seconds from now) may be published now."""
+    delay = (when - timezone.now()).total_seconds() if isinstance(when, dt.datetime) else when
+    return delay <= settings.TIMER_HORIZON_SECONDS
+
+
 def error_text(exc: Exception) -> str:
     """The failure as kept on the row for admin. Never logged: a database error can quote row values (PHI)."""
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+def relay_backoff(*, due: str, marked: str, now: dt.datetime) -> Q:
+    """The rows a relay may take again: never marked, or pending since their last mark for at least as long as they
+    had been pending (since `due`) when it was made. A row the relay publishes is published again after the grace,
+    then after twice that, four times..., so a backlog longer than the grace (its messages are queued, not lost) is
+    not multiplied by the relay: without this, every queued message was published again every grace period, and the
+    duplicates lengthened the backlog that caused them."""
+    waited_before_mark = ExpressionWrapper(F(marked) - F(due), output_field=DurationField())
+    waited_since_mark = ExpressionWrapper(Value(now) - F(marked), output_field=DurationField())
+    return Q(**{f"{marked}__isnull": True}) | Q(LessThanOrEqual(waited_before_mark, waited_since_mark))
+
+
 def relay_take(
     queryset: "models.QuerySet[M]", *, fields: Sequence[str], order_by: str, mark: dict[str, Any], limit: int
 ) -> list[tuple[Any, ...]]:
-    """Take up to `limit` overdue rows as (pk, *fields), oldest first (`order_by`: the column of the rows'
-    partial index), and update them with `mark` while they are locked, so that a second relay running at once takes
-    other rows and the next run of this one does not take them again before they had a chance to run."""
+    """Take up to `limit` rows as (pk, *fields), oldest first (`order_by`: the column of the rows' partial index),
+    and update them with `mark` while they are locked, so that a second relay running at once takes other rows and
+    the next run of this one does not take them again before they had a chance to run. The rows are marked and
+    committed before the caller publishes anything: a worker that gets the message at once finds the row free."""
     with transaction.atomic():
         rows = list(queryset.select_for_update(skip_locked=True).order_by(order_by).values_list("pk", *fields)[:limit])
         queryset.model._default_manager.filter(pk__in=[row[0] for row in rows]).update(**mark)

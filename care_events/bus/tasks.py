@@ -2,6 +2,8 @@
 
 Every task is acknowledged late and rejected (so redelivered) when its worker dies: CELERY_TASK_ACKS_LATE and
 CELERY_TASK_REJECT_ON_WORKER_LOST in config/settings/base.py. That is safe because each call claims its row first.
+The backstops (the sweep, the relays, the horizon job) are routed to their own queue, `backstop`, consumed by a worker
+of its own, so that no backlog of ordinary work delays them (CELERY_TASK_ROUTES).
 """
 
 from typing import Any
@@ -10,7 +12,8 @@ from celery import shared_task
 
 from care_events.bus.dispatch import HandlerFailedError, handler_run_execute, handler_runs_relay
 from care_events.bus.health import sweep_heartbeat_record
-from care_events.bus.timers import timer_fire, timers_fire_due
+from care_events.bus.retry import within_horizon
+from care_events.bus.timers import timer_fire, timers_fire_due, timers_publish_horizon
 
 
 @shared_task(bind=True, max_retries=None)
@@ -21,6 +24,8 @@ def handler_run_task(self: Any, run_id: int) -> None:
     except HandlerFailedError as exc:
         if exc.retry_in is None:
             return  # final failure: recorded as FAILED on the run row, visible and re-drivable in admin
+        if not within_horizon(exc.retry_in):
+            return  # a wait beyond the horizon is not held in a worker: the relay publishes the run when it is due
         raise self.retry(countdown=exc.retry_in) from None
 
 
@@ -40,3 +45,8 @@ def timers_sweep_task() -> None:
 @shared_task
 def events_relay_task() -> None:
     handler_runs_relay()
+
+
+@shared_task
+def timers_publish_horizon_task() -> None:
+    timers_publish_horizon()

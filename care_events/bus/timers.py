@@ -1,7 +1,11 @@
-"""Durable timers: rows with due_at / fired_at / cancelled_at / failed_at.
+"""Durable timers: rows with due_at / published_at / fired_at / cancelled_at / failed_at.
 
-Fast path: a Celery message published when the timer's transaction commits, with `countdown` for a delay relative to
-something that happened (the check-in, 24 h after the discharge) or `eta` for an absolute deadline (an SLA stage).
+Fast path: a Celery message, with `countdown` for a delay relative to something that happened (the check-in, 24 h
+after the discharge) or `eta` for an absolute deadline (an SLA stage), published only once the timer is due within
+TIMER_HORIZON_SECONDS: at scheduling (when its transaction commits) if it is that close already, otherwise by the
+horizon job (`timers_publish_horizon`, Beat), which marks the rows published in the same claim that takes them. So a
+worker holds at most one horizon of ETA messages, whatever the number of open tasks, and the broker's
+visibility_timeout only has to outlast the horizon.
 Backstop: the Beat sweep fires every due timer the fast path missed (Redis lost the message, a worker died holding
 it). Either path fires through `timer_fire`, which claims the row only while it is unfired and uncancelled and runs
 the kind's handler in the same transaction, so a timer fires exactly once whichever path gets there first.
@@ -15,12 +19,13 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from care_events.bus.catalogue import DEFAULT
 from care_events.bus.models import Timer, TimerKind
-from care_events.bus.retry import TIMERS, claim, error_text
+from care_events.bus.retry import TIMERS, claim, error_text, relay_take, within_horizon
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +62,27 @@ def timer_handler(
 
 
 def timer_schedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datetime) -> Timer:
-    """Create the timer (or find the one scheduled before: one per kind and subject) and arm the fast path."""
-    timer, created = Timer.objects.get_or_create(kind=kind, subject_id=subject_id, defaults={"due_at": due_at})
-    if created:
-        _arm(timer)
+    """Create the timer (or find the one scheduled before: one per kind and subject), and publish its fast path
+    after the commit if it is due within the horizon (the horizon job publishes it later otherwise)."""
+    publish = within_horizon(due_at)
+    timer, created = Timer.objects.get_or_create(
+        kind=kind,
+        subject_id=subject_id,
+        defaults={"due_at": due_at, "published_at": timezone.now() if publish else None},
+    )
+    if created and publish:
+        _publish_on_commit(timer)
     return timer
 
 
 def timer_reschedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datetime) -> None:
     """Move the timer that is firing now to a later time (for example out of a patient's quiet hours)."""
     timer = Timer.objects.get(kind=kind, subject_id=subject_id)
-    timer.fired_at, timer.due_at = None, due_at
-    timer.save(update_fields=["fired_at", "due_at"])
-    _arm(timer)
+    publish = within_horizon(due_at)
+    timer.fired_at, timer.due_at, timer.published_at = None, due_at, timezone.now() if publish else None
+    timer.save(update_fields=["fired_at", "due_at", "published_at"])
+    if publish:
+        _publish_on_commit(timer)
 
 
 def timers_cancel(*, subject_id: uuid.UUID, kinds: Iterable[TimerKind]) -> int:
@@ -84,30 +97,52 @@ def timers_rearm(*, timer_ids: list[int]) -> int:
     timers = list(Timer.objects.filter(pk__in=timer_ids).exclude(failed_at=None))
     for timer in timers:
         timer.failed_at, timer.attempts, timer.due_at = None, 0, timezone.now()
-        timer.save(update_fields=["failed_at", "attempts", "due_at"])
-        _arm(timer)
+        timer.published_at = timer.due_at
+        timer.save(update_fields=["failed_at", "attempts", "due_at", "published_at"])
+        _publish_on_commit(timer)
     return len(timers)
 
 
-def _arm(timer: Timer) -> None:
+def timers_publish_horizon(*, limit: int = 500) -> int:
+    """The horizon job: publish the fast path of every pending timer that has come within TIMER_HORIZON_SECONDS,
+    soonest first, in batches of `limit`. Each batch is taken and marked published in one claim (SKIP LOCKED), so
+    two jobs running at once (two Beats, a late run overlapping the next) never publish one timer twice. A publish
+    that fails leaves the timer to the sweep, like a message Redis lost."""
+    published = 0
+    while True:
+        now = timezone.now()
+        entering = Timer.objects.pending().filter(
+            published_at=None, due_at__lte=now + dt.timedelta(seconds=settings.TIMER_HORIZON_SECONDS)
+        )
+        batch = relay_take(
+            entering, fields=("kind", "due_at"), order_by="due_at", mark={"published_at": now}, limit=limit
+        )
+        for timer_id, kind, due_at in batch:
+            _publish(timer_id, kind, due_at)
+        published += len(batch)
+        if len(batch) < limit:
+            break
+    if published:
+        logger.info("horizon: published %d timers", published)
+    return published
+
+
+def _publish_on_commit(timer: Timer) -> None:
+    timer_id, kind, due_at = timer.pk, timer.kind, timer.due_at
+    transaction.on_commit(lambda: _publish(timer_id, kind, due_at))
+
+
+def _publish(timer_id: int, kind: str, due_at: dt.datetime) -> None:
     from care_events.bus.tasks import timer_fire_task
 
-    handler = _timer_handlers[timer.kind]
-    timer_id, due_at = timer.pk, timer.due_at
-    # Flower and the worker's log name the message after the timer's kind ("timer:SLA_BREACH"); the argument stays
-    # the timer's id.
-    shadow = f"timer:{timer.kind}"
-
-    def publish() -> None:
-        when = (
-            {"countdown": max(0.0, (due_at - timezone.now()).total_seconds())} if handler.countdown else {"eta": due_at}
-        )
-        try:
-            timer_fire_task.apply_async(args=[timer_id], queue=handler.queue, shadow=shadow, **when)
-        except Exception:
-            logger.warning("could not publish timer %s; the sweep will fire it", timer_id, exc_info=True)
-
-    transaction.on_commit(publish)
+    handler = _timer_handlers[kind]
+    when = {"countdown": max(0.0, (due_at - timezone.now()).total_seconds())} if handler.countdown else {"eta": due_at}
+    try:
+        # Flower and the worker's log name the message after the timer's kind ("timer:SLA_BREACH"); the argument
+        # stays the timer's id.
+        timer_fire_task.apply_async(args=[timer_id], queue=handler.queue, shadow=f"timer:{kind}", **when)
+    except Exception:
+        logger.warning("could not publish timer %s; the sweep will fire it", timer_id, exc_info=True)
 
 
 class TimerFailedError(Exception):

@@ -176,7 +176,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # A second queue, "urgent", is chosen per message (SLA breaches, urgent hand-offs and their notifications) so
-# they never wait behind routine work; workers consume both (-Q urgent,default), and Celery creates queues.
+# they never wait behind routine work; workers consume both (-Q urgent,default), and Celery creates queues. A
+# third, "backstop", has a worker of its own (below).
 CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -188,17 +189,28 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
-# Longer than the longest ETA or countdown published (a 24 h check-in pushed past quiet hours, a 24 h SLA), since
-# such a message stays unacked in the worker until it runs; Celery reads it from all three places below.
-# docs/architecture.md#durability.
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=48 * 60 * 60)
+
+# --- Timers' horizon, backstops (docs/architecture.md#durability) ----------------------------------------------
+# A timer (an SLA stage, a check-in) is only a row until it is due within this many seconds; then its ETA or
+# countdown message is published (at scheduling, or by the Beat job publish-timers-in-horizon). A worker holds every
+# ETA message in memory until it runs, so this bounds a worker's memory and restart time, whatever the number of
+# open tasks. Retries due further ahead than this wait as rows too, for the relays.
+TIMER_HORIZON_SECONDS = env.int("TIMER_HORIZON_SECONDS", default=10 * 60)
+# An unacked message is redelivered by Redis after this long. Longer than the longest ETA or countdown ever
+# published (the horizon) plus the longest task, since such a message stays unacked in the worker until it runs; a
+# message lost inside a worker (killed while holding it) comes back after this. Celery reads it from three places.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=TIMER_HORIZON_SECONDS + 5 * 60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# The backstops run on their own queue, "backstop", consumed by a worker process of its own (scripts/run.sh): a
+# backlog of ordinary work can neither delay them nor, since they carry no `expires`, discard them. A late or
+# overlapping run is harmless: each takes its rows with SKIP LOCKED and marks them in the same claim.
 CELERY_TASK_ROUTES = {
-    "care_events.bus.tasks.timers_sweep_task": {"queue": "urgent"},
-    "care_events.bus.tasks.events_relay_task": {"queue": "urgent"},
+    "care_events.bus.tasks.timers_sweep_task": {"queue": "backstop"},
+    "care_events.bus.tasks.events_relay_task": {"queue": "backstop"},
+    "care_events.bus.tasks.timers_publish_horizon_task": {"queue": "backstop"},
+    "notifications.tasks.notifications_relay_task": {"queue": "backstop"},
 }
-# The backstop. Each entry expires before the next is due, so a stopped worker does not come back to a pile.
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # A pending handler run or notification whose message was published this long ago and has not run is taken
 # for lost and published again (duplicates are harmless: every consumer claims its row first).
@@ -210,16 +222,24 @@ READY_MAX_PENDING_RUN_AGE_SECONDS = env.int("READY_MAX_PENDING_RUN_AGE_SECONDS",
 # ... and when a pending timer is this far past due: the sweep fires due timers every SWEEP_INTERVAL_SECONDS.
 READY_MAX_LATE_TIMER_SECONDS = env.int("READY_MAX_LATE_TIMER_SECONDS", default=120)
 # (The sweep itself is stale, and /readyz fails, 2 x SWEEP_INTERVAL_SECONDS after it last finished.)
+# The backstops every SWEEP_INTERVAL_SECONDS, without `expires` (above); the other jobs expire before their next run,
+# so a stopped worker does not come back to a pile of them.
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {
         "task": "care_events.bus.tasks.timers_sweep_task",
         "schedule": SWEEP_INTERVAL_SECONDS,
-        "options": {"expires": SWEEP_INTERVAL_SECONDS},
+    },
+    "publish-timers-in-horizon": {
+        "task": "care_events.bus.tasks.timers_publish_horizon_task",
+        "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "relay-pending-events": {
         "task": "care_events.bus.tasks.events_relay_task",
         "schedule": SWEEP_INTERVAL_SECONDS,
-        "options": {"expires": SWEEP_INTERVAL_SECONDS},
+    },
+    "relay-pending-notifications": {
+        "task": "notifications.tasks.notifications_relay_task",
+        "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "assign-waiting-tasks": {
         "task": "tasks_app.tasks.assign_waiting_tasks_task",
@@ -230,11 +250,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "care_events.api_clients.tasks.idempotency_records_prune_task",
         "schedule": 60 * 60,
         "options": {"expires": 60 * 60},
-    },
-    "relay-pending-notifications": {
-        "task": "notifications.tasks.notifications_relay_task",
-        "schedule": SWEEP_INTERVAL_SECONDS,
-        "options": {"expires": SWEEP_INTERVAL_SECONDS},
     },
     "reconcile-sent-notifications": {
         "task": "notifications.tasks.notifications_reconcile_task",

@@ -11,9 +11,10 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from care_events.bus.retry import DELIVERIES, claim, relay_take
+from care_events.bus.retry import DELIVERIES, claim, relay_backoff, relay_take
 from care_events.choices import Channel
 from care_events.services.patients import patient_sms_consent_set
 from notifications.backends import get_backend
@@ -191,15 +192,25 @@ def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) 
 
 
 def notifications_relay(*, limit: int = 500) -> int:
-    """Publish again every pending notification whose next try is due over RELAY_GRACE_SECONDS ago (lost message,
-    dead worker's lease expired, Redis flushed). Marked by moving next_attempt_at to now: still claimable at once,
-    and not relayed again before another grace period."""
+    """Publish again every pending notification whose message may be lost: its next try due over
+    RELAY_GRACE_SECONDS ago (a lost message, Redis flushed), or an attempt whose lease has expired (its worker died
+    or hung mid-send: the lease was its grace already, so it is taken at once, and the next attempt asks the
+    provider first). Marked by `updated_at`: not relayed again before another grace period, and then only after
+    twice as long as the last wait (`relay_backoff`), so a backlog is not multiplied. Oldest first, through the
+    partial index on pending rows."""
     now = timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
-    overdue = NotificationLog.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=cutoff)
-    pending = relay_take(
-        overdue, fields=("urgent",), order_by="next_attempt_at", mark={"next_attempt_at": now}, limit=limit
+    lease_started_before = now - dt.timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_SECONDS)
+    overdue = (
+        NotificationLog.objects.filter(status=NotificationStatus.PENDING, next_attempt_at__lte=now)
+        .filter(
+            Q(next_attempt_at__lte=cutoff) | Q(in_doubt_since__isnull=False, last_attempt_at__lte=lease_started_before)
+        )
+        # Relayed (marked after it was due) within the grace: its message is on its way.
+        .exclude(Q(updated_at__gt=cutoff) & Q(updated_at__gt=F("next_attempt_at")))
+        .filter(relay_backoff(due="next_attempt_at", marked="updated_at", now=now))
     )
+    pending = relay_take(overdue, fields=("urgent",), order_by="next_attempt_at", mark={"updated_at": now}, limit=limit)
     for pk, urgent in pending:
         publish_delivery(pk, urgent=urgent)
     if pending:

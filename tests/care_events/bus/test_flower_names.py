@@ -1,64 +1,26 @@
 """Flower names each message after what it runs (Celery's `shadow`), and a message carries ids only.
 
-The messages are really published, to the test broker (Redis database 15), and captured on the way out with Celery's
-`before_task_publish` signal: its `headers` are the message's (`shadow` is the name Flower and the worker's log show).
+The messages are really published, to the test broker, and captured on the way out (the `published` fixture,
+conftest.py): their `headers` are the message's (`shadow` is the name Flower and the worker's log show).
 """
 
 import datetime as dt
-import json
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-import redis
-from celery.signals import before_task_publish
-from django.conf import settings
 from django.utils import timezone
 
 from care_events.bus.catalogue import DEFAULT, URGENT
 from care_events.bus.dispatch import handler_runs_redrive, handler_runs_relay
 from care_events.bus.models import HandlerRun, TimerKind
 from care_events.bus.timers import timer_schedule
+from tests.care_events.bus.conftest import Published
 from tests.tasks_app.factories import EscalationTaskFactory
 
 pytestmark = pytest.mark.django_db
 
 HANDLER_RUN_TASK = "care_events.bus.tasks.handler_run_task"
 TIMER_FIRE_TASK = "care_events.bus.tasks.timer_fire_task"
-
-
-@dataclass
-class Published:
-    task: str
-    args: list[Any]
-    kwargs: dict[str, Any]
-    headers: dict[str, Any]
-    queue: str
-
-
-@pytest.fixture
-def published():
-    """Every message published while the test runs; taken off the broker's queues afterwards, so no worker of a
-    later test runs them."""
-    messages: list[Published] = []
-
-    def capture(sender: str, body: Any, headers: dict[str, Any], routing_key: str, **kwargs: Any) -> None:
-        args, kwargs_, _embed = body
-        messages.append(Published(sender, list(args), dict(kwargs_), dict(headers), routing_key))
-
-    before_task_publish.connect(capture, weak=False)
-    yield messages
-    before_task_publish.disconnect(capture)
-    ids = {message.headers["id"] for message in messages}
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        for queue in (URGENT, DEFAULT):
-            for raw in broker.lrange(queue, 0, -1):
-                if json.loads(raw)["headers"].get("id") in ids:
-                    broker.lrem(queue, 1, raw)
-    finally:
-        broker.close()
 
 
 def assert_ids_only(message: Published, pk: int) -> None:
@@ -90,8 +52,9 @@ def test_emit_publishes_each_run_named_after_its_handler_with_its_id_only(
 def test_the_relay_publishes_a_lost_run_under_its_handler_name(published):
     task = EscalationTaskFactory()  # its runs are recorded; their publish waits for a commit that never comes
     run = HandlerRun.objects.get(event__data__task_id=str(task.pk), handler="assign-task")
+    five_minutes_ago = timezone.now() - dt.timedelta(minutes=5)
     HandlerRun.objects.filter(event__data__task_id=str(task.pk)).update(
-        next_attempt_at=timezone.now() - dt.timedelta(minutes=5)
+        next_attempt_at=five_minutes_ago, enqueued_at=five_minutes_ago
     )
     assert handler_runs_relay() == 2
     message = next(message for message in published if message.args == [run.pk])
@@ -113,7 +76,7 @@ def test_a_redriven_run_is_published_under_its_handler_name(published, django_ca
 
 
 def test_a_timer_message_is_named_after_its_kind_with_its_id_only(published, django_capture_on_commit_callbacks):
-    due_at = timezone.now() + dt.timedelta(hours=1)
+    due_at = timezone.now() + dt.timedelta(minutes=5)  # within the horizon (TIMER_HORIZON_SECONDS, 10 min)
     with django_capture_on_commit_callbacks(execute=True):
         timer = timer_schedule(kind=TimerKind.SLA_BREACH, subject_id=uuid.uuid4(), due_at=due_at)
     [message] = published
@@ -127,7 +90,7 @@ def test_a_timer_message_is_named_after_its_kind_with_its_id_only(published, dja
 def test_a_countdown_timer_message_is_named_after_its_kind(published, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         timer = timer_schedule(
-            kind=TimerKind.CHECKIN_DUE, subject_id=uuid.uuid4(), due_at=timezone.now() + dt.timedelta(hours=24)
+            kind=TimerKind.CHECKIN_DUE, subject_id=uuid.uuid4(), due_at=timezone.now() + dt.timedelta(minutes=5)
         )
     [message] = published
     assert message.headers["shadow"] == "timer:CHECKIN_DUE"
