@@ -80,6 +80,9 @@ class Result:
     worst_timer_lateness_s: float = 0.0
     twilio_requests: int = 0
     checkins_given_up: int = 0  # check-in SMS past its response window, the nurse asked to call instead
+    settled_after_s: float | None = None  # seconds after the stream's end until nothing was left to do
+    late_at_deadline: int = 0  # effects still missing at the end of the recovery window (then waited for longer)
+    queued_at_deadline: int = 0  # messages in the queues at that moment
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -603,9 +606,22 @@ def run_scenario(name: str, lab: Lab, size: Size) -> Result:
     stream.join()
     say(f"   stream done: {len(stream.accepted)} accepted, errors {dict(stream.errors)}")
     poison_runs = set(HandlerRun.objects.filter(handler=POISON_HANDLER).values_list("pk", flat=True))
-    deadline = time.monotonic() + size.settle
+    stream_end = time.monotonic()
+    deadline = stream_end + size.settle
     while time.monotonic() < deadline and not settled(stream, poison_runs):
         time.sleep(1)
+    if not settled(stream, poison_runs):
+        # Not done within the window: say what was still undone then and how much work was queued, and give it
+        # twice as long again before counting what is lost for good.
+        result.late_at_deadline = len(missing(stream))
+        result.queued_at_deadline = sum(int(lab.stack.broker.llen(q)) for q in ("urgent", "default", "backstop"))
+        say(f"   not settled {size.settle:.0f} s after the stream: {result.late_at_deadline} effects missing, "
+            f"{result.queued_at_deadline} messages queued; waiting longer")  # fmt: skip
+        deadline = time.monotonic() + 2 * size.settle
+        while time.monotonic() < deadline and not settled(stream, poison_runs):
+            time.sleep(1)
+    if settled(stream, poison_runs):
+        result.settled_after_s = round(time.monotonic() - stream_end, 1)
     time.sleep(2)  # a last straggler (a duplicate) would show now
     count(result, lab, stream, poison_runs)
     if poison_runs:
@@ -625,7 +641,12 @@ def summary(result: Result) -> str:
         f"{result.timers_fired_twice}, undispatched {result.undispatched}, pending notifications "
         f"{result.pending_notifications}, worst delay {result.worst_delay_s} s, worst timer lateness "
         f"{result.worst_timer_lateness_s} s, Twilio requests {result.twilio_requests}, check-ins given up for a "
-        f"call task {result.checkins_given_up}"
+        f"call task {result.checkins_given_up}, settled {result.settled_after_s} s after the stream"
+        + (
+            f" (late at the deadline: {result.late_at_deadline}, {result.queued_at_deadline} queued)"
+            if result.late_at_deadline
+            else ""
+        )
         + (f"; API errors {result.api_errors}" if result.api_errors else "")
         + (f"; LOST: {result.lost_detail}" if result.lost_detail else "")
         + "".join(f"\n   {note}" for note in result.notes)

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCENARIOS = ["kill_worker", "redis_flushall"]
 
-pytestmark = [pytest.mark.worker, pytest.mark.chaos, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.worker, pytest.mark.chaos, pytest.mark.timeout(1500)]
 
 
 def test_short_chaos_run_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_short_chaos_run_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -
         env=env,
         capture_output=True,
         text=True,
-        timeout=850,
+        timeout=1400,
     )
     assert out.exists(), run.stdout[-3000:] + run.stderr[-3000:]
     results = json.loads(out.read_text())
