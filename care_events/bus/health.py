@@ -3,7 +3,7 @@
 `/readyz` (config/urls.py) runs django-health-check's own Database and Redis (the Celery broker) checks and these:
 
 - `TimerSweep`: Beat's timer sweep ran within 2 x SWEEP_INTERVAL_SECONDS. The sweep is the backstop of every timer
-  and the relays run on the same schedule, so a stale sweep means Beat (or the urgent queue's worker) is down.
+  and the relays run on the same schedule, so a stale sweep means Beat (or the backstop queue's worker) is down.
 - `UndispatchedRuns`: no pending handler run has waited past READY_MAX_PENDING_RUN_AGE_SECONDS without a message
   that could still be live (never published, or published longer ago than the relay's grace and one sweep).
 - `LateTimers`: no pending timer is overdue by more than READY_MAX_LATE_TIMER_SECONDS.
@@ -139,7 +139,7 @@ class TimerSweep(BusCheck):
         if age > stale_after:
             raise ServiceUnavailable(
                 f"the timer sweep last ran {age:.0f} s ago (stale after {stale_after} s): is Celery Beat running, "
-                "and a worker on the urgent queue?"
+                "and a worker on the backstop queue?"
             )
 
 
