@@ -12,9 +12,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from care_events.bus import dispatch
 from care_events.bus.catalogue import BACKSTOP
 from care_events.bus.dispatch import handler_runs_relay
 from care_events.bus.models import HandlerRun, Timer, TimerKind
+from care_events.bus.tasks import handler_run_task
 from care_events.bus.timers import timer_schedule, timers_fire_due, timers_publish_horizon
 from notifications.models import NotificationLog
 from notifications.services.delivery import notifications_relay
@@ -189,3 +191,47 @@ def test_a_run_still_pending_is_relayed_again_after_twice_the_wait_not_every_gra
     ]:
         with time_machine.travel(start + offset, tick=False):
             assert handler_runs_relay() == relayed, offset
+
+
+@pytest.mark.django_db
+def test_a_retry_due_beyond_the_horizon_is_not_held_by_celery_but_relayed_when_due(monkeypatch, settings, published):
+    EscalationTaskFactory()
+    run = HandlerRun.objects.get(handler="monitor-sla")
+
+    def broken(payload: dict) -> None:
+        raise RuntimeError("database said no")
+
+    # A subscriber that fails, in place of monitor-sla for this test only: the retry path is the thing under test.
+    monkeypatch.setitem(
+        dispatch._handlers, "monitor-sla", dispatch.Handler("monitor-sla", "task/created", broken, "default")
+    )
+    settings.TIMER_HORIZON_SECONDS = 0  # every retry's wait is beyond it
+    result = handler_run_task.apply(args=[run.pk])  # the task's own code, in this process
+    assert result.state == "SUCCESS"  # no Celery retry: a countdown would sit in a worker's memory
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("PENDING", 1)
+    assert run.next_attempt_at > timezone.now()
+
+    monkeypatch.undo()
+    assert handler_runs_relay() == 0  # not due yet
+    due = run.next_attempt_at + dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS + 1)
+    with time_machine.travel(due, tick=False):
+        assert handler_runs_relay() == 2  # with its sibling assign-task, which nothing ran here
+    assert [message.args for message in published if message.headers["shadow"] == "monitor-sla"] == [[run.pk]]
+
+
+@pytest.mark.django_db
+def test_a_notification_still_pending_is_relayed_again_after_twice_the_wait(published):
+    log = NotificationLogFactory()  # pending, due at its creation; its message (never published here) is "lost"
+    start = log.next_attempt_at
+    grace = dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
+    second = dt.timedelta(seconds=1)
+    for offset, relayed in [
+        (grace + second, 1),
+        (grace + 2 * second, 0),
+        (2 * grace + 1.5 * second, 0),
+        (2 * grace + 3 * second, 1),
+    ]:
+        with time_machine.travel(start + offset, tick=False):
+            assert notifications_relay() == relayed, offset
+    assert [message.args for message in published] == [[str(log.pk)], [str(log.pk)]]
