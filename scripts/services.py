@@ -101,7 +101,7 @@ def postgres_up() -> tuple[str, bool]:
     if not port_open(PG_PORT):
         user = _pg_user()
         if not (PG_DATA / "PG_VERSION").exists():
-            say(f"Creating the embedded PostgreSQL in {PG_DATA.relative_to(ROOT)} ...")
+            say(f"Creating the embedded PostgreSQL in {PG_DATA} ...")
             PG_DATA.mkdir(parents=True, exist_ok=True)
             _pg("initdb", "-D", str(PG_DATA), "-U", "postgres", "--auth=trust", "--encoding=UTF8", user=user)
         PG_LOG.parent.mkdir(parents=True, exist_ok=True)
