@@ -200,9 +200,9 @@ def truncate_product_tables() -> None:
 
 
 def agent_token() -> str:
-    from care_events.api_clients.tokens import agent_account_ensure, api_token_rotate
+    from care_events.api_clients.tokens import agent_account_ensure, api_token_create
 
-    return api_token_rotate(user=agent_account_ensure(username="chaos-agent"))
+    return api_token_create(user=agent_account_ensure(username="chaos-agent"), scope="agent")
 
 
 # --- the stream --------------------------------------------------------------------------------------------------

@@ -60,5 +60,5 @@ def render_patient_text(name: str, language: str, *, facility_code: str = "") ->
     lang = language.split("-")[0].lower()
     lang = lang if lang in PATIENT_LANGUAGES else "en"
     facility = facility_display_name(facility_code) if facility_code else None
-    context = {"facility": facility or ("el hospital" if lang == "es" else "the hospital")}
+    context = {"facility": facility or ("su hospital" if lang == "es" else "the hospital")}
     return render_to_string(f"notifications/patient/{name}.{lang}.txt", context).strip()
