@@ -55,7 +55,7 @@ def test_a_facility_that_is_not_listed_is_never_written_into_a_patients_text(set
     english, spanish = (render_for_patient("CHECKIN", episode, language)[1] for language in ("en", "es"))
 
     assert english.startswith("Hello from your care team at the hospital.")
-    assert spanish.startswith("Hola, le saluda su equipo de atención de el hospital.")
+    assert spanish.startswith("Hola, le saluda su equipo de atención de su hospital.")
     assert (facility or "no facility") not in english + spanish
 
 
