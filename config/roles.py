@@ -95,8 +95,8 @@ def sync_roles(apps: Any) -> None:
 
     Permissions are created first (a fresh database has none until post_migrate), so this works inside a
     migration. A codename that does not exist is an error, not a silent gap in a role; except in an older
-    migration, for a permission that a later migration adds (the code's models declare it): that migration
-    syncs the roles again, and must (a migration that adds a permission named here calls sync_roles).
+    migration, for a permission that a later migration adds (the code's models declare it): post_migrate syncs the
+    roles again once every migration has run.
     """
     from django.contrib.auth.management import create_permissions
 
@@ -111,7 +111,7 @@ def sync_roles(apps: Any) -> None:
     permission_model = apps.get_model("auth", "Permission")
     for name in ROLES:
         group, _ = group_model.objects.get_or_create(name=name)
-        group.permissions.set(_role_permissions(permission_model, name, later_ok=True))
+        group.permissions.set(_role_permissions(permission_model, name))
 
 
 def role_group(name: str) -> "Group":
@@ -121,7 +121,7 @@ def role_group(name: str) -> "Group":
     return Group.objects.get(name=name)
 
 
-def _role_permissions(permission_model: Any, name: str, *, later_ok: bool = False) -> list[Any]:
+def _role_permissions(permission_model: Any, name: str) -> list[Any]:
     granted = []
     for perm in ROLES[name]:
         app_label, codename = perm.split(".")
@@ -129,7 +129,7 @@ def _role_permissions(permission_model: Any, name: str, *, later_ok: bool = Fals
         if codename != "*":
             found = found.filter(codename=codename)
         if not found.exists():
-            if later_ok and _declared_by_the_models(app_label, codename):
+            if _declared_by_the_models(app_label, codename):
                 continue
             raise LookupError(f"Role {name!r}: no permission {perm!r}")
         granted.extend(found)
