@@ -212,8 +212,8 @@ def schedule_sla_timers(task_ids: list[uuid.UUID], due: Callable[[int], dt.datet
     transaction (each timer's fast path is published when its transaction commits)."""
     from django.db import transaction
 
-    from care_events.bus.models import TimerKind
-    from care_events.bus.timers import timer_schedule
+    from care_events.platform.bus.models import TimerKind
+    from care_events.platform.bus.timers import timer_schedule
 
     n = 0
     for start in range(0, len(task_ids), batch):
@@ -439,7 +439,7 @@ def timers(bench: Bench) -> None:
         f"{bench.sweep_interval} s)")  # fmt: skip
     from django.utils import timezone
 
-    from care_events.bus.models import Timer
+    from care_events.platform.bus.models import Timer
 
     def due_at(base: float) -> Callable[[int], dt.datetime]:
         low, high = spread
@@ -536,7 +536,7 @@ def _restart_to_first_task(bench: Bench, stack: Any) -> float:
 
 
 def _memory_point(bench: Bench, stack: Any, fill: Callable[[], int]) -> dict[str, float]:
-    from care_events.bus.models import Timer
+    from care_events.platform.bus.models import Timer
 
     idle_rss = process_rss_mb(stack.workers[0].pid)
     published = fill()
@@ -617,8 +617,8 @@ def _sweep_at(rows: int, due: int) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from care_events.bus.models import Timer
-    from care_events.bus.timers import timers_fire_due
+    from care_events.platform.bus.models import Timer
+    from care_events.platform.bus.timers import timers_fire_due
 
     truncate_product_tables()
     table = Timer._meta.db_table
@@ -683,7 +683,7 @@ def fairness(bench: Bench) -> None:
     say(f"fairness: {count} tasks, 10 nurses, two worker processes (concurrency 2 each)")
     from django.db import transaction
 
-    from care_events.bus.models import Event
+    from care_events.platform.bus.models import Event
     from tasks_app.models import EscalationTask
 
     bench.fresh(workers=2)

@@ -4,13 +4,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from care_events.models import AgentInteraction, Episode, InteractionResponse, OutreachAttempt, OutreachPlan, Patient
+from care_events.platform.admin import ReadOnlyAdmin
+
 # The platform's admin pages live beside their models; importing them here registers them (admin autodiscovery
 # imports each app's `admin` module only).
-from care_events.api_clients import admin as api_clients_admin  # noqa: F401
-from care_events.bus import admin as bus_admin  # noqa: F401
-from care_events.models import AgentInteraction, Episode, InteractionResponse, OutreachAttempt, OutreachPlan, Patient
+from care_events.platform.api_clients import admin as api_clients_admin  # noqa: F401
+from care_events.platform.bus import admin as bus_admin  # noqa: F401
 from care_events.selectors import visible_to
-from config.admin import ReadOnlyAdmin
 
 
 class PatientScopedAdmin(admin.ModelAdmin):

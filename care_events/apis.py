@@ -2,9 +2,9 @@
 interactions, events.
 
 Thin: validate with a serializer, call one service, answer with a serializer. Each view names the permissions
-each method needs (`required_perms`, checked by config/rest/permissions.py); the rows a user reads are the
+each method needs (`required_perms`, checked by care_events/platform/rest/permissions.py); the rows a user reads are the
 selectors' (`*_for(user=...)`: a nurse reads only her tasks' patients). The error format and limits are in
-config/rest/, idempotency in care_events/api_clients/.
+care_events/platform/rest/, idempotency in care_events/platform/api_clients/.
 """
 
 import uuid
@@ -21,10 +21,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from care_events.api_clients.idempotency import idempotent, once_per_key, payload_fingerprint
-from care_events.bus.catalogue import CATALOGUE
-from care_events.bus.dispatch import Actor
 from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient, PatientMessage
+from care_events.platform.api_clients.idempotency import idempotent, once_per_key, payload_fingerprint
+from care_events.platform.bus.catalogue import CATALOGUE
+from care_events.platform.bus.dispatch import Actor
+from care_events.platform.rest.exceptions import Conflict, EventIdReused, EventNotAllowed
+from care_events.platform.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example
 from care_events.selectors import (
     episode_list_for,
     interaction_list_for,
@@ -55,8 +57,6 @@ from care_events.services.interactions import (
     interaction_start,
 )
 from care_events.services.patients import PatientExistsError, patient_create
-from config.rest.exceptions import Conflict, EventIdReused, EventNotAllowed
-from config.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example
 
 
 @extend_schema_view(
@@ -420,6 +420,7 @@ class EventEmitApi(APIView):
 
     @staticmethod
     def receive(name: str, data: dict[str, Any], actor: Actor) -> Response:
-        # An unknown name raises UnknownEventError, a bad payload EventPayloadError: both 400 (config/rest/errors.py).
+        # An unknown name raises UnknownEventError, a bad payload EventPayloadError: both 400
+        # (care_events/platform/rest/errors.py).
         event = external_event_receive(name=name, data=data, actor=actor)
         return Response(EventAcceptedSerializer(event).data, status=status.HTTP_202_ACCEPTED)

@@ -7,9 +7,7 @@ class CareEventsConfig(AppConfig):
     verbose_name = "Care events"
 
     def ready(self) -> None:
-        from care_events import handlers, signals  # noqa: F401 - registers subscriptions and receivers
-        from care_events.audit import register_phi
-        from care_events.audit import signals as audit_signals  # noqa: F401 - login and API key receivers
+        from care_events import events, handlers, signals  # noqa: F401 - registers events, subscriptions, receivers
         from care_events.models import (
             AgentInteraction,
             Episode,
@@ -19,6 +17,8 @@ class CareEventsConfig(AppConfig):
             Patient,
             PatientMessage,
         )
+        from care_events.platform.audit import register_phi
+        from care_events.platform.audit import signals as audit_signals  # noqa: F401 - login and API key receivers
 
         register_phi(Patient, patient="pk")
         register_phi(Episode, patient="patient_id")

@@ -7,9 +7,9 @@ services they call is in docs/events.md.
 import datetime as dt
 import uuid
 
-from care_events.bus.dispatch import Payload, subscribe
-from care_events.bus.models import TimerKind
-from care_events.bus.timers import timer_handler
+from care_events.platform.bus.dispatch import Payload, subscribe
+from care_events.platform.bus.models import TimerKind
+from care_events.platform.bus.timers import timer_handler
 from care_events.services.checkin import checkin_no_answer, checkin_schedule, checkin_start
 
 

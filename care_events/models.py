@@ -271,6 +271,6 @@ class PatientMessage(models.Model):
 
 # The platform's rows live in their own packages but belong to this app: importing them here is what registers
 # them with Django (their tables and migrations are care_events').
-from care_events.api_clients.models import ApiToken, IdempotencyRecord  # noqa: E402, F401
-from care_events.audit.models import AuditEntry  # noqa: E402, F401
-from care_events.bus.models import Event, HandlerRun, Timer  # noqa: E402, F401
+from care_events.platform.api_clients.models import ApiToken, IdempotencyRecord  # noqa: E402, F401
+from care_events.platform.audit.models import AuditEntry  # noqa: E402, F401
+from care_events.platform.bus.models import Event, HandlerRun, Timer  # noqa: E402, F401

@@ -8,9 +8,9 @@ on NotificationLog). The functions below are the only place a key is spelled, on
 import datetime as dt
 import uuid
 
-from care_events.bus.dispatch import emit
-from care_events.bus.models import Event
 from care_events.choices import NotificationType
+from care_events.platform.bus.dispatch import emit
+from care_events.platform.bus.models import Event
 
 
 def notification_request(

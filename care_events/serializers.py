@@ -19,9 +19,14 @@ from care_events.models import (
     Patient,
     PatientMessage,
 )
+from care_events.platform.rest.serializers import (
+    StrictModelSerializer,
+    StrictSerializer,
+    UUIDRelatedField,
+    reason_codes_field,
+)
 from care_events.selectors import episode_current_outreach_attempt, episode_list, outreach_attempt_list, patient_list
 from care_events.validators import phone_to_e164
-from config.rest.serializers import StrictModelSerializer, StrictSerializer, UUIDRelatedField, reason_codes_field
 
 # Clocks differ: a time a few minutes ahead of ours is a skewed clock, not a time in the future.
 CLOCK_SKEW = dt.timedelta(minutes=5)

@@ -5,8 +5,8 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from care_events.bus.dispatch import acting_user_id, emit
 from care_events.models import AgentInteraction, InteractionResponse
+from care_events.platform.bus.dispatch import acting_user_id, emit
 
 
 @receiver(post_save, sender=InteractionResponse, dispatch_uid="care_events.response_received")

@@ -2,7 +2,7 @@
 text (interaction/patient_replied), which the chaos stream never sends. Registered in the chaos process (which
 emits the event, so its run row exists) and in the lab's workers (CHAOS_POISON=1, bench/app.py)."""
 
-from care_events.bus.dispatch import Payload, subscribe
+from care_events.platform.bus.dispatch import Payload, subscribe
 
 POISON_EVENT = "interaction/patient_replied"
 POISON_HANDLER = "chaos-poison"

@@ -200,7 +200,7 @@ def truncate_product_tables() -> None:
 
 
 def agent_token() -> str:
-    from care_events.api_clients.tokens import agent_account_ensure, api_token_create
+    from care_events.platform.api_clients.tokens import agent_account_ensure, api_token_create
 
     return api_token_create(user=agent_account_ensure(username="chaos-agent"), scope="agent")
 
@@ -305,7 +305,7 @@ def sla_tasks(count: int, warning_in: float, breach_in: float) -> list[uuid.UUID
 def settled(stream: Stream, poison_run_ids: set[int]) -> bool:
     from django.utils import timezone
 
-    from care_events.bus.models import HandlerRun, Timer
+    from care_events.platform.bus.models import HandlerRun, Timer
     from notifications.models import NotificationLog
 
     # No timer due soon either: a check-in's no-answer timer firing between this check and the count would make
@@ -329,7 +329,7 @@ def settled_twice(stream: Stream, poison_run_ids: set[int]) -> bool:
 
 def missing(stream: Stream) -> list[str]:
     """What an accepted request or a due timer should have caused and has not (yet)."""
-    from care_events.bus.models import Timer
+    from care_events.platform.bus.models import Timer
     from notifications.models import NotificationLog
     from tasks_app.models import EscalationTask
 
@@ -367,7 +367,7 @@ def missing(stream: Stream) -> list[str]:
 
 def slowest(stream: Stream, delay: float) -> str:
     """The timeline of the escalation that waited longest, in seconds after the API accepted it."""
-    from care_events.bus.models import Event, HandlerRun
+    from care_events.platform.bus.models import Event, HandlerRun
     from notifications.models import NotificationLog
     from tasks_app.models import EscalationTask
 
@@ -420,7 +420,7 @@ def given_up_checkins() -> set[uuid.UUID]:
 
 
 def count(result: Result, lab: Lab, stream: Stream, poison_run_ids: set[int]) -> None:
-    from care_events.bus.models import HandlerRun, Timer
+    from care_events.platform.bus.models import HandlerRun, Timer
     from notifications.models import NotificationLog
     from tasks_app.models import EscalationTask
 
@@ -515,14 +515,14 @@ def _deliver_twice(lab: Lab) -> None:
     """Every handler run, timer and notification published twice more, as a redelivery or a relay racing the
     fast path would."""
     from bench.app import app
-    from care_events.bus.models import HandlerRun, Timer
+    from care_events.platform.bus.models import HandlerRun, Timer
     from notifications.models import NotificationLog
 
     for _ in range(2):
         for run_id, queue in HandlerRun.objects.values_list("pk", "queue"):
-            app.send_task("care_events.bus.tasks.handler_run_task", args=[run_id], queue=queue)
+            app.send_task("care_events.platform.bus.tasks.handler_run_task", args=[run_id], queue=queue)
         for timer_id in Timer.objects.values_list("pk", flat=True):
-            app.send_task("care_events.bus.tasks.timer_fire_task", args=[timer_id], queue="urgent")
+            app.send_task("care_events.platform.bus.tasks.timer_fire_task", args=[timer_id], queue="urgent")
         for log_id in NotificationLog.objects.values_list("pk", flat=True):
             app.send_task("notifications.tasks.notification_deliver_task", args=[str(log_id)], queue="urgent")
 
@@ -542,7 +542,7 @@ def _stop_second_beat(lab: Lab) -> None:
 def _poison(lab: Lab) -> None:
     from django.db import transaction
 
-    from care_events.bus.dispatch import emit
+    from care_events.platform.bus.dispatch import emit
     from chaos.poison import POISON_EVENT
 
     with transaction.atomic():
@@ -582,7 +582,7 @@ SCENARIOS: dict[str, Fault] = {
 
 
 def run_scenario(name: str, lab: Lab, size: Size) -> Result:
-    from care_events.bus.models import HandlerRun
+    from care_events.platform.bus.models import HandlerRun
     from chaos.poison import POISON_HANDLER
 
     fault = SCENARIOS[name]

@@ -2,6 +2,7 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class SequoraAdminConfig(AdminConfig):
-    """Django's admin, with our site (config/admin.py: one-time passwords, the audit trail) as `admin.site`."""
+    """Django's admin, with our site (care_events/platform/admin.py: one-time passwords, the audit trail) as
+    `admin.site`."""
 
-    default_site = "config.admin.SequoraAdminSite"
+    default_site = "care_events.platform.admin.SequoraAdminSite"

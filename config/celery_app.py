@@ -9,4 +9,4 @@ app = Celery("sequora")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's tasks.py, and those of the platform packages inside care_events (the bus, the API's clients).
 app.autodiscover_tasks()
-app.autodiscover_tasks(["care_events.bus", "care_events.api_clients"])
+app.autodiscover_tasks(["care_events.platform.bus", "care_events.platform.api_clients"])

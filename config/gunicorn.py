@@ -5,7 +5,8 @@ The access log names who asked for what and how it ended, never a query string: 
 search term or a token, and the log leaves the PHI boundary (log pipeline, support tickets). One line per request:
 the connecting address (the proxy, in compose), the client's address as the proxy saw it (deploy/Caddyfile
 overwrites X-Forwarded-For, so a client cannot forge it; "-" without a proxy), time, method, path without its
-query, protocol, status, bytes, seconds, and the request id (config/request_id.py) that every log line of the
+query, protocol, status, bytes, seconds, and the request id (care_events/platform/request_id.py) that every log line of
+the
 request carries."""
 
 accesslog = "-"

@@ -30,11 +30,11 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from care_events.bus.catalogue import BACKSTOP, CATALOGUE, DEFAULT, URGENT
-from care_events.bus.dispatch import handlers_for
-from care_events.bus.health import oldest_late_timer_age, oldest_undispatched_run_age, sweep_heartbeat_age
-from care_events.bus.models import Event, HandlerRun, RunStatus, Timer, TimerKind
 from care_events.choices import Channel
+from care_events.platform.bus.catalogue import BACKSTOP, CATALOGUE, DEFAULT, URGENT
+from care_events.platform.bus.dispatch import handlers_for
+from care_events.platform.bus.health import oldest_late_timer_age, oldest_undispatched_run_age, sweep_heartbeat_age
+from care_events.platform.bus.models import Event, HandlerRun, RunStatus, Timer, TimerKind
 from notifications.models import NotificationLog, NotificationStatus
 from tasks_app.models import EscalationTask, TaskStatus
 

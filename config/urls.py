@@ -2,9 +2,16 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from care_events.bus.health import FailedWork, LateTimers, ProbeView, TimerSweep, UndispatchedRuns, broker_client
+from care_events.platform.bus.health import (
+    FailedWork,
+    LateTimers,
+    ProbeView,
+    TimerSweep,
+    UndispatchedRuns,
+    broker_client,
+)
+from care_events.platform.rest.errors import api_path_not_found
 from config.metrics import metrics_view
-from config.rest.errors import api_path_not_found
 from tasks_app.admin_views import care_team_home
 
 admin.site.site_header = "Sequora care events"
@@ -52,6 +59,6 @@ urlpatterns = [
 ]
 
 # JSON errors under /api/ for what happens outside DRF's views (a path that matches nothing, a server error).
-handler400 = "config.rest.errors.bad_request"
-handler404 = "config.rest.errors.page_not_found"
-handler500 = "config.rest.errors.server_error"
+handler400 = "care_events.platform.rest.errors.bad_request"
+handler404 = "care_events.platform.rest.errors.page_not_found"
+handler500 = "care_events.platform.rest.errors.server_error"

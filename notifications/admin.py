@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from config.admin import ReadOnlyAdmin
+from care_events.platform.admin import ReadOnlyAdmin
 from notifications.models import InboundMessage, NotificationLog, PushSubscription
 from notifications.services.fallback import notification_resend, replaced_rows
 

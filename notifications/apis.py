@@ -1,6 +1,6 @@
 """A nurse's own notifications, and the browsers she registers for push notifications. Notifications belong to
 their recipient alone: another nurse's is 404, and administrators read everyone's in admin (read-only), not here.
-Each view names the permissions each method needs (`required_perms`, config/rest/permissions.py)."""
+Each view names the permissions each method needs (`required_perms`, care_events/platform/rest/permissions.py)."""
 
 import uuid
 
@@ -15,9 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from care_events.api_clients.idempotency import idempotent
-from config.rest.schema import request_example
-from config.rest.serializers import EmptySerializer
+from care_events.platform.api_clients.idempotency import idempotent
+from care_events.platform.rest.schema import request_example
+from care_events.platform.rest.serializers import EmptySerializer
 from notifications.models import NotificationLog
 from notifications.selectors import notification_list_for
 from notifications.serializers import (

@@ -32,11 +32,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from care_events.api_clients.models import TokenScope
-from care_events.api_clients.tokens import agent_account_ensure, api_token_create
-from care_events.bus.models import Event, HandlerRun, Timer, TimerKind
 from care_events.choices import NotificationType, Severity
 from care_events.models import AgentInteraction, Episode, OutreachAttempt, Patient
+from care_events.platform.api_clients.models import TokenScope
+from care_events.platform.api_clients.tokens import agent_account_ensure, api_token_create
+from care_events.platform.bus.models import Event, HandlerRun, Timer, TimerKind
 from notifications.models import NotificationLog, NotificationStatus
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
 from tasks_app.services.nurses import nurse_user_save

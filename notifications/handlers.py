@@ -1,6 +1,6 @@
 """notifications' subscription: a one-line adapter from the bus to a service (docs/events.md has the table)."""
 
-from care_events.bus.dispatch import Payload, subscribe
+from care_events.platform.bus.dispatch import Payload, subscribe
 from notifications.services.create import notification_create
 
 

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from config.rest.serializers import StrictSerializer
+from care_events.platform.rest.serializers import StrictSerializer
 from notifications.models import NotificationLog, PushSubscription
 
 # The browser gives its keys in base64url (RFC 4648, section 5), unpadded.

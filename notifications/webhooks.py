@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from config.rest.errors import error_body
+from care_events.platform.rest.errors import error_body
 from notifications.messages import render_patient_text
 from notifications.models import InboundKind, InboundMessage
 from notifications.services.inbound import inbound_message_receive

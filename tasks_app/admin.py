@@ -14,8 +14,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from care_events.platform.admin import ReadOnlyAdmin
 from care_events.validators import phone_to_e164
-from config.admin import ReadOnlyAdmin
 from tasks_app import admin_views
 from tasks_app.care_team import care_team_zone, sla_state, time_left_label
 from tasks_app.models import DEFAULT_CARE_TEAM, EscalationTask, Nurse, NurseShift

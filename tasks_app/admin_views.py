@@ -1,7 +1,8 @@
 """The care team's screens inside Django admin: a nurse's worklist, the task actions, the charge nurse's board and
 the shift roster (docs/screens.md).
 
-Every screen asks `request.user.has_perm(...)` for a role's permission (config/roles.py), never `is_staff` (which
+Every screen asks `request.user.has_perm(...)` for a role's permission (care_events/platform/roles.py), never
+`is_staff` (which
 only lets a person into admin); which tasks a user reaches is `tasks_visible_in_admin`'s job, so another nurse's
 task is a 404. Every action goes through the task services (tasks_app/services/tasks.py), which record the events,
 cancel or keep the SLA timers and notify, and is written to admin's log (LogEntry) by the ModelAdmin.
@@ -24,9 +25,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import TemplateView
 
-from care_events.bus.health import stuck_run_count
-from care_events.bus.models import HandlerRun
 from care_events.models import Condition, InteractionResponse
+from care_events.platform.bus.health import stuck_run_count
+from care_events.platform.bus.models import HandlerRun
 from care_events.validators import phone_for_display
 from tasks_app.care_team import SlaState, care_team_time, care_team_zone, sla_state, time_left_label
 from tasks_app.models import EscalationTask, Nurse

@@ -1,7 +1,8 @@
 """Escalation tasks over the API: the agent's flags and hand-offs, the nurses' queue and its moves.
 
 Thin: validate with a serializer, call one service, answer with a serializer. Each view names the permissions
-each method needs (`required_perms`, config/rest/permissions.py). Without `tasks_app.view_all_tasks` a nurse reads
+each method needs (`required_perms`, care_events/platform/rest/permissions.py). Without `tasks_app.view_all_tasks` a
+nurse reads
 and moves only the tasks assigned to her (tasks_app/selectors.py); another nurse's task is 404.
 """
 
@@ -16,12 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from care_events.api_clients.idempotency import idempotent
+from care_events.platform.api_clients.idempotency import idempotent
+from care_events.platform.rest.exceptions import Conflict
+from care_events.platform.rest.schema import request_example
+from care_events.platform.rest.serializers import EmptySerializer
+from care_events.platform.rest.throttling import ESCALATION_SCOPE, AgentEscalationRateThrottle
 from care_events.selectors import interaction_list_for
-from config.rest.exceptions import Conflict
-from config.rest.schema import request_example
-from config.rest.serializers import EmptySerializer
-from config.rest.throttling import ESCALATION_SCOPE, AgentEscalationRateThrottle
 from tasks_app.models import EscalationTask
 from tasks_app.selectors import task_list_for
 from tasks_app.serializers import (

@@ -7,8 +7,8 @@ class TasksAppConfig(AppConfig):
     verbose_name = "Nurses and escalation tasks"
 
     def ready(self) -> None:
-        from care_events.audit import register_phi
-        from tasks_app import care_team, handlers, signals  # noqa: F401 - registers subscriptions, receivers, checks
+        from care_events.platform.audit import register_phi
+        from tasks_app import care_team, events, handlers, signals  # noqa: F401 - events, subscriptions, receivers
         from tasks_app.models import EscalationTask
 
         register_phi(EscalationTask, patient="patient_id")

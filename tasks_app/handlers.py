@@ -7,10 +7,10 @@ Found through the registries (imported in TasksAppConfig.ready()); the whole tab
 import datetime as dt
 import uuid
 
-from care_events.bus.catalogue import URGENT
-from care_events.bus.dispatch import Payload, subscribe
-from care_events.bus.models import TimerKind
-from care_events.bus.timers import timer_handler
+from care_events.platform.bus.catalogue import URGENT
+from care_events.platform.bus.dispatch import Payload, subscribe
+from care_events.platform.bus.models import TimerKind
+from care_events.platform.bus.timers import timer_handler
 from tasks_app.services.assignment import task_assign
 from tasks_app.services.escalation import response_escalate, unreached_patient_task_create
 from tasks_app.services.sla import sla_stage_reach, sla_timers_schedule

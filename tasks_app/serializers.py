@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from care_events.choices import Severity
 from care_events.models import Patient
-from config.rest.serializers import ReasonCodeField, StrictSerializer, reason_codes_field
+from care_events.platform.rest.serializers import ReasonCodeField, StrictSerializer, reason_codes_field
 from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
 
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from care_events.bus.dispatch import acting_user_id, emit
+from care_events.platform.bus.dispatch import acting_user_id, emit
 from tasks_app.models import EscalationTask
 
 

@@ -13,9 +13,9 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from care_events.bus.dispatch import handler_run_execute
-from care_events.bus.models import Event, HandlerRun
-from care_events.bus.timers import timers_fire_due
+from care_events.platform.bus.dispatch import handler_run_execute
+from care_events.platform.bus.models import Event, HandlerRun
+from care_events.platform.bus.timers import timers_fire_due
 from notifications.models import NotificationLog
 from notifications.services.delivery import notification_deliver
 

@@ -10,8 +10,8 @@ from django.db import connection
 from care_events.services.interactions import interaction_response_record, interaction_start
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
-from tests.care_events.bus.conftest import published  # noqa: F401 - the `published` fixture
 from tests.care_events.factories import EpisodeFactory
+from tests.care_events.platform.bus.conftest import published  # noqa: F401 - the `published` fixture
 from tests.helpers import drain
 from tests.tasks_app.factories import NurseShiftFactory
 

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from care_events.bus.models import Event, HandlerRun, Timer
-from care_events.bus.tasks import handler_run_task, timers_sweep_task
-from care_events.bus.timers import timers_fire_due
+from care_events.platform.bus.models import Event, HandlerRun, Timer
+from care_events.platform.bus.tasks import handler_run_task, timers_sweep_task
+from care_events.platform.bus.timers import timers_fire_due
 from care_events.services.episodes import episode_discharge
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask, NurseShift

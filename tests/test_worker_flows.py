@@ -6,8 +6,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from care_events.bus.models import Event, HandlerRun
 from care_events.models import OutreachAttempt
+from care_events.platform.bus.models import Event, HandlerRun
 from care_events.services.episodes import episode_discharge
 from care_events.services.interactions import interaction_response_record, interaction_start
 from notifications.models import NotificationLog

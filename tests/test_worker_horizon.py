@@ -11,8 +11,8 @@ import json
 import pytest
 from django.utils import timezone
 
-from care_events.bus.catalogue import BACKSTOP, DEFAULT, URGENT
-from care_events.bus.models import Event, Timer
+from care_events.platform.bus.catalogue import BACKSTOP, DEFAULT, URGENT
+from care_events.platform.bus.models import Event, Timer
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
 from tests.tasks_app.factories import EscalationTaskFactory, NurseShiftFactory
@@ -20,7 +20,7 @@ from tests.worker import WORKER_SETTINGS, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-TIMER_FIRE_TASK = "care_events.bus.tasks.timer_fire_task"
+TIMER_FIRE_TASK = "care_events.platform.bus.tasks.timer_fire_task"
 HORIZON = dt.timedelta(seconds=int(WORKER_SETTINGS["TIMER_HORIZON_SECONDS"]))
 
 

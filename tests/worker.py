@@ -115,7 +115,7 @@ class CeleryStack:
 
     def start_beat(self, name: str = "beat") -> subprocess.Popen:
         """Beat, once it is scheduling: the backstop worker has run a sweep since (its heartbeat is fresh)."""
-        from care_events.bus.health import SWEEP_HEARTBEAT_KEY, sweep_heartbeat_age
+        from care_events.platform.bus.health import SWEEP_HEARTBEAT_KEY, sweep_heartbeat_age
 
         cache.delete(SWEEP_HEARTBEAT_KEY)
         self.beat = self._spawn(name, "beat", "--schedule", str(self.tmp / f"{name}-schedule"), "--loglevel", "INFO")

@@ -1,5 +1,5 @@
 """API tokens expire, carry a scope, record their last use, and rotate with an overlap; a nurse reads only her
-tasks' patients unless she holds care_events.view_all_patients; the roles synced again (config/roles.py)."""
+tasks' patients unless she holds care_events.view_all_patients; the roles synced again (care_events/platform/roles.py)."""
 
 import datetime as dt
 
@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import migrations, models
 from django.utils import timezone
 
-from config.roles import AGENT, sync_roles
+from care_events.platform.roles import AGENT, sync_roles
 
 
 def _expiry_of_existing_keys() -> dt.datetime:

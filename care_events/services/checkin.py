@@ -8,9 +8,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.dispatch import emit
-from care_events.bus.models import Timer, TimerKind
-from care_events.bus.timers import timer_reschedule, timer_schedule
 from care_events.choices import NotificationType
 from care_events.models import (
     Episode,
@@ -18,6 +15,9 @@ from care_events.models import (
     OutreachPlan,
 )
 from care_events.notify import checkin_key, notification_request
+from care_events.platform.bus.dispatch import emit
+from care_events.platform.bus.models import Timer, TimerKind
+from care_events.platform.bus.timers import timer_reschedule, timer_schedule
 from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
 
 logger = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.dispatch import Actor, UnknownEventError, actor_id, emit, payload_read
-from care_events.bus.models import Event
 from care_events.models import (
     Episode,
     Patient,
 )
+from care_events.platform.bus.dispatch import Actor, UnknownEventError, actor_id, emit, payload_read
+from care_events.platform.bus.models import Event
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.dispatch import Actor, acting, acting_user_id, emit
-from care_events.bus.models import TimerKind
-from care_events.bus.timers import timers_cancel
 from care_events.choices import Severity
 from care_events.models import (
     AgentInteraction,
@@ -23,6 +20,9 @@ from care_events.models import (
     Patient,
     PatientMessage,
 )
+from care_events.platform.bus.dispatch import Actor, acting, acting_user_id, emit
+from care_events.platform.bus.models import TimerKind
+from care_events.platform.bus.timers import timers_cancel
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "config.apps.SequoraAdminConfig",  # Django's admin with our site: one-time passwords, audited (config/admin.py)
+    # Django's admin with our site: one-time passwords, audited (care_events/platform/admin.py)
+    "config.apps.SequoraAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,10 +39,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every log line of a request, the other middleware's included, carries its id (config/request_id.py).
-    "config.request_id.RequestIdMiddleware",
+    # First: every log line of a request, the other middleware's included, carries its id
+    # (care_events/platform/request_id.py).
+    "care_events.platform.request_id.RequestIdMiddleware",
     # Second: it writes the audit row of each API request and admin page once the response is known (docs/audit.md).
-    "care_events.audit.recording.AuditMiddleware",
+    "care_events.platform.audit.recording.AuditMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -49,13 +51,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "care_events.api_clients.tokens.TokenExpiryHeaderMiddleware",
+    "care_events.platform.api_clients.tokens.TokenExpiryHeaderMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Admin pages show and take times in the care team's zone (CARE_TEAM_TIME_ZONE); the API stays in UTC.
     "tasks_app.middleware.CareTeamTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "config.security_headers.PermissionsPolicyMiddleware",
+    "care_events.platform.security_headers.PermissionsPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers 429 to a locked-out login
 ]
 
@@ -119,7 +121,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "care_events.audit.recording.client_address"
+AXES_CLIENT_IP_CALLABLE = "care_events.platform.audit.recording.client_address"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # logins and logouts are in the audit trail; axes keeps only the failure counts
@@ -140,20 +142,21 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 REST_FRAMEWORK = {
     # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "care_events.api_clients.tokens.HashedTokenAuthentication",
+        "care_events.platform.api_clients.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Each view names the permissions each of its methods needs (`required_perms`); see config/rest/permissions.py.
-    "DEFAULT_PERMISSION_CLASSES": ["config.rest.permissions.HasRequiredPermissions"],
-    "DEFAULT_SCHEMA_CLASS": "config.rest.schema.ApiSchema",
+    # Each view names the permissions each of its methods needs (`required_perms`); see
+    # care_events/platform/rest/permissions.py.
+    "DEFAULT_PERMISSION_CLASSES": ["care_events.platform.rest.permissions.HasRequiredPermissions"],
+    "DEFAULT_SCHEMA_CLASS": "care_events.platform.rest.schema.ApiSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["config.rest.parsers.LimitedJSONParser"],
-    "EXCEPTION_HANDLER": "config.rest.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["care_events.platform.rest.parsers.LimitedJSONParser"],
+    "EXCEPTION_HANDLER": "care_events.platform.rest.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.rest.throttling.ClientRateThrottle",
-        "config.rest.throttling.AnonymousRateThrottle",
+        "care_events.platform.rest.throttling.ClientRateThrottle",
+        "care_events.platform.rest.throttling.AnonymousRateThrottle",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.rest.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "care_events.platform.rest.pagination.Pagination",
     # An anonymous caller's address is taken TRUSTED_PROXY_COUNT hops back in X-Forwarded-For (above).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -193,7 +196,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.rest.schema.strict_request_bodies",
+        "care_events.platform.rest.schema.strict_request_bodies",
     ],
     "ENUM_NAME_OVERRIDES": {
         "SeverityEnum": "care_events.choices.Severity",
@@ -261,16 +264,17 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILI
 # backlog of ordinary work can neither delay them nor, since they carry no `expires`, discard them. A late or
 # overlapping run is harmless: each takes its rows with SKIP LOCKED and marks them in the same claim.
 CELERY_TASK_ROUTES = {
-    "care_events.bus.tasks.timers_sweep_task": {"queue": "backstop"},
-    "care_events.bus.tasks.events_relay_task": {"queue": "backstop"},
-    "care_events.bus.tasks.timers_publish_horizon_task": {"queue": "backstop"},
+    "care_events.platform.bus.tasks.timers_sweep_task": {"queue": "backstop"},
+    "care_events.platform.bus.tasks.events_relay_task": {"queue": "backstop"},
+    "care_events.platform.bus.tasks.timers_publish_horizon_task": {"queue": "backstop"},
     "notifications.tasks.notifications_relay_task": {"queue": "backstop"},
 }
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # A pending handler run or notification whose message was published this long ago and has not run is taken
 # for lost and published again (duplicates are harmless: every consumer claims its row first).
 RELAY_GRACE_SECONDS = env.int("RELAY_GRACE_SECONDS", default=60)
-# /readyz (care_events/bus/health.py, docs/operations.md) answers 503 when a pending handler run has been due this
+# /readyz (care_events/platform/bus/health.py, docs/operations.md) answers 503 when a pending handler run has been due
+# this
 # long with no live message (never published, or published over RELAY_GRACE_SECONDS + SWEEP_INTERVAL_SECONDS ago):
 # the relay would have published it by then, so the relay or the broker is not working.
 READY_MAX_PENDING_RUN_AGE_SECONDS = env.int("READY_MAX_PENDING_RUN_AGE_SECONDS", default=300)
@@ -281,15 +285,15 @@ READY_MAX_LATE_TIMER_SECONDS = env.int("READY_MAX_LATE_TIMER_SECONDS", default=1
 # so a stopped worker does not come back to a pile of them.
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {
-        "task": "care_events.bus.tasks.timers_sweep_task",
+        "task": "care_events.platform.bus.tasks.timers_sweep_task",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "publish-timers-in-horizon": {
-        "task": "care_events.bus.tasks.timers_publish_horizon_task",
+        "task": "care_events.platform.bus.tasks.timers_publish_horizon_task",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "relay-pending-events": {
-        "task": "care_events.bus.tasks.events_relay_task",
+        "task": "care_events.platform.bus.tasks.events_relay_task",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "relay-pending-notifications": {
@@ -302,7 +306,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60},
     },
     "forget-old-idempotency-keys": {
-        "task": "care_events.api_clients.tasks.idempotency_records_prune_task",
+        "task": "care_events.platform.api_clients.tasks.idempotency_records_prune_task",
         "schedule": 60 * 60,
         "options": {"expires": 60 * 60},
     },
@@ -419,7 +423,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Another site never learns which page of ours (a task's id in its path) a link was followed from.
 SECURE_REFERRER_POLICY = "same-origin"
-# Browser features no page of ours uses, off for our pages and anything they embed (config/security_headers.py).
+# Browser features no page of ours uses, off for our pages and anything they embed
+# (care_events/platform/security_headers.py).
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (

@@ -51,12 +51,13 @@ SECURE_HSTS_PRELOAD = True
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # One JSON object per line, for the log pipeline: time, level, logger, message, and the web request's id
-# (config/request_id.py; null outside a request). Only what the code logs goes out: ids, event names and exception
+# (care_events/platform/request_id.py; null outside a request). Only what the code logs goes out: ids, event names and
+# exception
 # classes, never a name, phone number, date of birth or message body (docs/architecture.md). The Twilio SDK stays
 # muted (base.py).
 LOGGING = {
     **LOGGING,
-    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "care_events.platform.request_id.RequestIdFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",

@@ -1,8 +1,8 @@
-"""The roles (config/roles.py) as groups; the old agent group renamed; nurses put in the Nurse group."""
+"""The roles (care_events/platform/roles.py) as groups; the old agent group renamed; nurses put in the Nurse group."""
 
 from django.db import migrations
 
-from config.roles import AGENT, NURSE, sync_roles
+from care_events.platform.roles import AGENT, NURSE, sync_roles
 
 
 def forwards(apps, schema_editor):

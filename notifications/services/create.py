@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.catalogue import DEFAULT, URGENT
 from care_events.choices import Channel, NotificationType
 from care_events.models import Episode, Patient
+from care_events.platform.bus.catalogue import DEFAULT, URGENT
 from notifications.messages import render_for_nurse, render_for_patient
 from notifications.models import NotificationLog, NotificationStatus
 from tasks_app.models import EscalationTask, Nurse

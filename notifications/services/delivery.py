@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from care_events.bus.retry import DELIVERIES, claim, relay_backoff, relay_take
 from care_events.choices import Channel
+from care_events.platform.bus.retry import DELIVERIES, claim, relay_backoff, relay_take
 from care_events.services.patients import patient_sms_consent_set
 from notifications.backends import get_backend
 from notifications.backends.base import (

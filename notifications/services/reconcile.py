@@ -7,7 +7,7 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from care_events.bus.retry import relay_take
+from care_events.platform.bus.retry import relay_take
 from notifications.backends import get_backend
 from notifications.backends.base import SendError, StatusLookup
 from notifications.models import NotificationLog, NotificationStatus

@@ -8,7 +8,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.dispatch import emit
+from care_events.platform.bus.dispatch import emit
 from notifications.models import NotificationLog, NotificationStatus
 
 logger = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from care_events.bus.dispatch import Actor, actor_id, emit
 from care_events.choices import NotificationType, Severity
 from care_events.notify import assignment_key, notification_request, unassigned_key
+from care_events.platform.bus.dispatch import Actor, actor_id, emit
 from tasks_app.care_team import shift_window_label
 from tasks_app.models import OPEN_TASK_STATUSES, ActionType, EscalationTask, Nurse, NurseShift
 from tasks_app.services.nurses import supervisors

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from care_events.bus.dispatch import Actor, acting
 from care_events.choices import Severity
 from care_events.models import AgentInteraction, Episode, InteractionResponse
+from care_events.platform.bus.dispatch import Actor, acting
 from care_events.services.interactions import OPEN_INTERACTION, interaction_escalate
 from tasks_app.models import ActionType, EscalationTask
 from tasks_app.selectors import agent_raised_open_tasks

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 
-from config.roles import NURSE, role_group
+from care_events.platform.roles import NURSE, role_group
 from tasks_app.models import DEFAULT_CARE_TEAM, Nurse
 
 
@@ -38,7 +38,8 @@ def nurse_user_save(
     user.is_active = is_active
     user.full_clean(exclude=["password"])
     user.save()
-    if created:  # the group is created by a migration (config/roles.py); missing, it is a deployment error
+    # the group is created by a migration (care_events/platform/roles.py); missing, it is a deployment error
+    if created:
         user.groups.add(role_group(NURSE))
     return user
 

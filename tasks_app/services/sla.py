@@ -4,11 +4,11 @@ task cancels both (tasks_app.services.tasks)."""
 import logging
 import uuid
 
-from care_events.bus.dispatch import emit
-from care_events.bus.models import TimerKind
-from care_events.bus.timers import timer_schedule
 from care_events.choices import NotificationType
 from care_events.notify import notification_request, sla_key
+from care_events.platform.bus.dispatch import emit
+from care_events.platform.bus.models import TimerKind
+from care_events.platform.bus.timers import timer_schedule
 from tasks_app.models import EscalationTask
 from tasks_app.services.nurses import supervisors
 

@@ -7,11 +7,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from care_events.bus.dispatch import Actor, actor_id, emit
-from care_events.bus.models import TimerKind
-from care_events.bus.timers import timers_cancel
 from care_events.choices import Severity
 from care_events.models import AgentInteraction, Episode
+from care_events.platform.bus.dispatch import Actor, actor_id, emit
+from care_events.platform.bus.models import TimerKind
+from care_events.platform.bus.timers import timers_cancel
 from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
 from tasks_app.services.assignment import nurse_unavailable_reason, task_assign, task_hand_over
 from tasks_app.services.nurses import care_team_for

@@ -2,9 +2,9 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from care_events.api_clients.models import TokenScope
-from care_events.api_clients.tokens import api_token_create
-from config.roles import AGENT
+from care_events.platform.api_clients.models import TokenScope
+from care_events.platform.api_clients.tokens import api_token_create
+from care_events.platform.roles import AGENT
 from tests.api.factories import AdministratorFactory, AgentUserFactory, ChargeNurseFactory
 from tests.tasks_app.factories import NurseShiftFactory
 

@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth.models import Permission
 
-from config.roles import ADMINISTRATOR, AGENT, CHARGE_NURSE, role_group
+from care_events.platform.roles import ADMINISTRATOR, AGENT, CHARGE_NURSE, role_group
 from tests.tasks_app.factories import NurseFactory, UserFactory
 
 

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.db import connection
 
-from care_events.bus.models import Event, Timer
 from care_events.models import Episode, InteractionResponse, Patient
+from care_events.platform.bus.models import Event, Timer
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
 from tasks_app.services.tasks import task_resolve

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from care_events.bus.models import Event, Timer
 from care_events.models import AgentInteraction, Episode, InteractionResponse, Patient
+from care_events.platform.bus.models import Event, Timer
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, OutreachAttemptFactory

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from care_events.bus.models import Event
 from care_events.models import AgentInteraction, Patient
+from care_events.platform.bus.models import Event
 from tasks_app.models import EscalationTask
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, PatientFactory
 

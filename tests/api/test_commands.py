@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from care_events.api_clients.models import ApiToken, IdempotencyRecord
-from care_events.api_clients.tokens import token_digest
-from config.roles import AGENT
+from care_events.platform.api_clients.models import ApiToken, IdempotencyRecord
+from care_events.platform.api_clients.tokens import token_digest
+from care_events.platform.roles import AGENT
 from tests.api.conftest import client_for
 from tests.care_events.factories import PatientFactory
 from tests.tasks_app.factories import NurseFactory

@@ -4,7 +4,7 @@ system's own work."""
 import pytest
 from django.utils import timezone
 
-from care_events.bus.models import Event
+from care_events.platform.bus.models import Event
 from tests.api.conftest import client_for
 from tests.api.factories import StaffUserFactory
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection, transaction
 from rest_framework.test import APIClient
 
-from care_events.api_clients.models import IdempotencyRecord
-from care_events.bus.models import Event
 from care_events.models import InteractionResponse, Patient
+from care_events.platform.api_clients.models import IdempotencyRecord
+from care_events.platform.bus.models import Event
 from config.celery_app import app as celery_app
 from tasks_app.models import EscalationTask
 from tests.api.conftest import key_for

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from care_events.bus.models import Timer
 from care_events.models import AgentInteraction
+from care_events.platform.bus.models import Timer
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
 from tasks_app.services.sla import sla_timers_schedule

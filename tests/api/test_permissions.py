@@ -1,6 +1,7 @@
 """The permission matrix: every method of every API URL by every role, and the rows each role reaches.
 
-Roles are groups holding Django permissions (config/roles.py); `is_staff` opens nothing of the API. The agent and
+Roles are groups holding Django permissions (care_events/platform/roles.py); `is_staff` opens nothing of the API. The
+agent and
 the nurses call with their API keys (scope agent, nurse); the administrator and the staff account with a browser
 session. A nurse reaches only her own tasks, notifications and her tasks' patients (another's is 404, never
 403); anonymous is 401. A refused request changes nothing. The matrix is checked against the URL configuration,
@@ -16,7 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from care_events.bus.models import Event
+from care_events.platform.bus.models import Event
 from notifications.models import PushSubscription
 from tests.api.conftest import client_for
 from tests.api.factories import AdministratorFactory, AgentUserFactory, ChargeNurseFactory, ShiftStaffUserFactory

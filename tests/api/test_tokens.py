@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from care_events.api_clients.models import ApiToken
-from care_events.api_clients.tokens import api_token_create, api_token_rotate
+from care_events.platform.api_clients.models import ApiToken
+from care_events.platform.api_clients.tokens import api_token_create, api_token_rotate
 from tasks_app.models import Nurse
 from tests.api.conftest import client_for
 from tests.api.factories import AdministratorFactory, AgentUserFactory
@@ -20,7 +20,7 @@ from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
 
 pytestmark = pytest.mark.django_db
 
-TOKENS_LOGGER = "care_events.api_clients.tokens"
+TOKENS_LOGGER = "care_events.platform.api_clients.tokens"
 PATIENT = {"first_name": "Ada", "last_name": "Moreno", "date_of_birth": "1948-05-17", "phone": "+12025550143"}
 
 

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from care_events.bus.models import Event
-from config.roles import CHARGE_NURSE, NURSE
+from care_events.platform.bus.models import Event
+from care_events.platform.roles import CHARGE_NURSE, NURSE
 from notifications.models import NotificationLog
 from tasks_app.care_team import care_team_time, care_team_zone
 from tasks_app.models import EscalationTask, NurseShift

@@ -4,7 +4,7 @@ charge nurse sees them all."""
 import pytest
 from django.urls import reverse
 
-from config.roles import CHARGE_NURSE
+from care_events.platform.roles import CHARGE_NURSE
 from tests.care_events.factories import AgentInteractionFactory
 from tests.helpers import admin_login
 from tests.tasks_app.factories import PASSWORD, EscalationTaskFactory, nurse_with_login

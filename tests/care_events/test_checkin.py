@@ -7,8 +7,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from care_events.bus.models import Timer
 from care_events.models import AgentInteraction, OutreachAttempt, OutreachPlan
+from care_events.platform.bus.models import Timer
 from care_events.services.episodes import episode_discharge
 from care_events.services.interactions import interaction_complete, interaction_response_record, interaction_start
 from notifications.backends import local

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 import time_machine
 
-from care_events.bus.models import Event, Timer
 from care_events.models import AgentInteraction, OutreachAttempt, PatientMessage
+from care_events.platform.bus.models import Event, Timer
 from care_events.services.episodes import episode_discharge
 from care_events.services.interactions import (
     interaction_complete,

@@ -1,5 +1,5 @@
 """/healthz and /readyz: django-health-check's database and broker checks, and the bus's own
-(care_events/bus/health.py)."""
+(care_events/platform/bus/health.py)."""
 
 import datetime as dt
 import socket
@@ -10,9 +10,9 @@ import time_machine
 from django.core.cache import cache
 from django.utils import timezone
 
-from care_events.bus.health import SWEEP_HEARTBEAT_KEY
-from care_events.bus.models import Event, HandlerRun, Timer, TimerKind
-from care_events.bus.tasks import timers_sweep_task
+from care_events.platform.bus.health import SWEEP_HEARTBEAT_KEY
+from care_events.platform.bus.models import Event, HandlerRun, Timer, TimerKind
+from care_events.platform.bus.tasks import timers_sweep_task
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from care_events.audit.models import AuditEntry
+from care_events.platform.audit.models import AuditEntry
 from tests.config.test_production import REAL_BACKENDS, load_settings
 from tests.helpers import admin_login, totp_code
 from tests.tasks_app.factories import NurseFactory

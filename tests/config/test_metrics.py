@@ -12,10 +12,10 @@ from django.utils import timezone
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from care_events.bus.health import SWEEP_HEARTBEAT_KEY
-from care_events.bus.models import Timer, TimerKind
-from care_events.bus.tasks import timers_sweep_task
 from care_events.choices import Severity
+from care_events.platform.bus.health import SWEEP_HEARTBEAT_KEY
+from care_events.platform.bus.models import Timer, TimerKind
+from care_events.platform.bus.tasks import timers_sweep_task
 from tasks_app.services.tasks import task_create
 from tests.care_events.factories import EpisodeFactory
 from tests.config.test_production import ROOT

@@ -1,4 +1,5 @@
-"""The request id (config/request_id.py): on the response, on every log record of the request, and in production's
+"""The request id (care_events/platform/request_id.py): on the response, on every log record of the request, and in
+production's
 JSON log lines."""
 
 import json
@@ -12,8 +13,8 @@ import pytest
 from django.core.cache import cache
 from django.http import HttpResponse
 
-from care_events.bus.health import SWEEP_HEARTBEAT_KEY
-from config.request_id import RequestIdFilter, RequestIdMiddleware
+from care_events.platform.bus.health import SWEEP_HEARTBEAT_KEY
+from care_events.platform.request_id import RequestIdFilter, RequestIdMiddleware
 from tests.config.test_production import REAL_BACKENDS, REQUIRED, ROOT
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -92,9 +93,9 @@ import django
 django.setup()
 from django.test import Client
 response = Client().get("/healthz", HTTP_HOST="care.example.org", HTTP_X_REQUEST_ID="probe-1")
-from config.request_id import request_id_var
+from care_events.platform.request_id import request_id_var
 request_id_var.set("req-7")
-logging.getLogger("care_events.bus.dispatch").warning("relay: publishing %d pending handler runs again", 3)
+logging.getLogger("care_events.platform.bus.dispatch").warning("relay: publishing %d pending handler runs again", 3)
 print(response.status_code, response["X-Request-ID"])
 """
 
@@ -115,7 +116,7 @@ def test_production_logs_json_lines_with_logger_level_message_and_request_id():
     assert result.stdout.split() == ["200", "probe-1"]
     [line] = [line for line in result.stderr.splitlines() if "relay:" in line]
     record = json.loads(line)
-    assert record["logger"] == "care_events.bus.dispatch"
+    assert record["logger"] == "care_events.platform.bus.dispatch"
     assert record["level"] == "WARNING"
     assert record["message"] == "relay: publishing 3 pending handler runs again"
     assert record["request_id"] == "req-7"

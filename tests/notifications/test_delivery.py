@@ -7,9 +7,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from care_events.bus.models import Event
 from care_events.choices import NotificationType
 from care_events.notify import notification_request
+from care_events.platform.bus.models import Event
 from notifications.backends import local
 from notifications.backends.base import PermanentSendError, TransientSendError
 from notifications.backends.errors import twilio_error

@@ -9,10 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from care_events.api_clients.models import ApiToken
-from care_events.bus.models import Event, Timer
 from care_events.models import Patient
-from config.roles import AGENT
+from care_events.platform.api_clients.models import ApiToken
+from care_events.platform.bus.models import Event, Timer
+from care_events.platform.roles import AGENT
 from notifications.demo import (
     BREACH_STORY,
     CHECKIN,

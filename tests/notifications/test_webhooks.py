@@ -13,8 +13,8 @@ from django.test import override_settings
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from care_events.bus.models import Event, Timer
 from care_events.models import AgentInteraction, OutreachAttempt, Patient, PatientMessage
+from care_events.platform.bus.models import Event, Timer
 from care_events.services.episodes import episode_discharge
 from notifications.backends import local
 from notifications.messages import render_patient_text

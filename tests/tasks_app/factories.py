@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from care_events.choices import Severity
-from config.roles import NURSE, role_group
+from care_events.platform.roles import NURSE, role_group
 from tasks_app.models import ActionType, EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, InteractionResponseFactory
 
@@ -68,7 +68,8 @@ PASSWORD = "correct-horse-battery"  # UserFactory's
 
 
 def nurse_with_login(*, role: str = NURSE, on_shift: bool = True, **nurse_fields) -> Nurse:
-    """A nurse who logs in to admin (staff flag, UserFactory's password) with a role (config/roles.py), on shift now
+    """A nurse who logs in to admin (staff flag, UserFactory's password) with a role (care_events/platform/roles.py),
+    on shift now
     unless told otherwise."""
     nurse = NurseShiftFactory(**{f"nurse__{k}": v for k, v in nurse_fields.items()}).nurse if on_shift else None
     nurse = nurse or NurseFactory(**nurse_fields)

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from care_events.bus.models import Event
-from config.roles import NURSE
+from care_events.platform.bus.models import Event
+from care_events.platform.roles import NURSE
 from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, OutreachAttemptFactory
 from tests.notifications.factories import NotificationLogFactory

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from care_events.bus.models import Event, HandlerRun, Timer
-from config.roles import CHARGE_NURSE, NURSE
+from care_events.platform.bus.models import Event, HandlerRun, Timer
+from care_events.platform.roles import CHARGE_NURSE, NURSE
 from notifications.models import NotificationLog
 from tasks_app.care_team import check_care_team_time_zone
 from tasks_app.models import EscalationTask, Nurse, NurseShift

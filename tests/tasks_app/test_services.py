@@ -8,7 +8,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from care_events.bus.models import Timer
+from care_events.platform.bus.models import Timer
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask, NurseShift
 from tasks_app.services.assignment import task_assign, tasks_assign_waiting

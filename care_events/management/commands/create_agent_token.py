@@ -3,8 +3,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from care_events.api_clients.models import TokenScope
-from care_events.api_clients.tokens import agent_account_ensure, api_token_create, api_token_rotate
+from care_events.platform.api_clients.models import TokenScope
+from care_events.platform.api_clients.tokens import agent_account_ensure, api_token_create, api_token_rotate
 
 
 class Command(BaseCommand):

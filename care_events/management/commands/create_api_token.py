@@ -4,8 +4,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from care_events.api_clients.models import TokenScope
-from care_events.api_clients.tokens import NoCurrentTokenError, api_token_create, api_token_rotate
+from care_events.platform.api_clients.models import TokenScope
+from care_events.platform.api_clients.tokens import NoCurrentTokenError, api_token_create, api_token_rotate
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.mfa import AlreadyEnrolledError, qr_text, totp_enrol
+from care_events.platform.mfa import AlreadyEnrolledError, qr_text, totp_enrol
 
 
 class Command(BaseCommand):

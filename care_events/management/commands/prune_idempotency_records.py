@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from care_events.api_clients.idempotency import idempotency_records_prune
+from care_events.platform.api_clients.idempotency import idempotency_records_prune
 
 
 class Command(BaseCommand):

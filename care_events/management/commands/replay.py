@@ -5,10 +5,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from care_events.bus.catalogue import CATALOGUE
-from care_events.bus.dispatch import handler_runs_redrive
-from care_events.bus.models import RunStatus
-from care_events.bus.selectors import REPLAYABLE_STATUSES, handler_run_list_for_replay
+from care_events.platform.bus.catalogue import CATALOGUE
+from care_events.platform.bus.dispatch import handler_runs_redrive
+from care_events.platform.bus.models import RunStatus
+from care_events.platform.bus.selectors import REPLAYABLE_STATUSES, handler_run_list_for_replay
 
 
 def moment(value: str) -> dt.datetime:

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.mfa import qr_text, totp_enrol
+from care_events.platform.mfa import qr_text, totp_enrol
 
 
 class Command(BaseCommand):

@@ -1,8 +1,0 @@
-from celery import shared_task
-
-from care_events.api_clients.idempotency import idempotency_records_prune
-
-
-@shared_task
-def idempotency_records_prune_task() -> None:
-    idempotency_records_prune()

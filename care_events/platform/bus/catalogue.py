@@ -1,0 +1,51 @@
+"""The event catalogue: every event type the bus knows, each with a typed payload schema.
+
+The bus owns the mechanism (`Payload`, `EventType`, `register`); each app declares the events whose messages it
+owns in its `events.py` (care_events: discharges, check-ins, interactions; tasks_app: tasks; notifications:
+notifications), imported by its `AppConfig.ready()`, so the platform names no domain model.
+
+Payloads carry ids and codes only (never names, phone numbers or message bodies: events ride through Celery and
+show in Flower and admin). Each schema is a DRF serializer: one mechanism for every event, and its errors name
+the field. `external` marks the events an outside caller (the interaction agent, an operator) may send through
+`POST /api/v1/events/`; the others are emitted only by the system itself.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import serializers
+
+URGENT = "urgent"
+DEFAULT = "default"
+# The sweep, the relays and the timers' horizon job: their own queue and worker (CELERY_TASK_ROUTES).
+BACKSTOP = "backstop"
+
+
+class Payload(serializers.Serializer):
+    """Refuses keys the schema does not know, so a typo is an error rather than a silently dropped field."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return attrs
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    payload: type[Payload]
+    description: str
+    external: bool = False
+
+
+CATALOGUE: dict[str, EventType] = {}
+
+
+def register(*events: EventType) -> None:
+    """Adds an app's events to the catalogue, once each (an app's `events` module calls it on import)."""
+    for event in events:
+        known = CATALOGUE.get(event.name)
+        if known is not None and known != event:
+            raise ValueError(f"event {event.name!r} is declared twice")
+        CATALOGUE[event.name] = event

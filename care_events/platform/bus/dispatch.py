@@ -1,0 +1,269 @@
+"""emit(), the handler registry, and running one (event, handler) pair exactly once.
+
+Events are rows first: `emit` validates the payload, writes the Event and one HandlerRun per subscribed handler in
+the caller's transaction, and publishes the runs only after that transaction commits. A run whose message is lost
+stays PENDING in PostgreSQL and the Beat relay publishes it again. Running claims the row
+(care_events.platform.bus.retry)
+and commits the handler's writes together with the run's SUCCEEDED status, so a redelivered or duplicated message
+finds nothing to do. The whole model: docs/architecture.md#durability.
+"""
+
+import contextlib
+import contextvars
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from care_events.platform.bus.catalogue import CATALOGUE, DEFAULT
+from care_events.platform.bus.models import Event, HandlerRun
+from care_events.platform.bus.retry import HANDLER_RUNS, claim, error_text, relay_backoff, relay_take
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+logger = logging.getLogger(__name__)
+
+# A handler gets the event's payload as its schema reads it: UUIDs as uuid.UUID, numbers as int.
+Payload = dict[str, Any]
+HandlerFunc = Callable[[Payload], None]
+
+# Who acted: a user (request.user), or None for the system's own work (handlers, timers, the webhooks).
+Actor = Union["AbstractBaseUser", "AnonymousUser", None]
+
+_acting: contextvars.ContextVar[int | None] = contextvars.ContextVar("acting_user_id", default=None)
+
+
+def actor_id(actor: Actor) -> int | None:
+    """The id stored as an event's actor: a user's, None for nobody (or an anonymous request)."""
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
+@contextlib.contextmanager
+def acting(actor: Actor) -> Iterator[None]:
+    """For the signal receivers that emit on a service's behalf (a save's event): they cannot be handed the actor,
+    so the service saves inside `with acting(actor):` and the receiver passes `acting_user_id()` to `emit`."""
+    token = _acting.set(actor_id(actor))
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def acting_user_id() -> int | None:
+    return _acting.get()
+
+
+class UnknownEventError(ValueError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"Unknown event name {name!r}. Allowed: {', '.join(sorted(CATALOGUE))}.")
+
+
+class EventPayloadError(ValueError):
+    """The payload does not match the event's schema; `errors` maps each bad field to its messages."""
+
+    def __init__(self, name: str, errors: dict[str, Any]) -> None:
+        self.name, self.errors = name, errors
+        fields = ", ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
+        super().__init__(f"Invalid payload for {name}: {fields}")
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str
+    event_name: str
+    func: HandlerFunc
+    queue: str
+
+
+_handlers: dict[str, Handler] = {}
+
+
+def subscribe(event_name: str, *, name: str, queue: str = DEFAULT) -> Callable[[HandlerFunc], HandlerFunc]:
+    """Register `func(payload)` to run once for every `event_name` event (an Inngest function's trigger).
+
+    `name` is stored in run rows and shown in Flower and admin: keep it stable once events have been emitted.
+    """
+    if event_name not in CATALOGUE:
+        raise UnknownEventError(event_name)
+
+    def register(func: HandlerFunc) -> HandlerFunc:
+        if name in _handlers:
+            raise ValueError(f"Handler name {name!r} is registered twice.")
+        _handlers[name] = Handler(name=name, event_name=event_name, func=func, queue=queue)
+        return func
+
+    return register
+
+
+def handlers_for(event_name: str) -> list[Handler]:
+    return [handler for handler in _handlers.values() if handler.event_name == event_name]
+
+
+def payload_read(name: str, data: Any) -> Payload:
+    """`data` read through the schema of event `name`: typed values, or UnknownEventError / EventPayloadError."""
+    event_type = CATALOGUE.get(name)
+    if event_type is None:
+        raise UnknownEventError(name)
+    if not isinstance(data, dict):
+        raise EventPayloadError(name, {"data": ["Must be a JSON object."]})
+    serializer = event_type.payload(data=data)
+    if not serializer.is_valid():
+        raise EventPayloadError(name, serializer.errors)
+    return dict(serializer.validated_data)
+
+
+def emit(name: str, data: Payload, *, idempotency_key: str | None = None, actor: int | None = None) -> Event:
+    """Record an event in the caller's transaction; its handlers are published once that transaction commits.
+    `actor` is the id of the user who caused it (`actor_id(request.user)`; None: the system's own work).
+
+    A repeated idempotency key returns the first event and dispatches nothing again.
+    """
+    # UUIDs and datetimes become strings: the row stores exactly what a JSON Celery message could carry.
+    stored = json.loads(json.dumps(payload_read(name, data), cls=DjangoJSONEncoder))
+    with transaction.atomic():
+        if idempotency_key is not None:
+            existing = Event.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        try:
+            # A savepoint: two concurrent emits with one key meet at the unique index, and the loser reads the
+            # winner's row instead of failing the caller's whole transaction.
+            with transaction.atomic():
+                event = Event.objects.create(name=name, data=stored, idempotency_key=idempotency_key, actor=actor)
+        except IntegrityError:
+            return Event.objects.get(idempotency_key=idempotency_key)
+        # enqueued_at is set now, with the row, rather than after the publish: a worker that takes the message the
+        # instant it is published must find the row unlocked (runs_publish).
+        now = timezone.now()
+        runs = HandlerRun.objects.bulk_create(
+            HandlerRun(event=event, handler=handler.name, queue=handler.queue, enqueued_at=now)
+            for handler in handlers_for(name)
+        )
+    logger.info("event %s %s recorded with %d handler runs", name, event.pk, len(runs))
+    published = [(run.pk, run.handler, run.queue) for run in runs]
+    transaction.on_commit(lambda: runs_publish(published))
+    return event
+
+
+def emit_many(events: list[tuple[str, Payload, str | None]]) -> list[Event]:
+    """Emit several events atomically: an invalid payload among them writes none of them."""
+    with transaction.atomic():
+        return [emit(name, data, idempotency_key=key) for name, data, key in events]
+
+
+def runs_publish(runs: list[tuple[int, str, str]]) -> None:
+    """Publish one Celery message per (run id, handler name, queue), once the runs are committed with their
+    `enqueued_at` set.
+
+    Nothing writes to a run row after its message is out. A write there (this function once set `enqueued_at` after
+    each publish) holds the row's lock for the length of an UPDATE, and a worker that takes the message in that
+    instant finds the row locked, skips it (the claim is SKIP LOCKED) and acknowledges the message: the run then
+    waits for the relay (RELAY_GRACE_SECONDS + SWEEP_INTERVAL_SECONDS, longer under a backlog). Only a publish that
+    failed is written back (`enqueued_at` cleared: no message exists, so no worker can race it), and logged rather
+    than raised: the row is committed already and the relay publishes it (raising here would turn a saved request
+    into an error)."""
+    from care_events.platform.bus.tasks import handler_run_task
+
+    for run_id, handler, queue in runs:
+        try:
+            # `shadow`: Flower and the worker's log name the message after the handler it runs ("assign-task")
+            # rather than the one generic task, so an operator can read the queue; the arguments stay the id.
+            handler_run_task.apply_async(args=[run_id], queue=queue, shadow=handler)
+        except Exception:
+            logger.warning("could not publish handler run %s; the relay will publish it", run_id, exc_info=True)
+            HandlerRun.objects.filter(pk=run_id).update(enqueued_at=None)
+
+
+class HandlerFailedError(Exception):
+    def __init__(self, run_id: int, retry_in: int | None) -> None:
+        self.run_id, self.retry_in = run_id, retry_in
+        super().__init__(f"handler run {run_id} failed; retry in {retry_in}s" if retry_in else "gave up")
+
+
+def handler_run_execute(*, run_id: int) -> bool:
+    """Run one pending (event, handler) pair. Returns False when there was nothing to do.
+
+    Raises HandlerFailedError after recording a failure (retry_in is None once attempts are exhausted).
+    """
+    try:
+        with transaction.atomic():
+            run = claim(HandlerRun.objects.select_related("event").filter(pk=run_id, status=HandlerRun.Status.PENDING))
+            if run is None:
+                return False
+            started = timezone.now()
+            _handlers[run.handler].func(payload_read(run.event.name, run.event.data))
+            HandlerRun.objects.filter(pk=run.pk).update(
+                status=HandlerRun.Status.SUCCEEDED,
+                attempts=run.attempts + 1,
+                started_at=started,
+                finished_at=timezone.now(),
+                last_error="",
+            )
+    except Exception as exc:
+        retry_in = _record_failure(run_id, exc)
+        # `from None`: the exception text can quote row values (a database error's DETAIL); it is kept on the run
+        # row for admin, and must not reach Celery's logs, results or Flower through a chained traceback.
+        raise HandlerFailedError(run_id, retry_in) from None
+    logger.info("handler %s succeeded for event %s %s", run.handler, run.event.name, run.event_id)
+    return True
+
+
+def _record_failure(run_id: int, exc: Exception) -> int | None:
+    with transaction.atomic():
+        run = HandlerRun.objects.select_for_update().get(pk=run_id)
+        run.attempts += 1
+        run.last_error = error_text(exc)
+        run.finished_at = timezone.now()
+        retry_in = HANDLER_RUNS.retry_in(run.attempts)
+        if retry_in is None:
+            run.status = HandlerRun.Status.FAILED
+        else:
+            run.next_attempt_at = timezone.now() + dt.timedelta(seconds=retry_in)
+        run.save(update_fields=["attempts", "last_error", "finished_at", "status", "next_attempt_at"])
+    # The exception text can quote row values; the log line carries only ids and the exception class.
+    logger.error("handler run %s (%s) failed: %s, attempt %d", run_id, run.handler, type(exc).__name__, run.attempts)
+    return retry_in
+
+
+def handler_runs_redrive(*, run_ids: list[int]) -> int:
+    """Put failed runs back to PENDING with fresh attempts (the admin's re-drive action)."""
+    now = timezone.now()
+    count = HandlerRun.objects.filter(pk__in=run_ids, status=HandlerRun.Status.FAILED).update(
+        status=HandlerRun.Status.PENDING, attempts=0, next_attempt_at=now, enqueued_at=now
+    )
+    redriven = list(
+        HandlerRun.objects.filter(pk__in=run_ids, status=HandlerRun.Status.PENDING).values_list(
+            "pk", "handler", "queue"
+        )
+    )
+    transaction.on_commit(lambda: runs_publish(redriven))
+    return count
+
+
+def handler_runs_relay(*, limit: int = 500) -> int:
+    """Publish again the pending runs whose message was published (or due) over RELAY_GRACE_SECONDS ago and has
+    not run; one still pending after that waits twice as long before the next (`relay_backoff`)."""
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
+    overdue = (
+        HandlerRun.objects.filter(status=HandlerRun.Status.PENDING, next_attempt_at__lte=cutoff)
+        .exclude(enqueued_at__gt=cutoff)
+        .filter(relay_backoff(due="next_attempt_at", marked="enqueued_at", now=now))
+    )
+    runs = relay_take(
+        overdue, fields=("handler", "queue"), order_by="next_attempt_at", mark={"enqueued_at": now}, limit=limit
+    )
+    if runs:
+        logger.warning("relay: publishing %d pending handler runs again", len(runs))
+        runs_publish(runs)
+    return len(runs)

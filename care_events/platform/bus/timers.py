@@ -1,0 +1,202 @@
+"""Durable timers: rows with due_at / published_at / fired_at / cancelled_at / failed_at.
+
+Fast path: a Celery message, with `countdown` for a delay relative to something that happened (the check-in, 24 h
+after the discharge) or `eta` for an absolute deadline (an SLA stage), published only once the timer is due within
+TIMER_HORIZON_SECONDS: at scheduling (when its transaction commits) if it is that close already, otherwise by the
+horizon job (`timers_publish_horizon`, Beat), which marks the rows published in the same claim that takes them. So a
+worker holds at most one horizon of ETA messages, whatever the number of open tasks, and the broker's
+visibility_timeout only has to outlast the horizon.
+Backstop: the Beat sweep fires every due timer the fast path missed (Redis lost the message, a worker died holding
+it). Either path fires through `timer_fire`, which claims the row only while it is unfired and uncancelled and runs
+the kind's handler in the same transaction, so a timer fires exactly once whichever path gets there first.
+Cancelling is a state change, never `revoke()`. docs/architecture.md#durability.
+"""
+
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from care_events.platform.bus.catalogue import DEFAULT
+from care_events.platform.bus.models import Timer, TimerKind
+from care_events.platform.bus.retry import TIMERS, claim, error_text, relay_take, within_horizon
+
+logger = logging.getLogger(__name__)
+
+# What runs when a timer fires: the timer's subject (a task, an episode, an attempt) and when it was due.
+TimerFunc = Callable[[uuid.UUID, dt.datetime], None]
+
+
+@dataclass(frozen=True)
+class TimerHandler:
+    func: TimerFunc
+    queue: str
+    countdown: bool
+
+
+_timer_handlers: dict[str, TimerHandler] = {}
+
+
+def timer_handler(
+    kind: TimerKind, *, queue: str = DEFAULT, countdown: bool = False
+) -> Callable[[TimerFunc], TimerFunc]:
+    """Register `func(subject_id, due_at)` to run, inside the firing transaction, when a timer of `kind` fires.
+
+    `countdown`: publish the fast path as a delay from now rather than as an absolute ETA. Celery turns both into
+    the same message; the flag says which the timer means, and the row's due_at is what counts either way.
+    """
+
+    def register(func: TimerFunc) -> TimerFunc:
+        if kind in _timer_handlers:
+            raise ValueError(f"Timer kind {kind!r} has a handler already.")
+        _timer_handlers[kind] = TimerHandler(func=func, queue=queue, countdown=countdown)
+        return func
+
+    return register
+
+
+def timer_schedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datetime) -> Timer:
+    """Create the timer (or find the one scheduled before: one per kind and subject), and publish its fast path
+    after the commit if it is due within the horizon (the horizon job publishes it later otherwise)."""
+    publish = within_horizon(due_at)
+    timer, created = Timer.objects.get_or_create(
+        kind=kind,
+        subject_id=subject_id,
+        defaults={"due_at": due_at, "published_at": timezone.now() if publish else None},
+    )
+    if created and publish:
+        _publish_on_commit(timer)
+    return timer
+
+
+def timer_reschedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datetime) -> None:
+    """Move the timer that is firing now to a later time (for example out of a patient's quiet hours)."""
+    timer = Timer.objects.get(kind=kind, subject_id=subject_id)
+    publish = within_horizon(due_at)
+    timer.fired_at, timer.due_at, timer.published_at = None, due_at, timezone.now() if publish else None
+    timer.save(update_fields=["fired_at", "due_at", "published_at"])
+    if publish:
+        _publish_on_commit(timer)
+
+
+def timers_cancel(*, subject_id: uuid.UUID, kinds: Iterable[TimerKind]) -> int:
+    return (
+        Timer.objects.pending().filter(subject_id=subject_id, kind__in=list(kinds)).update(cancelled_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def timers_rearm(*, timer_ids: list[int]) -> int:
+    """Give failed timers fresh attempts, due now (the admin's re-arm action)."""
+    timers = list(Timer.objects.filter(pk__in=timer_ids).exclude(failed_at=None))
+    for timer in timers:
+        timer.failed_at, timer.attempts, timer.due_at = None, 0, timezone.now()
+        timer.published_at = timer.due_at
+        timer.save(update_fields=["failed_at", "attempts", "due_at", "published_at"])
+        _publish_on_commit(timer)
+    return len(timers)
+
+
+def timers_publish_horizon(*, limit: int = 500) -> int:
+    """The horizon job: publish the fast path of every pending timer that has come within TIMER_HORIZON_SECONDS,
+    soonest first, in batches of `limit`. Each batch is taken and marked published in one claim (SKIP LOCKED), so
+    two jobs running at once (two Beats, a late run overlapping the next) never publish one timer twice. A publish
+    that fails leaves the timer to the sweep, like a message Redis lost."""
+    published = 0
+    while True:
+        now = timezone.now()
+        entering = Timer.objects.pending().filter(
+            published_at=None, due_at__lte=now + dt.timedelta(seconds=settings.TIMER_HORIZON_SECONDS)
+        )
+        batch = relay_take(
+            entering, fields=("kind", "due_at"), order_by="due_at", mark={"published_at": now}, limit=limit
+        )
+        for timer_id, kind, due_at in batch:
+            _publish(timer_id, kind, due_at)
+        published += len(batch)
+        if len(batch) < limit:
+            break
+    if published:
+        logger.info("horizon: published %d timers", published)
+    return published
+
+
+def _publish_on_commit(timer: Timer) -> None:
+    timer_id, kind, due_at = timer.pk, timer.kind, timer.due_at
+    transaction.on_commit(lambda: _publish(timer_id, kind, due_at))
+
+
+def _publish(timer_id: int, kind: str, due_at: dt.datetime) -> None:
+    from care_events.platform.bus.tasks import timer_fire_task
+
+    handler = _timer_handlers[kind]
+    when = {"countdown": max(0.0, (due_at - timezone.now()).total_seconds())} if handler.countdown else {"eta": due_at}
+    try:
+        # Flower and the worker's log name the message after the timer's kind ("timer:SLA_BREACH"); the argument
+        # stays the timer's id.
+        timer_fire_task.apply_async(args=[timer_id], queue=handler.queue, shadow=f"timer:{kind}", **when)
+    except Exception:
+        logger.warning("could not publish timer %s; the sweep will fire it", timer_id, exc_info=True)
+
+
+class TimerFailedError(Exception):
+    """A timer's handler failed: recorded on the row, and pushed back for the sweep or given up."""
+
+
+def timer_fire(*, timer_id: int) -> bool:
+    """Fire one timer if it is due and still pending. Returns whether this call fired it."""
+    try:
+        with transaction.atomic():
+            # The ETA message and the sweep may reach the same timer at once: the loser skips it, and the pending
+            # conditions make any later attempt a no-op.
+            timer = claim(Timer.objects.pending().filter(pk=timer_id, due_at__lte=timezone.now()))
+            if timer is None:
+                return False
+            timer.fired_at = timezone.now()
+            timer.attempts += 1
+            timer.save(update_fields=["fired_at", "attempts"])
+            _timer_handlers[timer.kind].func(timer.subject_id, timer.due_at)
+    except Exception as exc:
+        _record_failure(timer_id, exc)
+        # The class name only, `from None`: the exception text can quote row values; admin shows it on the row.
+        raise TimerFailedError(f"timer {timer_id} failed: {type(exc).__name__}") from None
+    logger.info("timer %s %s fired", timer.kind, timer.pk)
+    return True
+
+
+def _record_failure(timer_id: int, exc: Exception) -> None:
+    timer = Timer.objects.get(pk=timer_id)
+    timer.attempts += 1
+    timer.last_error = error_text(exc)
+    retry_in = TIMERS.retry_in(timer.attempts)
+    if retry_in is None:
+        # Given up: listed in admin (Timers, failed), where "Re-arm" gives it fresh attempts.
+        timer.failed_at = timezone.now()
+    else:
+        timer.due_at = timezone.now() + dt.timedelta(seconds=retry_in)
+    timer.save(update_fields=["attempts", "last_error", "due_at", "failed_at"])
+    logger.error("timer %s (%s) failed: %s, attempt %d", timer_id, timer.kind, type(exc).__name__, timer.attempts)
+
+
+def timers_fire_due(*, limit: int = 500) -> int:
+    """The sweep: fire every due timer, oldest first. Safe to run in several processes at once."""
+    due = list(
+        Timer.objects.pending()
+        .filter(due_at__lte=timezone.now())
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    fired = 0
+    for timer_id in due:
+        # One bad timer must not stop the rest: timer_fire records the error on the row and logs it.
+        with contextlib.suppress(TimerFailedError):
+            fired += timer_fire(timer_id=timer_id)
+    if fired:
+        logger.warning("sweep fired %d timers the fast path had not", fired)
+    return fired
