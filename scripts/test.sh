@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs the project into .venv, brings up PostgreSQL and Redis (your servers when
-# DATABASE_URL / REDIS_URL are set, otherwise private embedded ones, scripts/services.py), then runs ruff, mypy,
+# DATABASE_URL / REDIS_URL are set, otherwise private embedded ones, scripts/services.py), then runs ruff, the
+# import contracts (lint-imports), mypy,
 # the dependency audit (scripts/audit.py), the migrations check and the whole pytest suite, real Celery workers
 # included. Stops what it started.
 set -euo pipefail
@@ -23,6 +24,8 @@ trap '.venv/bin/python scripts/services.py down' EXIT
 
 echo "--- ruff"
 .venv/bin/ruff check .
+echo "--- import contracts (lint-imports: the layers of docs/architecture.md)"
+.venv/bin/lint-imports --no-cache
 echo "--- mypy"
 .venv/bin/mypy config care_events tasks_app notifications
 echo "--- makemigrations --check"
