@@ -12,7 +12,7 @@ from care_events.platform.bus.health import (
 )
 from care_events.platform.rest.errors import api_path_not_found
 from config.metrics import metrics_view
-from tasks_app.admin_views import care_team_home
+from tasks_app.screens.home import care_team_home
 
 admin.site.site_header = "Sequora care events"
 admin.site.site_title = "Sequora admin"

@@ -1,10 +1,13 @@
+import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from tasks_app.care_team import care_team_time, care_team_zone
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
 
 
@@ -101,3 +104,124 @@ def shifts_overlapping(*, starts: dt.datetime, ends: dt.datetime) -> QuerySet[Nu
         .select_related("nurse__user")
         .order_by("starts_at")
     )
+
+
+# --- The roster: a week of shifts in the care team's zone, and the hours nobody covers ----------------------------
+
+Interval = tuple[dt.datetime, dt.datetime]
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterShift:
+    shift_id: int
+    text: str  # "07:00-19:00", "19:00-07:00 next day", or "until 07:00" for one begun the week before
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterGap:
+    """Time nobody active is on shift, within one day, in the care team's zone."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+    @property
+    def label(self) -> str:
+        return f"{self.starts_at:%H:%M}-{'24:00' if self.ends_at.time() == dt.time.min else f'{self.ends_at:%H:%M}'}"
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterDay:
+    date: dt.date
+    is_today: bool
+    hours: list[bool]  # hour by hour: someone on shift for the whole hour
+    gaps: list[RosterGap]
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterWeek:
+    monday: dt.date
+    today: dt.date
+    days: list[RosterDay]
+    # A row per nurse (every active one, and an inactive one who still has a shift this week), by name: a cell per
+    # day holding the shifts that start that day (a shift begun the week before, on Monday).
+    rows: list[tuple[Nurse, list[list[RosterShift]]]]
+
+    @property
+    def sunday(self) -> dt.date:
+        return self.days[-1].date
+
+
+def roster_week(*, day: dt.date, now: dt.datetime) -> RosterWeek:
+    """The week (Monday to Sunday, in the care team's zone) that holds `day`: each nurse's shifts by day, and each
+    day's coverage by active nurses, hour by hour and as gaps. A shift across midnight is shown on the day it starts
+    and covers both days; one begun the week before is shown on Monday."""
+    monday = day - dt.timedelta(days=day.weekday())
+    dates = [monday + dt.timedelta(days=offset) for offset in range(7)]
+    begins, ends = _midnight(dates[0]), _midnight(dates[-1] + dt.timedelta(days=1))
+    shifts = list(shifts_overlapping(starts=begins, ends=ends))
+    covered = _merge([(shift.starts_at, shift.ends_at) for shift in shifts if shift.nurse.is_active])
+    today = care_team_time(now).date()
+
+    cells: dict[Nurse, list[list[RosterShift]]] = {
+        nurse: [[] for _ in dates] for nurse in Nurse.objects.filter(is_active=True).select_related("user")
+    }
+    for shift in shifts:
+        start, end = care_team_time(shift.starts_at), care_team_time(shift.ends_at)
+        column = max(0, (start.date() - monday).days)
+        if start < begins:
+            text = f"until {end:%H:%M}"
+        elif end.date() != start.date() and end != _midnight(start.date() + dt.timedelta(days=1)):
+            text = f"{start:%H:%M}-{end:%H:%M} next day"
+        else:
+            text = f"{start:%H:%M}-{end:%H:%M}"
+        cells.setdefault(shift.nurse, [[] for _ in dates])[column].append(RosterShift(shift_id=shift.pk, text=text))
+
+    days = [
+        RosterDay(date=date, is_today=date == today, hours=_hours_covered(date, covered), gaps=_gaps(date, covered))
+        for date in dates
+    ]
+    rows = sorted(cells.items(), key=lambda item: str(item[0]))
+    return RosterWeek(monday=monday, today=today, days=days, rows=rows)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=care_team_zone())
+
+
+def _hours_covered(date: dt.date, covered: list[Interval]) -> list[bool]:
+    hours = []
+    for hour in range(24):
+        slot_start = _midnight(date) + dt.timedelta(hours=hour)
+        hours.append(not any(True for _ in _uncovered((slot_start, slot_start + dt.timedelta(hours=1)), covered)))
+    return hours
+
+
+def _gaps(date: dt.date, covered: list[Interval]) -> list[RosterGap]:
+    day = (_midnight(date), _midnight(date + dt.timedelta(days=1)))
+    return [
+        RosterGap(starts_at=care_team_time(start), ends_at=care_team_time(end))
+        for start, end in _uncovered(day, covered)
+    ]
+
+
+def _merge(intervals: list[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _uncovered(span: Interval, covered: list[Interval]) -> Iterator[Interval]:
+    """The parts of `span` no interval of `covered` (merged, sorted) reaches."""
+    cursor, end = span
+    for start, stop in covered:
+        if stop <= cursor or start >= end:
+            continue
+        if start > cursor:
+            yield cursor, start
+        cursor = max(cursor, stop)
+    if cursor < end:
+        yield cursor, end

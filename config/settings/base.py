@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "care_events",
     "tasks_app",
     "notifications",
+    "demo",  # manage.py demo, above every app; production leaves it out
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,9 @@ from config.settings.base import (
     env,
 )
 
+# manage.py demo makes staff accounts and plays a made-up patient against a running server: never in production.
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "demo"]
+
 # Debug pages show settings and local variables (PHI): production refuses to start with DEBUG asked for, rather than
 # silently ignore the request.
 if env.bool("DJANGO_DEBUG", default=False):

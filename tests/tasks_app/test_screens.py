@@ -1,4 +1,4 @@
-"""The care team's admin screens (tasks_app/admin_views.py) through Django's test client: who reaches what, and
+"""The care team's admin screens (tasks_app/screens/) through Django's test client: who reaches what, and
 that every action goes through the task services (events, timers, notifications) and into admin's log."""
 
 import datetime as dt

@@ -1,5 +1,5 @@
 "use strict";
-// The care team's screens (tasks_app/admin_views.py): live SLA countdowns, and pages that reload themselves.
+// The care team's screens (tasks_app/screens/): live SLA countdowns, and pages that reload themselves.
 // A static file, never inline, so the pages keep working under a strict Content-Security-Policy.
 (function () {
   var LABELS = { "on-time": "On time", warning: "Warning", breached: "Breached" };

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications.demo import demo_accounts_ensure, demo_story_play, demo_summary, server_command
+from demo.story import demo_accounts_ensure, demo_story_play, demo_summary, server_command
 
 
 class Command(BaseCommand):

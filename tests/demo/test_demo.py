@@ -13,7 +13,7 @@ from care_events.models import Patient
 from care_events.platform.api_clients.models import ApiToken
 from care_events.platform.bus.models import Event, Timer
 from care_events.platform.roles import AGENT
-from notifications.demo import (
+from demo.story import (
     BREACH_STORY,
     CHECKIN,
     FLAG_RAISED,

@@ -1,0 +1,120 @@
+"""The chaos suite's lab: the product on the lab's servers (bench/lab.py), as one scenario needs it fresh: empty
+tables and Redis, two Celery workers and Beat (tests/worker.py's CeleryStack), the fake Twilio, gunicorn serving the
+API on a free local port, and the agent's API key."""
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.lab import ROOT, Servers, stop_process_group
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+CHECKIN_DELAY = 3
+RESPONSE_WINDOW = 8
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Lab:
+    def __init__(self, servers: Servers) -> None:
+        self.servers = servers
+        self.stack: Any = None
+        self.web: subprocess.Popen | None = None
+        self.port = free_port()
+        self.token = ""
+        self.extra_beat: subprocess.Popen | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v1"
+
+    def overrides(self) -> dict[str, str]:
+        return {
+            "CHECKIN_DELAY": str(CHECKIN_DELAY),
+            "CHECKIN_RESPONSE_WINDOW": str(RESPONSE_WINDOW),
+            "SWEEP_INTERVAL_SECONDS": "2",
+            "RELAY_GRACE_SECONDS": "3",
+            "API_RATE_LIMIT": "100000/minute",
+            "CHAOS_POISON": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def start(self) -> None:
+        """A fresh scenario: empty tables and Redis, new workers, Beat, fake Twilio, and the web server."""
+        from tests.worker import CeleryStack
+
+        self.stop_workers()
+        self.servers.redis_flushall()
+        broker_reconnect()
+        truncate_product_tables()
+        self.stack = CeleryStack(overrides=self.overrides(), app="bench.app")
+        self.stack.start_workers(count=2, concurrency=2)
+        self.stack.start_beat()
+        if self.web is None or self.web.poll() is not None:
+            self.start_web()
+        self.token = agent_token()
+
+    def start_web(self) -> None:
+        log = open(self.stack.tmp / "gunicorn.log", "ab")  # noqa: SIM115 - kept open for the process's lifetime
+        self.web = subprocess.Popen(  # noqa: S603 - our own gunicorn and fixed arguments
+            [GUNICORN, "config.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--timeout", "30"],
+            cwd=ROOT,
+            env=self.stack.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        import requests
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer within 60 s")
+
+    def stop_workers(self) -> None:
+        if self.stack is not None:
+            self.stack.stop()
+            self.stack = None
+
+    def stop(self) -> None:
+        self.stop_workers()
+        if self.web is not None:
+            stop_process_group(self.web, timeout=20)
+            self.web = None
+
+
+def broker_reconnect() -> None:
+    """After Redis went away, this process's pooled broker connections are dead ones: drop them all."""
+    from kombu import pools
+
+    from config.celery_app import app
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()
+
+
+def truncate_product_tables() -> None:
+    from bench.run import truncate_product_tables as truncate
+
+    truncate()
+
+
+def agent_token() -> str:
+    from care_events.platform.api_clients.tokens import agent_account_ensure, api_token_create
+
+    return api_token_create(user=agent_account_ensure(username="chaos-agent"), scope="agent")
