@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from care_events.platform.api_clients.idempotency import idempotent
-from care_events.platform.rest.exceptions import Conflict
 from care_events.platform.rest.schema import request_example
 from care_events.platform.rest.serializers import EmptySerializer
 from care_events.platform.rest.throttling import ESCALATION_SCOPE, AgentEscalationRateThrottle
@@ -34,8 +33,8 @@ from tasks_app.serializers import (
     TaskFilterSerializer,
     TaskSerializer,
 )
-from tasks_app.services.escalation import EscalationRefusedError, interaction_flag_raise, interaction_handoff
-from tasks_app.services.tasks import TaskStateError, task_acknowledge, task_cancel, task_reassign, task_resolve
+from tasks_app.services.escalation import interaction_flag_raise, interaction_handoff
+from tasks_app.services.tasks import task_acknowledge, task_cancel, task_reassign, task_resolve
 
 
 class AgentEscalationApi(APIView):
@@ -47,11 +46,6 @@ class AgentEscalationApi(APIView):
     throttle_classes = [*APIView.throttle_classes, AgentEscalationRateThrottle]
     throttle_scope = ESCALATION_SCOPE
     extra_error_codes = (409,)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, EscalationRefusedError):
-            exc = Conflict(str(exc), code=exc.code)
-        return super().handle_exception(exc)
 
     @staticmethod
     def answer(task: EscalationTask, created: bool) -> Response:
@@ -149,11 +143,6 @@ class TaskMoveApi(APIView):
     """A move of a task's state: a move its state does not allow (TaskStateError) is 409."""
 
     extra_error_codes = (409,)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, TaskStateError):
-            exc = Conflict(str(exc))
-        return super().handle_exception(exc)
 
     def get_task(self, pk: uuid.UUID) -> EscalationTask:
         return get_object_or_404(task_list_for(user=self.request.user), pk=pk)

@@ -23,6 +23,7 @@ from care_events.models import (
 from care_events.platform.bus.dispatch import Actor, acting, acting_user_id, emit
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timers_cancel
+from care_events.platform.errors import ConflictError
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,10 @@ def interaction_start(*, episode: Episode, outreach_attempt: OutreachAttempt | N
 OPEN_INTERACTION = (AgentInteraction.Status.IN_PROGRESS, AgentInteraction.Status.ESCALATED)
 
 
-class InteractionResponseLimitError(Exception):
-    """The interaction holds AGENT_RESPONSES_PER_INTERACTION responses already (the API answers 409)."""
+class InteractionResponseLimitError(ConflictError):
+    """The interaction holds AGENT_RESPONSES_PER_INTERACTION responses already."""
+
+    code = "interaction_response_limit"
 
 
 @transaction.atomic

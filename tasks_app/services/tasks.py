@@ -12,13 +12,14 @@ from care_events.models import AgentInteraction, Episode
 from care_events.platform.bus.dispatch import Actor, actor_id, emit
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timers_cancel
+from care_events.platform.errors import ConflictError
 from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
 from tasks_app.services.assignment import nurse_unavailable_reason, task_assign, task_hand_over
 from tasks_app.services.nurses import care_team_for
 
 
-class TaskStateError(Exception):
-    """The task cannot make this move from its current status (the API answers 409)."""
+class TaskStateError(ConflictError):
+    """The task cannot make this move from its current status (409 `conflict`)."""
 
 
 # Severity → (SLA minutes, priority, action): the product's clinical defaults (docs/events.md#sla). CRITICAL findings

@@ -42,6 +42,11 @@ class EventType:
 CATALOGUE: dict[str, EventType] = {}
 
 
+def external_event_names() -> list[str]:
+    """The events an outside caller may send, by name."""
+    return sorted(name for name, event in CATALOGUE.items() if event.external)
+
+
 def register(*events: EventType) -> None:
     """Adds an app's events to the catalogue, once each (an app's `events` module calls it on import)."""
     for event in events:

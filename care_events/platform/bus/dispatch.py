@@ -13,7 +13,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
@@ -25,6 +25,7 @@ from django.utils import timezone
 from care_events.platform.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.platform.bus.models import Event, HandlerRun
 from care_events.platform.bus.retry import HANDLER_RUNS, claim, error_text, relay_backoff, relay_take
+from care_events.platform.errors import ApplicationError
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -62,19 +63,27 @@ def acting_user_id() -> int | None:
     return _acting.get()
 
 
-class UnknownEventError(ValueError):
-    def __init__(self, name: str) -> None:
+class UnknownEventError(ApplicationError):
+    """No event has this name (400, field `name`). The message lists the names the caller may use, every event of
+    the catalogue unless `allowed` says otherwise (the events API: the external ones), and never quotes the name
+    given (a caller's value)."""
+
+    code = "unknown_event"
+
+    def __init__(self, name: str, *, allowed: Iterable[str] | None = None) -> None:
         self.name = name
-        super().__init__(f"Unknown event name {name!r}. Allowed: {', '.join(sorted(CATALOGUE))}.")
+        message = f"Unknown event name. Allowed: {', '.join(sorted(CATALOGUE if allowed is None else allowed))}."
+        super().__init__(message, fields={"name": [message]})
 
 
-class EventPayloadError(ValueError):
-    """The payload does not match the event's schema; `errors` maps each bad field to its messages."""
+class EventPayloadError(ApplicationError):
+    """The payload does not match the event's schema (400, fields under `data`); `errors` maps each bad field to
+    its messages."""
 
     def __init__(self, name: str, errors: dict[str, Any]) -> None:
         self.name, self.errors = name, errors
         fields = ", ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
-        super().__init__(f"Invalid payload for {name}: {fields}")
+        super().__init__(f"Invalid payload for {name}: {fields}", fields={"data": errors})
 
 
 @dataclass(frozen=True)
