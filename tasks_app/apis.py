@@ -23,7 +23,7 @@ from care_events.platform.rest.serializers import EmptySerializer
 from care_events.platform.rest.throttling import ESCALATION_SCOPE, AgentEscalationRateThrottle
 from care_events.selectors import interaction_list_for
 from tasks_app.models import EscalationTask
-from tasks_app.selectors import task_list_for
+from tasks_app.selectors import acting_nurse_for, task_list_for
 from tasks_app.serializers import (
     CancelSerializer,
     FlagSerializer,
@@ -163,9 +163,7 @@ class TaskAcknowledgeApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         task = self.get_task(pk)
-        # Who may see every task acts for the assignee; a nurse (she reaches only her own tasks) acts as herself.
-        nurse = None if request.user.has_perm("tasks_app.view_all_tasks") else request.user.nurse
-        task = task_acknowledge(task=task, nurse=nurse, actor=request.user)
+        task = task_acknowledge(task=task, nurse=acting_nurse_for(user=request.user), actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 

@@ -28,7 +28,7 @@ from notifications.backends.base import (
 )
 from notifications.backends.local import LocalBackend
 from notifications.models import NotificationLog, NotificationStatus
-from notifications.services.create import publish_delivery
+from notifications.services.create import delivery_publish
 from notifications.services.fallback import is_urgent_alert, notification_fallback
 from notifications.services.status import PROVIDER_STATUSES, notification_provider_report, notification_status_set
 from notifications.throttle import send_slot_wait
@@ -212,7 +212,7 @@ def notifications_relay(*, limit: int = 500) -> int:
     )
     pending = relay_take(overdue, fields=("urgent",), order_by="next_attempt_at", mark={"updated_at": now}, limit=limit)
     for pk, urgent in pending:
-        publish_delivery(pk, urgent=urgent)
+        delivery_publish(notification_id=pk, urgent=urgent, after_commit=False)
     if pending:
         logger.warning("relay: publishing %d pending notifications again", len(pending))
     return len(pending)

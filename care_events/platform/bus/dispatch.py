@@ -11,6 +11,7 @@ finds nothing to do. The whole model: docs/architecture.md#durability.
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from care_events.platform.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.platform.bus.models import Event, HandlerRun
+from care_events.platform.bus.publish import publish
 from care_events.platform.bus.retry import HANDLER_RUNS, claim, error_text, relay_backoff, relay_take
 from care_events.platform.errors import ApplicationError
 
@@ -159,8 +161,7 @@ def emit(name: str, data: Payload, *, idempotency_key: str | None = None, actor:
             for handler in handlers_for(name)
         )
     logger.info("event %s %s recorded with %d handler runs", name, event.pk, len(runs))
-    published = [(run.pk, run.handler, run.queue) for run in runs]
-    transaction.on_commit(lambda: runs_publish(published))
+    runs_publish([(run.pk, run.handler, run.queue) for run in runs])
     return event
 
 
@@ -170,27 +171,33 @@ def emit_many(events: list[tuple[str, Payload, str | None]]) -> list[Event]:
         return [emit(name, data, idempotency_key=key) for name, data, key in events]
 
 
-def runs_publish(runs: list[tuple[int, str, str]]) -> None:
+def runs_publish(runs: list[tuple[int, str, str]], *, after_commit: bool = True) -> None:
     """Publish one Celery message per (run id, handler name, queue), once the runs are committed with their
-    `enqueued_at` set.
+    `enqueued_at` set (`after_commit=False`: they are, the relay's).
 
     Nothing writes to a run row after its message is out. A write there (this function once set `enqueued_at` after
     each publish) holds the row's lock for the length of an UPDATE, and a worker that takes the message in that
     instant finds the row locked, skips it (the claim is SKIP LOCKED) and acknowledges the message: the run then
     waits for the relay (RELAY_GRACE_SECONDS + SWEEP_INTERVAL_SECONDS, longer under a backlog). Only a publish that
-    failed is written back (`enqueued_at` cleared: no message exists, so no worker can race it), and logged rather
-    than raised: the row is committed already and the relay publishes it (raising here would turn a saved request
-    into an error)."""
+    failed is written back (`enqueued_at` cleared: no message exists, so no worker can race it); the relay publishes
+    it (care_events.platform.bus.publish)."""
     from care_events.platform.bus.tasks import handler_run_task
 
     for run_id, handler, queue in runs:
-        try:
-            # `shadow`: Flower and the worker's log name the message after the handler it runs ("assign-task")
-            # rather than the one generic task, so an operator can read the queue; the arguments stay the id.
-            handler_run_task.apply_async(args=[run_id], queue=queue, shadow=handler)
-        except Exception:
-            logger.warning("could not publish handler run %s; the relay will publish it", run_id, exc_info=True)
-            HandlerRun.objects.filter(pk=run_id).update(enqueued_at=None)
+        # `shadow`: Flower and the worker's log name the message after the handler it runs ("assign-task") rather
+        # than the one generic task, so an operator can read the queue; the arguments stay the id.
+        publish(
+            handler_run_task,
+            args=[run_id],
+            queue=queue,
+            shadow=handler,
+            after_commit=after_commit,
+            on_failure=functools.partial(_unpublished, run_id),
+        )
+
+
+def _unpublished(run_id: int) -> None:
+    HandlerRun.objects.filter(pk=run_id).update(enqueued_at=None)
 
 
 class HandlerFailedError(Exception):
@@ -255,7 +262,7 @@ def handler_runs_redrive(*, run_ids: list[int]) -> int:
             "pk", "handler", "queue"
         )
     )
-    transaction.on_commit(lambda: runs_publish(redriven))
+    runs_publish(redriven)
     return count
 
 
@@ -274,5 +281,5 @@ def handler_runs_relay(*, limit: int = 500) -> int:
     )
     if runs:
         logger.warning("relay: publishing %d pending handler runs again", len(runs))
-        runs_publish(runs)
+        runs_publish(runs, after_commit=False)
     return len(runs)
