@@ -26,7 +26,7 @@ from django.utils import timezone
 from care_events.platform.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.platform.bus.models import Event, HandlerRun
 from care_events.platform.bus.publish import publish
-from care_events.platform.bus.retry import HANDLER_RUNS, claim, error_text, relay_backoff, relay_take
+from care_events.platform.bus.retry import HANDLER_RUNS, claim, failure_record, relay_backoff, relay_take
 from care_events.platform.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ def _unpublished(run_id: int) -> None:
 
 
 class HandlerFailedError(Exception):
-    def __init__(self, run_id: int, retry_in: int | None) -> None:
+    def __init__(self, run_id: int, retry_in: float | None) -> None:
         self.run_id, self.retry_in = run_id, retry_in
         super().__init__(f"handler run {run_id} failed; retry in {retry_in}s" if retry_in else "gave up")
 
@@ -234,20 +234,20 @@ def handler_run_execute(*, run_id: int) -> bool:
     return True
 
 
-def _record_failure(run_id: int, exc: Exception) -> int | None:
+def _record_failure(run_id: int, exc: Exception) -> float | None:
     with transaction.atomic():
         run = HandlerRun.objects.select_for_update().get(pk=run_id)
-        run.attempts += 1
-        run.last_error = error_text(exc)
-        run.finished_at = timezone.now()
-        retry_in = HANDLER_RUNS.retry_in(run.attempts)
-        if retry_in is None:
-            run.status = HandlerRun.Status.FAILED
-        else:
-            run.next_attempt_at = timezone.now() + dt.timedelta(seconds=retry_in)
-        run.save(update_fields=["attempts", "last_error", "finished_at", "status", "next_attempt_at"])
+        attempts = run.attempts + 1
+        retry_in = failure_record(
+            run,
+            exc=exc,
+            policy=HANDLER_RUNS,
+            attempts=attempts,
+            final={"status": HandlerRun.Status.FAILED},
+            columns={"finished_at": timezone.now()},
+        )
     # The exception text can quote row values; the log line carries only ids and the exception class.
-    logger.error("handler run %s (%s) failed: %s, attempt %d", run_id, run.handler, type(exc).__name__, run.attempts)
+    logger.error("handler run %s (%s) failed: %s, attempt %d", run_id, run.handler, type(exc).__name__, attempts)
     return retry_in
 
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 from care_events.platform.bus.catalogue import DEFAULT
 from care_events.platform.bus.models import Timer, TimerKind
 from care_events.platform.bus.publish import publish
-from care_events.platform.bus.retry import TIMERS, claim, error_text, relay_take, within_horizon
+from care_events.platform.bus.retry import TIMERS, claim, failure_record, relay_take, within_horizon
 
 logger = logging.getLogger(__name__)
 
@@ -168,17 +168,20 @@ def timer_fire(*, timer_id: int) -> bool:
 
 
 def _record_failure(timer_id: int, exc: Exception) -> None:
-    timer = Timer.objects.get(pk=timer_id)
-    timer.attempts += 1
-    timer.last_error = error_text(exc)
-    retry_in = TIMERS.retry_in(timer.attempts)
-    if retry_in is None:
-        # Given up: listed in admin (Timers, failed), where "Re-arm" gives it fresh attempts.
-        timer.failed_at = timezone.now()
-    else:
-        timer.due_at = timezone.now() + dt.timedelta(seconds=retry_in)
-    timer.save(update_fields=["attempts", "last_error", "due_at", "failed_at"])
-    logger.error("timer %s (%s) failed: %s, attempt %d", timer_id, timer.kind, type(exc).__name__, timer.attempts)
+    """Pushed back by TIMERS for the sweep, or given up: listed in admin (Timers, failed), where "Re-arm" gives it
+    fresh attempts."""
+    with transaction.atomic():
+        timer = Timer.objects.select_for_update().get(pk=timer_id)
+        attempts = timer.attempts + 1
+        failure_record(
+            timer,
+            exc=exc,
+            policy=TIMERS,
+            attempts=attempts,
+            due_field="due_at",
+            final={"failed_at": timezone.now()},
+        )
+    logger.error("timer %s (%s) failed: %s, attempt %d", timer_id, timer.kind, type(exc).__name__, attempts)
 
 
 def timers_fire_due(*, limit: int = 500) -> int:
