@@ -41,7 +41,7 @@ def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = N
     return emit(
         "patient/discharged",
         {"episode_id": episode.pk},
-        idempotency_key=f"discharged:{episode.pk}",
+        once_for=(episode.pk,),
         actor=actor_id(actor),
     )
 

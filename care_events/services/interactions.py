@@ -143,7 +143,7 @@ def patient_reply_record(*, patient_id: uuid.UUID, text: str, provider_message_i
     emit(
         "interaction/patient_replied",
         {"interaction_id": interaction.pk, "message_id": message.pk},
-        idempotency_key=f"patient-replied:{message.pk}",
+        once_for=(message.pk,),
     )
     logger.info("patient message %s recorded on interaction %s", message.pk, interaction.pk)
     return message
@@ -161,7 +161,7 @@ def interaction_escalate(
     emit(
         "interaction/escalated",
         {"interaction_id": interaction_id, "response_id": response_id, "severity": severity, "task_id": task_id},
-        idempotency_key=f"escalated:{task_id}",
+        once_for=(task_id,),
         actor=acting_user_id(),
     )
 

@@ -111,7 +111,7 @@ def task_acknowledge(*, task: EscalationTask, nurse: Nurse | None, actor: Actor 
     emit(
         "task/acknowledged",
         {"task_id": task.pk, "nurse_id": task.assigned_to_id},
-        idempotency_key=f"acknowledged:{task.pk}",
+        once_for=(task.pk,),
         actor=actor_id(actor),
     )
     return task
@@ -147,7 +147,7 @@ def _close(
     emit(
         event_name,
         {"task_id": task.pk},
-        idempotency_key=f"{event_name.removeprefix('task/')}:{task.pk}",
+        once_for=(task.pk,),
         actor=actor_id(actor),
     )
     return task

@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
@@ -133,14 +133,16 @@ def payload_read(name: str, data: Any) -> Payload:
     return dict(serializer.validated_data)
 
 
-def emit(name: str, data: Payload, *, idempotency_key: str | None = None, actor: int | None = None) -> Event:
+def emit(name: str, data: Payload, *, once_for: Sequence[object] = (), actor: int | None = None) -> Event:
     """Record an event in the caller's transaction; its handlers are published once that transaction commits.
     `actor` is the id of the user who caused it (`actor_id(request.user)`; None: the system's own work).
 
-    A repeated idempotency key returns the first event and dispatches nothing again.
+    `once_for`: the ids of the fact the event records (an episode's discharge: the episode's id). An event about the
+    same fact again returns the first event and dispatches nothing again (its key: `EventType.key`).
     """
     # UUIDs and datetimes become strings: the row stores exactly what a JSON Celery message could carry.
     stored = json.loads(json.dumps(payload_read(name, data), cls=DjangoJSONEncoder))
+    idempotency_key = CATALOGUE[name].key(*once_for) if once_for else None
     with transaction.atomic():
         if idempotency_key is not None:
             existing = Event.objects.filter(idempotency_key=idempotency_key).first()
@@ -165,10 +167,10 @@ def emit(name: str, data: Payload, *, idempotency_key: str | None = None, actor:
     return event
 
 
-def emit_many(events: list[tuple[str, Payload, str | None]]) -> list[Event]:
-    """Emit several events atomically: an invalid payload among them writes none of them."""
+def emit_many(events: list[tuple[str, Payload, Sequence[object]]]) -> list[Event]:
+    """Emit several events atomically, each (name, data, once_for): an invalid payload among them writes none."""
     with transaction.atomic():
-        return [emit(name, data, idempotency_key=key) for name, data, key in events]
+        return [emit(name, data, once_for=once_for) for name, data, once_for in events]
 
 
 def runs_publish(runs: list[tuple[int, str, str]], *, after_commit: bool = True) -> None:
