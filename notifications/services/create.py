@@ -38,9 +38,9 @@ def notification_create(
     if existing is not None:  # a repeated event: found before anything else is looked up
         return existing
     task = EscalationTask.objects.filter(pk=task_id).first() if task_id else None
-    nurse = Nurse.objects.get(pk=recipient_nurse_id) if recipient_nurse_id else None
     # The payload schema requires exactly one recipient.
-    patient = None if nurse is not None else Patient.objects.get(pk=recipient_patient_id)
+    nurse = Nurse.objects.get(pk=recipient_nurse_id) if recipient_nurse_id else None
+    patient = Patient.objects.get(pk=recipient_patient_id) if recipient_patient_id else None
     return notification_row_create(
         notification_type=notification_type,
         dedupe_key=dedupe_key,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from care_events.platform.bus.dispatch import emit
 from notifications.models import NotificationLog, NotificationStatus
+from notifications.services.fallback import notification_fallback
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,6 @@ def _announce(log: NotificationLog, previous: str) -> None:
     if log.status == S.READ:
         emit("notification/read", {"notification_id": log.pk}, once_for=(log.pk,))
     if log.status == S.FAILED:
-        from notifications.services.fallback import notification_fallback
-
         emit(
             "notification/failed",
             {"notification_id": log.pk, "error_code": log.error_code},
