@@ -30,7 +30,7 @@ class NotificationType(models.TextChoices):
     """Why a message is sent: the `notification_type` of a `notification/send` event, and NotificationLog.type.
 
     Only the types the product sends; a new one is added together with its sender, its dedupe key
-    (care_events/notify.py) and its template (notifications/messages.py).
+    (care_events/notify.py or tasks_app/notify.py, the sender's app) and its template (notifications/messages.py).
     """
 
     TASK_ASSIGNED = "TASK_ASSIGNED", "Task assigned"

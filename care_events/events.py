@@ -54,30 +54,51 @@ class PatientRepliedPayload(Payload):
     message_id = serializers.UUIDField()  # a PatientMessage: the text itself stays on the row, never in the event
 
 
+# `key_prefix`: each event is once per fact (the ids `emit(once_for=...)` is given, named after each event), keyed
+# with the prefix its stored keys have (care_events/platform/bus/catalogue.py).
 register(
     EventType(
         "patient/discharged",
         DischargedPayload,
         "A patient was discharged; schedule the check-in.",
         external=True,
+        key_prefix="discharged",  # once per episode
     ),
-    EventType("checkin/scheduled", CheckinScheduledPayload, "The check-in plan and attempt were created."),
-    EventType("checkin/completed", CheckinCompletedPayload, "The agent completed a check-in interaction."),
+    EventType(
+        "checkin/scheduled",
+        CheckinScheduledPayload,
+        "The check-in plan and attempt were created.",
+        key_prefix="checkin-scheduled",  # once per outreach attempt
+    ),
+    EventType(
+        "checkin/completed",
+        CheckinCompletedPayload,
+        "The agent completed a check-in interaction.",
+        key_prefix="checkin-completed",  # once per interaction
+    ),
     EventType(
         "checkin/no_answer",
         CheckinNoAnswerPayload,
         "A check-in got no answer in time, or the patient cannot be texted: a nurse must call.",
+        key_prefix="no-answer",  # once per outreach attempt
     ),
-    EventType("interaction/response_received", ResponseReceivedPayload, "The agent recorded a response."),
+    EventType(
+        "interaction/response_received",
+        ResponseReceivedPayload,
+        "The agent recorded a response.",
+        key_prefix="response",  # once per response
+    ),
     EventType(
         "interaction/escalated",
         InteractionEscalatedPayload,
         "An escalation task was created for an interaction: by a response of severity MODERATE or above, or "
         "by the agent's flag or handoff.",
+        key_prefix="escalated",  # once per task
     ),
     EventType(
         "interaction/patient_replied",
         PatientRepliedPayload,
         "The patient texted a reply (not a keyword); recorded for the agent.",
+        key_prefix="patient-replied",  # once per patient message
     ),
 )

@@ -21,7 +21,7 @@ def record_response_received(
                 "response_id": instance.pk,
                 "severity": instance.severity,
             },
-            idempotency_key=f"response:{instance.pk}",
+            once_for=(instance.pk,),
             actor=acting_user_id(),
         )
 
@@ -33,6 +33,6 @@ def record_checkin_completed(sender: type[AgentInteraction], instance: AgentInte
         emit(
             "checkin/completed",
             {"episode_id": instance.episode_id, "interaction_id": instance.pk},
-            idempotency_key=f"checkin-completed:{instance.pk}",
+            once_for=(instance.pk,),
             actor=acting_user_id(),
         )

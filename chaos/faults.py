@@ -68,11 +68,11 @@ def _deliver_twice(lab: Lab) -> None:
 
     for _ in range(2):
         for run_id, queue in HandlerRun.objects.values_list("pk", "queue"):
-            app.send_task("care_events.platform.bus.tasks.handler_run_task", args=[run_id], queue=queue)
+            app.send_task("bus.handler_run", args=[run_id], queue=queue)
         for timer_id in Timer.objects.values_list("pk", flat=True):
-            app.send_task("care_events.platform.bus.tasks.timer_fire_task", args=[timer_id], queue="urgent")
+            app.send_task("bus.timer_fire", args=[timer_id], queue="urgent")
         for log_id in NotificationLog.objects.values_list("pk", flat=True):
-            app.send_task("notifications.tasks.notification_deliver_task", args=[str(log_id)], queue="urgent")
+            app.send_task("notifications.deliver", args=[str(log_id)], queue="urgent")
 
 
 def _second_beat(lab: Lab) -> None:

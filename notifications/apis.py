@@ -30,6 +30,7 @@ from notifications.serializers import (
 from notifications.services.push import push_subscription_register, push_subscription_remove
 from notifications.services.status import notification_mark_read
 from tasks_app.models import Nurse
+from tasks_app.selectors import nurse_for_user
 
 # An example of what a browser's PushSubscription.toJSON() gives (keys of a real P-256 key pair).
 EXAMPLE_ENDPOINT = "https://fcm.googleapis.com/fcm/send/dpH5lCsTSSM:APA91bHqjZxM0VImWWqDRN7U0a3AycjUf4O"
@@ -41,7 +42,7 @@ EXAMPLE_KEYS = {
 
 def own_nurse(request: Request) -> Nurse:
     """The caller's nurse profile: push subscriptions are a nurse's own, so an account without one has none (403)."""
-    nurse = getattr(request.user, "nurse", None)
+    nurse = nurse_for_user(user=request.user)
     if nurse is None:
         raise PermissionDenied("Push subscriptions belong to a nurse; this account has no nurse profile.")
     return nurse

@@ -14,7 +14,8 @@ from care_events.platform.bus.catalogue import EventType, Payload, register
 
 class NotificationSendPayload(Payload):
     notification_type = serializers.ChoiceField(choices=NotificationType.choices)
-    dedupe_key = serializers.CharField(max_length=200)  # names the logical message: care_events/notify.py
+    # Names the logical message: the app asking for it spells it (care_events/notify.py, tasks_app/notify.py).
+    dedupe_key = serializers.CharField(max_length=200)
     recipient_nurse_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     recipient_patient_id = serializers.UUIDField(required=False, allow_null=True)
     task_id = serializers.UUIDField(required=False, allow_null=True)
@@ -38,9 +39,18 @@ class NotificationFailedPayload(NotificationPayload):
     error_code = serializers.CharField(max_length=50, allow_blank=True)
 
 
+# `notification/send` once per logical message (its dedupe key), the others once per notification, keyed with the
+# prefix their stored keys have (care_events/platform/bus/catalogue.py).
 register(
-    EventType("notification/send", NotificationSendPayload, "Send one notification to one recipient."),
-    EventType("notification/delivered", NotificationPayload, "The provider accepted or delivered a message."),
-    EventType("notification/failed", NotificationFailedPayload, "A message failed for good."),
-    EventType("notification/read", NotificationPayload, "The recipient read the notification."),
+    EventType(
+        "notification/send", NotificationSendPayload, "Send one notification to one recipient.", key_prefix="notify"
+    ),
+    EventType(
+        "notification/delivered",
+        NotificationPayload,
+        "The provider accepted or delivered a message.",
+        key_prefix="delivered",
+    ),
+    EventType("notification/failed", NotificationFailedPayload, "A message failed for good.", key_prefix="failed"),
+    EventType("notification/read", NotificationPayload, "The recipient read the notification.", key_prefix="read"),
 )

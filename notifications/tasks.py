@@ -8,7 +8,7 @@ from notifications.services.delivery import notification_deliver, notifications_
 from notifications.services.reconcile import notifications_reconcile
 
 
-@shared_task(bind=True, max_retries=None)
+@shared_task(name="notifications.deliver", bind=True, max_retries=None)
 def notification_deliver_task(self: Any, notification_id: str) -> None:
     # The row decides (its deadline, care_events.platform.bus.retry.DELIVERIES); Celery only carries the wait.
     retry_in = notification_deliver(notification_id=uuid.UUID(notification_id))
@@ -17,11 +17,11 @@ def notification_deliver_task(self: Any, notification_id: str) -> None:
         raise self.retry(countdown=retry_in)
 
 
-@shared_task
+@shared_task(name="notifications.relay")
 def notifications_relay_task() -> None:
     notifications_relay()
 
 
-@shared_task
+@shared_task(name="notifications.reconcile")
 def notifications_reconcile_task() -> None:
     notifications_reconcile()

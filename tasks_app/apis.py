@@ -18,13 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from care_events.platform.api_clients.idempotency import idempotent
-from care_events.platform.rest.exceptions import Conflict
 from care_events.platform.rest.schema import request_example
 from care_events.platform.rest.serializers import EmptySerializer
 from care_events.platform.rest.throttling import ESCALATION_SCOPE, AgentEscalationRateThrottle
 from care_events.selectors import interaction_list_for
 from tasks_app.models import EscalationTask
-from tasks_app.selectors import task_list_for
+from tasks_app.selectors import acting_nurse_for, task_list_for
 from tasks_app.serializers import (
     CancelSerializer,
     FlagSerializer,
@@ -34,8 +33,8 @@ from tasks_app.serializers import (
     TaskFilterSerializer,
     TaskSerializer,
 )
-from tasks_app.services.escalation import EscalationRefusedError, interaction_flag_raise, interaction_handoff
-from tasks_app.services.tasks import TaskStateError, task_acknowledge, task_cancel, task_reassign, task_resolve
+from tasks_app.services.escalation import interaction_flag_raise, interaction_handoff
+from tasks_app.services.tasks import task_acknowledge, task_cancel, task_reassign, task_resolve
 
 
 class AgentEscalationApi(APIView):
@@ -47,11 +46,6 @@ class AgentEscalationApi(APIView):
     throttle_classes = [*APIView.throttle_classes, AgentEscalationRateThrottle]
     throttle_scope = ESCALATION_SCOPE
     extra_error_codes = (409,)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, EscalationRefusedError):
-            exc = Conflict(str(exc), code=exc.code)
-        return super().handle_exception(exc)
 
     @staticmethod
     def answer(task: EscalationTask, created: bool) -> Response:
@@ -150,11 +144,6 @@ class TaskMoveApi(APIView):
 
     extra_error_codes = (409,)
 
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, TaskStateError):
-            exc = Conflict(str(exc))
-        return super().handle_exception(exc)
-
     def get_task(self, pk: uuid.UUID) -> EscalationTask:
         return get_object_or_404(task_list_for(user=self.request.user), pk=pk)
 
@@ -174,9 +163,7 @@ class TaskAcknowledgeApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         EmptySerializer(data=request.data).is_valid(raise_exception=True)
         task = self.get_task(pk)
-        # Who may see every task acts for the assignee; a nurse (she reaches only her own tasks) acts as herself.
-        nurse = None if request.user.has_perm("tasks_app.view_all_tasks") else request.user.nurse
-        task = task_acknowledge(task=task, nurse=nurse, actor=request.user)
+        task = task_acknowledge(task=task, nurse=acting_nurse_for(user=request.user), actor=request.user)
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 

@@ -18,13 +18,27 @@ class TaskReassignedPayload(TaskPayload):
     to_nurse_id = serializers.IntegerField(min_value=1)
 
 
+# Each event once per task (`emit(once_for=(task_id,))`), an assignment once per (task, nurse, moment), keyed with
+# the prefix their stored keys have (care_events/platform/bus/catalogue.py). An assignment is either the first or a
+# reassignment, so both share one prefix.
 register(
-    EventType("task/created", TaskPayload, "An escalation task was created (assign it; start its SLA timers)."),
-    EventType("task/assigned", TaskAssignedPayload, "A task was assigned to a nurse."),
-    EventType("task/reassigned", TaskReassignedPayload, "Staff moved a task to another nurse."),
-    EventType("task/acknowledged", TaskAssignedPayload, "The assignee acknowledged the task."),
-    EventType("task/resolved", TaskPayload, "The task was resolved; its SLA timers are cancelled."),
-    EventType("task/cancelled", TaskPayload, "The task was cancelled; its SLA timers are cancelled."),
+    EventType(
+        "task/created",
+        TaskPayload,
+        "An escalation task was created (assign it; start its SLA timers).",
+        key_prefix="task-created",
+    ),
+    EventType("task/assigned", TaskAssignedPayload, "A task was assigned to a nurse.", key_prefix="assigned"),
+    EventType("task/reassigned", TaskReassignedPayload, "Staff moved a task to another nurse.", key_prefix="assigned"),
+    EventType(
+        "task/acknowledged", TaskAssignedPayload, "The assignee acknowledged the task.", key_prefix="acknowledged"
+    ),
+    EventType(
+        "task/resolved", TaskPayload, "The task was resolved; its SLA timers are cancelled.", key_prefix="resolved"
+    ),
+    EventType(
+        "task/cancelled", TaskPayload, "The task was cancelled; its SLA timers are cancelled.", key_prefix="cancelled"
+    ),
     EventType("task/sla_warning", TaskPayload, "75 % of the task's SLA has passed and it is still open."),
     EventType("task/sla_breach", TaskPayload, "The task's SLA has passed and it is still open."),
 )

@@ -11,6 +11,17 @@ from tasks_app.care_team import care_team_time, care_team_zone
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
 
 
+def nurse_for_user(*, user: User | AnonymousUser) -> Nurse | None:
+    """The caller's own nurse profile; None for an account without one (the agent's, an administrator's)."""
+    return getattr(user, "nurse", None) if user.is_authenticated else None
+
+
+def acting_nurse_for(*, user: User | AnonymousUser) -> Nurse | None:
+    """Whom a user's move on a task is made as: None for who may see every task (a charge nurse acts for the
+    assignee), else her own nurse profile (a nurse reaches only her own tasks, and acts as herself)."""
+    return None if user.has_perm("tasks_app.view_all_tasks") else nurse_for_user(user=user)
+
+
 def nurse_list_with_workload() -> QuerySet[Nurse]:
     """Nurses with `on_shift_now` and `open_task_count` annotated (the charge nurse's view in admin)."""
     now = timezone.now()

@@ -15,6 +15,6 @@ def record_task_created(sender: type[EscalationTask], instance: EscalationTask, 
         emit(
             "task/created",
             {"task_id": instance.pk},
-            idempotency_key=f"task-created:{instance.pk}",
+            once_for=(instance.pk,),
             actor=acting_user_id(),
         )

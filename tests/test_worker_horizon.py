@@ -20,7 +20,7 @@ from tests.worker import WORKER_SETTINGS, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-TIMER_FIRE_TASK = "care_events.platform.bus.tasks.timer_fire_task"
+TIMER_FIRE_TASK = "bus.timer_fire"
 HORIZON = dt.timedelta(seconds=int(WORKER_SETTINGS["TIMER_HORIZON_SECONDS"]))
 
 

@@ -65,7 +65,7 @@ def checkin_start(*, episode_id: uuid.UUID, scheduled_at: dt.datetime) -> Outrea
     emit(
         "checkin/scheduled",
         {"episode_id": episode.pk, "outreach_plan_id": plan.pk, "outreach_attempt_id": attempt.pk},
-        idempotency_key=f"checkin-scheduled:{attempt.pk}",
+        once_for=(attempt.pk,),
     )
     if not patient.sms_consent:
         # The patient texted STOP: no SMS, and a nurse calls instead (a documented attempt still counts for TCM).
@@ -74,7 +74,7 @@ def checkin_start(*, episode_id: uuid.UUID, scheduled_at: dt.datetime) -> Outrea
         emit(
             "checkin/no_answer",
             {"episode_id": episode.pk, "outreach_attempt_id": attempt.pk, "reason": "SMS_OPT_OUT"},
-            idempotency_key=f"no-answer:{attempt.pk}",
+            once_for=(attempt.pk,),
         )
         return attempt
     notification_request(
@@ -101,5 +101,5 @@ def checkin_no_answer(*, attempt_id: uuid.UUID) -> None:
     emit(
         "checkin/no_answer",
         {"episode_id": attempt.plan.episode_id, "outreach_attempt_id": attempt.pk, "reason": "NO_RESPONSE"},
-        idempotency_key=f"no-answer:{attempt.pk}",
+        once_for=(attempt.pk,),
     )

@@ -12,6 +12,7 @@ from care_events.models import (
     Episode,
     Patient,
 )
+from care_events.platform.bus.catalogue import external_event_names
 from care_events.platform.bus.dispatch import Actor, UnknownEventError, actor_id, emit, payload_read
 from care_events.platform.bus.models import Event
 
@@ -40,7 +41,7 @@ def episode_discharge(*, episode: Episode, discharged_at: dt.datetime | None = N
     return emit(
         "patient/discharged",
         {"episode_id": episode.pk},
-        idempotency_key=f"discharged:{episode.pk}",
+        once_for=(episode.pk,),
         actor=actor_id(actor),
     )
 
@@ -49,7 +50,8 @@ def external_event_receive(*, name: str, data: dict[str, Any], actor: Actor = No
     """An event sent by an outside caller (`POST /api/v1/events/`, which lets through only the catalogue's external
     events). Today that is `patient/discharged` alone: it is recorded by `episode_discharge`, as a discharge through
     its own endpoint is, so one code path writes `Episode.discharged_at` and a repeated event is accepted once."""
-    payload = payload_read(name, data)  # 400 naming the field, before anything is written
     if name != "patient/discharged":
-        raise UnknownEventError(name)
+        # 400 naming the field, listing what a caller may send (the endpoint has refused the system's own events).
+        raise UnknownEventError(name, allowed=external_event_names())
+    payload = payload_read(name, data)  # 400 naming the field, before anything is written
     return episode_discharge(episode=Episode.objects.get(pk=payload["episode_id"]), actor=actor)

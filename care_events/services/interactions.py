@@ -23,6 +23,7 @@ from care_events.models import (
 from care_events.platform.bus.dispatch import Actor, acting, acting_user_id, emit
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timers_cancel
+from care_events.platform.errors import ConflictError
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,10 @@ def interaction_start(*, episode: Episode, outreach_attempt: OutreachAttempt | N
 OPEN_INTERACTION = (AgentInteraction.Status.IN_PROGRESS, AgentInteraction.Status.ESCALATED)
 
 
-class InteractionResponseLimitError(Exception):
-    """The interaction holds AGENT_RESPONSES_PER_INTERACTION responses already (the API answers 409)."""
+class InteractionResponseLimitError(ConflictError):
+    """The interaction holds AGENT_RESPONSES_PER_INTERACTION responses already."""
+
+    code = "interaction_response_limit"
 
 
 @transaction.atomic
@@ -140,7 +143,7 @@ def patient_reply_record(*, patient_id: uuid.UUID, text: str, provider_message_i
     emit(
         "interaction/patient_replied",
         {"interaction_id": interaction.pk, "message_id": message.pk},
-        idempotency_key=f"patient-replied:{message.pk}",
+        once_for=(message.pk,),
     )
     logger.info("patient message %s recorded on interaction %s", message.pk, interaction.pk)
     return message
@@ -158,7 +161,7 @@ def interaction_escalate(
     emit(
         "interaction/escalated",
         {"interaction_id": interaction_id, "response_id": response_id, "severity": severity, "task_id": task_id},
-        idempotency_key=f"escalated:{task_id}",
+        once_for=(task_id,),
         actor=acting_user_id(),
     )
 

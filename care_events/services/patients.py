@@ -12,17 +12,17 @@ from care_events.models import (
     PATIENT_MRN_UNIQUE,
     Patient,
 )
+from care_events.platform.errors import ObjectExistsError
 from care_events.selectors import patients_by_mrn
 
 logger = logging.getLogger(__name__)
 
 
-class PatientExistsError(Exception):
+class PatientExistsError(ObjectExistsError):
     """A patient with this MRN of this facility exists already (the API answers 409 with its id)."""
 
     def __init__(self, existing_id: uuid.UUID) -> None:
-        super().__init__("A patient with this MRN of this facility exists.")
-        self.existing_id = existing_id
+        super().__init__("A patient with this MRN and facility exists; see existing_id.", existing_id=existing_id)
 
 
 @transaction.atomic

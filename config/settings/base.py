@@ -265,10 +265,10 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILI
 # backlog of ordinary work can neither delay them nor, since they carry no `expires`, discard them. A late or
 # overlapping run is harmless: each takes its rows with SKIP LOCKED and marks them in the same claim.
 CELERY_TASK_ROUTES = {
-    "care_events.platform.bus.tasks.timers_sweep_task": {"queue": "backstop"},
-    "care_events.platform.bus.tasks.events_relay_task": {"queue": "backstop"},
-    "care_events.platform.bus.tasks.timers_publish_horizon_task": {"queue": "backstop"},
-    "notifications.tasks.notifications_relay_task": {"queue": "backstop"},
+    "bus.timers_sweep": {"queue": "backstop"},
+    "bus.events_relay": {"queue": "backstop"},
+    "bus.timers_publish_horizon": {"queue": "backstop"},
+    "notifications.relay": {"queue": "backstop"},
 }
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # A pending handler run or notification whose message was published this long ago and has not run is taken
@@ -286,33 +286,33 @@ READY_MAX_LATE_TIMER_SECONDS = env.int("READY_MAX_LATE_TIMER_SECONDS", default=1
 # so a stopped worker does not come back to a pile of them.
 CELERY_BEAT_SCHEDULE = {
     "fire-due-timers": {
-        "task": "care_events.platform.bus.tasks.timers_sweep_task",
+        "task": "bus.timers_sweep",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "publish-timers-in-horizon": {
-        "task": "care_events.platform.bus.tasks.timers_publish_horizon_task",
+        "task": "bus.timers_publish_horizon",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "relay-pending-events": {
-        "task": "care_events.platform.bus.tasks.events_relay_task",
+        "task": "bus.events_relay",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "relay-pending-notifications": {
-        "task": "notifications.tasks.notifications_relay_task",
+        "task": "notifications.relay",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "assign-waiting-tasks": {
-        "task": "tasks_app.tasks.assign_waiting_tasks_task",
+        "task": "tasks_app.assign_waiting",
         "schedule": 60,
         "options": {"expires": 60},
     },
     "forget-old-idempotency-keys": {
-        "task": "care_events.platform.api_clients.tasks.idempotency_records_prune_task",
+        "task": "api_clients.idempotency_records_prune",
         "schedule": 60 * 60,
         "options": {"expires": 60 * 60},
     },
     "reconcile-sent-notifications": {
-        "task": "notifications.tasks.notifications_reconcile_task",
+        "task": "notifications.reconcile",
         "schedule": 60,
         "options": {"expires": 60},
     },

@@ -1,16 +1,20 @@
-"""The log row of a message, written before any provider is called: its recipient, channel, words and lifetime."""
+"""The log row of a message, written before any provider is called: its recipient, channel, words and lifetime.
+
+`notification_row_create` is the one constructor of a row, for a first send (`notification_create`, from a
+`notification/send` event) and for the copies that replace a failed one (notifications.services.fallback) alike.
+"""
 
 import datetime as dt
 import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from care_events.choices import Channel, NotificationType
 from care_events.models import Episode, Patient
 from care_events.platform.bus.catalogue import DEFAULT, URGENT
+from care_events.platform.bus.publish import publish
 from notifications.messages import render_for_nurse, render_for_patient
 from notifications.models import NotificationLog, NotificationStatus
 from tasks_app.models import EscalationTask, Nurse
@@ -28,37 +32,83 @@ def notification_create(
     episode_id: uuid.UUID | None = None,
     urgent: bool = False,
 ) -> NotificationLog:
-    """Write the log row of one message (found again if asked twice: `dedupe_key` is unique) and publish its
-    delivery. The `send-notification` handler calls it with a `notification/send` payload."""
+    """The row of one message asked for by a `notification/send` payload (the `send-notification` handler): to a
+    nurse on her preferred channel, to a patient by SMS (or WhatsApp, as they prefer)."""
+    existing = NotificationLog.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:  # a repeated event: found before anything else is looked up
+        return existing
+    task = EscalationTask.objects.filter(pk=task_id).first() if task_id else None
+    # The payload schema requires exactly one recipient.
+    nurse = Nurse.objects.get(pk=recipient_nurse_id) if recipient_nurse_id else None
+    patient = Patient.objects.get(pk=recipient_patient_id) if recipient_patient_id else None
+    return notification_row_create(
+        notification_type=notification_type,
+        dedupe_key=dedupe_key,
+        channel=nurse.preferred_channel if nurse is not None else Channel.SMS,
+        recipient_nurse=nurse,
+        recipient_patient=patient,
+        task=task,
+        episode=Episode.objects.filter(pk=episode_id).first() if episode_id else None,
+        urgent=urgent,
+        deadline=message_deadline(notification_type, task),
+        whatsapp=patient is not None and patient.prefers_whatsapp,
+    )
+
+
+def notification_row_create(
+    *,
+    notification_type: str,
+    dedupe_key: str,
+    channel: str,
+    recipient_nurse: Nurse | None,
+    recipient_patient: Patient | None,
+    task: EscalationTask | None,
+    episode: Episode | None,
+    urgent: bool,
+    deadline: dt.datetime | None,
+    whatsapp: bool = False,
+    replaces: NotificationLog | None = None,
+    words: tuple[str, str] | None = None,
+) -> NotificationLog:
+    """Write the row of one message (or find the one its `dedupe_key` names: the key is unique) and publish its
+    delivery after the commit. `words` (subject, body) are rendered for the recipient and channel unless given (a
+    re-send keeps the failed row's). A patient who opted out gets a CANCELLED row, never a text."""
     existing = NotificationLog.objects.filter(dedupe_key=dedupe_key).first()
     if existing is not None:
         return existing
-    task = EscalationTask.objects.filter(pk=task_id).first() if task_id else None
-    episode = Episode.objects.filter(pk=episode_id).first() if episode_id else None
+    episode = episode or (task.episode if task else None)
     log = NotificationLog(
         type=notification_type,
         dedupe_key=dedupe_key,
+        channel=channel,
+        recipient_nurse=recipient_nurse,
+        recipient_patient=recipient_patient,
         task=task,
-        episode=episode or (task.episode if task else None),
+        episode=episode,
         patient_id=(task.patient_id if task else episode.patient_id if episode else None),
+        whatsapp=whatsapp,
         urgent=urgent,
-        deadline=message_deadline(notification_type, task),
+        deadline=deadline,
+        replaces=replaces,
     )
-    if recipient_nurse_id:
-        nurse = Nurse.objects.get(pk=recipient_nurse_id)
-        log.recipient_nurse, log.channel = nurse, nurse.preferred_channel
-        log.subject, log.body = render_for_nurse(log.type, log.channel, task, nurse)
-    else:
-        assert recipient_patient_id is not None  # the payload schema requires exactly one recipient
-        patient = Patient.objects.get(pk=recipient_patient_id)
-        log.recipient_patient, log.channel, log.whatsapp = patient, Channel.SMS, patient.prefers_whatsapp
-        log.subject, log.body = render_for_patient(log.type, episode, patient.preferred_language)
-        if not patient.sms_consent:
-            log.status, log.error_code = NotificationStatus.CANCELLED, "opted_out"
+    if words is None:
+        words = _render(log)
+    log.subject, log.body = words
+    if recipient_patient is not None and not recipient_patient.sms_consent:
+        log.status, log.error_code = NotificationStatus.CANCELLED, "opted_out"
     log.save()
+    if replaces is not None:
+        logger.warning("notification %s replaced by %s on %s", replaces.pk, log.pk, channel)
     if log.status == NotificationStatus.PENDING:
-        publish_delivery_on_commit(log)
+        delivery_publish(notification_id=log.pk, urgent=log.urgent)
     return log
+
+
+def _render(log: NotificationLog) -> tuple[str, str]:
+    if log.recipient_nurse is not None:
+        return render_for_nurse(log.type, log.channel, log.task, log.recipient_nurse)
+    assert log.recipient_patient is not None  # the notif_exactly_one_recipient constraint
+    return render_for_patient(log.type, log.episode, log.recipient_patient.preferred_language)
 
 
 def message_deadline(notification_type: str, task: EscalationTask | None) -> dt.datetime | None:
@@ -72,15 +122,10 @@ def message_deadline(notification_type: str, task: EscalationTask | None) -> dt.
     return None
 
 
-def publish_delivery_on_commit(log: NotificationLog) -> None:
-    notification_id, urgent = log.pk, log.urgent
-    transaction.on_commit(lambda: publish_delivery(notification_id, urgent=urgent))
-
-
-def publish_delivery(notification_id: uuid.UUID, *, urgent: bool) -> None:
+def delivery_publish(*, notification_id: uuid.UUID, urgent: bool, after_commit: bool = True) -> None:
+    """The delivery's message (care_events.platform.bus.publish): a lost one is the relay's
+    (notifications.services.delivery.notifications_relay)."""
     from notifications.tasks import notification_deliver_task
 
-    try:
-        notification_deliver_task.apply_async(args=[str(notification_id)], queue=URGENT if urgent else DEFAULT)
-    except Exception:
-        logger.warning("could not publish delivery of %s; the relay will", notification_id, exc_info=True)
+    queue = URGENT if urgent else DEFAULT
+    publish(notification_deliver_task, args=[str(notification_id)], queue=queue, after_commit=after_commit)

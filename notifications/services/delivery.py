@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from care_events.choices import Channel
-from care_events.platform.bus.retry import DELIVERIES, claim, relay_backoff, relay_take
+from care_events.platform.bus.retry import DELIVERIES, claim, error_text, failure_record, relay_backoff, relay_take
 from care_events.services.patients import patient_sms_consent_set
 from notifications.backends import get_backend
 from notifications.backends.base import (
@@ -28,7 +28,7 @@ from notifications.backends.base import (
 )
 from notifications.backends.local import LocalBackend
 from notifications.models import NotificationLog, NotificationStatus
-from notifications.services.create import publish_delivery
+from notifications.services.create import delivery_publish
 from notifications.services.fallback import is_urgent_alert, notification_fallback
 from notifications.services.status import PROVIDER_STATUSES, notification_provider_report, notification_status_set
 from notifications.throttle import send_slot_wait
@@ -168,20 +168,24 @@ def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) 
     if exc.unsubscribed and log.recipient_patient_id is not None:
         patient_sms_consent_set(patient_id=log.recipient_patient_id, consent=False)
     now = timezone.now()
-    retry_in = DELIVERIES.retry_in(log.attempts) if exc.retryable and _worth_retrying(log, now) else None
-    if retry_in is None:
+    # Attempts were counted when the row was claimed (a worker that dies mid-send has used one).
+    wait = failure_record(
+        log,
+        exc=exc,
+        policy=DELIVERIES,
+        attempts=log.attempts,
+        error_field="error_message",
+        retryable=exc.retryable and _worth_retrying(log, now),
+        wait_at_least=exc.retry_after or 0.0,
+        columns={"error_code": exc.code, "in_doubt_since": log.in_doubt_since if in_doubt else None, "updated_at": now},
+        only_while={"status": NotificationStatus.PENDING},
+    )
+    if wait is None:
+        # Given up: the status path records it, emits `notification/failed` and starts an urgent alert's fallback.
         notification_status_set(
-            notification_id=log.pk, status=NotificationStatus.FAILED, error_code=exc.code, error_message=str(exc)
+            notification_id=log.pk, status=NotificationStatus.FAILED, error_code=exc.code, error_message=error_text(exc)
         )
         return None
-    wait = max(float(retry_in), exc.retry_after or 0.0)
-    NotificationLog.objects.filter(pk=log.pk, status=NotificationStatus.PENDING).update(
-        error_code=exc.code,
-        error_message=str(exc)[:500],
-        next_attempt_at=now + dt.timedelta(seconds=wait),
-        in_doubt_since=log.in_doubt_since if in_doubt else None,
-        updated_at=now,
-    )
     if is_urgent_alert(log) and now - log.created_at > dt.timedelta(
         seconds=settings.NOTIFICATION_FALLBACK_AFTER_SECONDS
     ):
@@ -212,7 +216,7 @@ def notifications_relay(*, limit: int = 500) -> int:
     )
     pending = relay_take(overdue, fields=("urgent",), order_by="next_attempt_at", mark={"updated_at": now}, limit=limit)
     for pk, urgent in pending:
-        publish_delivery(pk, urgent=urgent)
+        delivery_publish(notification_id=pk, urgent=urgent, after_commit=False)
     if pending:
         logger.warning("relay: publishing %d pending notifications again", len(pending))
     return len(pending)

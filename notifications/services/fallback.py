@@ -8,9 +8,8 @@ from django.conf import settings
 from django.db import transaction
 
 from care_events.choices import NotificationType, Severity
-from notifications.messages import render_for_nurse
 from notifications.models import NotificationLog, NotificationStatus
-from notifications.services.create import publish_delivery_on_commit
+from notifications.services.create import notification_row_create
 
 logger = logging.getLogger(__name__)
 
@@ -71,28 +70,19 @@ def notification_resend(*, log: NotificationLog) -> NotificationLog | None:
 
 
 def _copy(log: NotificationLog, *, channel: str, dedupe_key: str) -> NotificationLog:
-    existing = NotificationLog.objects.filter(dedupe_key=dedupe_key).first()
-    if existing is not None:
-        return existing
-    copy = NotificationLog(
-        type=log.type,
+    """The same message as a new row linked to `log`: its words rendered again for another channel, kept for the
+    same one."""
+    return notification_row_create(
+        notification_type=log.type,
+        dedupe_key=dedupe_key,
         channel=channel,
         recipient_nurse=log.recipient_nurse,
         recipient_patient=log.recipient_patient,
         task=log.task,
         episode=log.episode,
-        patient=log.patient,
-        whatsapp=log.whatsapp,
         urgent=log.urgent,
         deadline=log.deadline,
+        whatsapp=log.whatsapp,
         replaces=log,
-        dedupe_key=dedupe_key,
+        words=None if channel != log.channel else (log.subject, log.body),
     )
-    if log.recipient_nurse is not None and channel != log.channel:
-        copy.subject, copy.body = render_for_nurse(log.type, channel, log.task, log.recipient_nurse)
-    else:
-        copy.subject, copy.body = log.subject, log.body
-    copy.save()
-    publish_delivery_on_commit(copy)
-    logger.warning("notification %s replaced by %s on %s", log.pk, copy.pk, channel)
-    return copy

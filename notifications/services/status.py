@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from care_events.platform.bus.dispatch import emit
 from notifications.models import NotificationLog, NotificationStatus
+from notifications.services.fallback import notification_fallback
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +83,14 @@ def notification_status_set(
 
 def _announce(log: NotificationLog, previous: str) -> None:
     if previous == S.PENDING and log.status in (S.SENT, S.DELIVERED, S.READ):
-        emit("notification/delivered", {"notification_id": log.pk}, idempotency_key=f"delivered:{log.pk}")
+        emit("notification/delivered", {"notification_id": log.pk}, once_for=(log.pk,))
     if log.status == S.READ:
-        emit("notification/read", {"notification_id": log.pk}, idempotency_key=f"read:{log.pk}")
+        emit("notification/read", {"notification_id": log.pk}, once_for=(log.pk,))
     if log.status == S.FAILED:
-        from notifications.services.fallback import notification_fallback
-
         emit(
             "notification/failed",
             {"notification_id": log.pk, "error_code": log.error_code},
-            idempotency_key=f"failed:{log.pk}",
+            once_for=(log.pk,),
         )
         notification_fallback(log=log)
     logger.info("notification %s %s -> %s", log.pk, previous, log.status)

@@ -10,10 +10,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from care_events.choices import NotificationType, Severity
-from care_events.notify import assignment_key, notification_request, unassigned_key
+from care_events.notify import notification_request
 from care_events.platform.bus.dispatch import Actor, actor_id, emit
 from tasks_app.care_team import shift_window_label
 from tasks_app.models import OPEN_TASK_STATUSES, ActionType, EscalationTask, Nurse, NurseShift
+from tasks_app.notify import assignment_key, unassigned_key
 from tasks_app.services.nurses import supervisors
 
 logger = logging.getLogger(__name__)
@@ -61,16 +62,16 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
     NurseShift.objects.filter(nurse=nurse, starts_at__lte=now, ends_at__gt=now).update(
         tasks_assigned=F("tasks_assigned") + 1
     )
-    key = assignment_key(task_id=task.pk, nurse_id=nurse.pk, assigned_at=now)
+    assignment = (task.pk, nurse.pk, now)  # the fact both the event and the nurse's message are once for
     if previous_id is None:
-        emit("task/assigned", {"task_id": task.pk, "nurse_id": nurse.pk}, idempotency_key=key, actor=actor_id(actor))
+        emit("task/assigned", {"task_id": task.pk, "nurse_id": nurse.pk}, once_for=assignment, actor=actor_id(actor))
         handoff = task.action_type == ActionType.URGENT_HANDOFF
         notification_type = NotificationType.URGENT_HANDOFF if handoff else NotificationType.TASK_ASSIGNED
     else:
         emit(
             "task/reassigned",
             {"task_id": task.pk, "from_nurse_id": previous_id, "to_nurse_id": nurse.pk},
-            idempotency_key=key,
+            once_for=assignment,
             actor=actor_id(actor),
         )
         notification_type = NotificationType.TASK_REASSIGNED
@@ -80,7 +81,7 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
         task_id=task.pk,
         episode_id=task.episode_id,
         urgent=task.severity == Severity.CRITICAL or task.action_type in URGENT_ACTIONS,
-        dedupe_key=key,
+        dedupe_key=assignment_key(task_id=task.pk, nurse_id=nurse.pk, assigned_at=now),
     )
     logger.info("task %s assigned to nurse %s", task.pk, nurse.pk)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from care_events.choices import Severity
 from care_events.models import AgentInteraction, Episode, InteractionResponse
 from care_events.platform.bus.dispatch import Actor, acting
+from care_events.platform.errors import ConflictError
 from care_events.services.interactions import OPEN_INTERACTION, interaction_escalate
 from tasks_app.models import ActionType, EscalationTask
 from tasks_app.selectors import agent_raised_open_tasks
@@ -33,14 +34,13 @@ def response_escalate(*, response_id: uuid.UUID) -> EscalationTask | None:
     )
 
 
-class EscalationRefusedError(Exception):
-    """The agent's flag or hand-off is refused; `code` says why (the API answers 409 with it): the interaction is
-    finished (`interaction_completed`, `interaction_abandoned`), or the open tasks the agent raised are at their cap
+class EscalationRefusedError(ConflictError):
+    """The agent's flag or hand-off is refused (409); `code` says why: the interaction is finished
+    (`interaction_completed`, `interaction_abandoned`), or the open tasks the agent raised are at their cap
     (`interaction_task_limit`, `episode_task_limit`)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 @transaction.atomic

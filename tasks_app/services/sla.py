@@ -5,11 +5,12 @@ import logging
 import uuid
 
 from care_events.choices import NotificationType
-from care_events.notify import notification_request, sla_key
+from care_events.notify import notification_request
 from care_events.platform.bus.dispatch import emit
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timer_schedule
 from tasks_app.models import EscalationTask
+from tasks_app.notify import sla_key
 from tasks_app.services.nurses import supervisors
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def sla_stage_reach(*, task_id: uuid.UUID, stage: TimerKind) -> None:
     if not task.is_open:
         return
     event_name, notification_type = STAGES[stage]
-    emit(event_name, {"task_id": task.pk}, idempotency_key=f"{event_name}:{task.pk}")
+    emit(event_name, {"task_id": task.pk}, once_for=(task.pk,))
     breach = stage == TimerKind.SLA_BREACH
     recipients = {nurse.pk for nurse in supervisors(task.care_team)} if breach or task.assigned_to_id is None else set()
     if task.assigned_to_id is not None:

@@ -12,13 +12,14 @@ from care_events.models import AgentInteraction, Episode
 from care_events.platform.bus.dispatch import Actor, actor_id, emit
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timers_cancel
+from care_events.platform.errors import ConflictError
 from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
 from tasks_app.services.assignment import nurse_unavailable_reason, task_assign, task_hand_over
 from tasks_app.services.nurses import care_team_for
 
 
-class TaskStateError(Exception):
-    """The task cannot make this move from its current status (the API answers 409)."""
+class TaskStateError(ConflictError):
+    """The task cannot make this move from its current status (409 `conflict`)."""
 
 
 # Severity → (SLA minutes, priority, action): the product's clinical defaults (docs/events.md#sla). CRITICAL findings
@@ -110,7 +111,7 @@ def task_acknowledge(*, task: EscalationTask, nurse: Nurse | None, actor: Actor 
     emit(
         "task/acknowledged",
         {"task_id": task.pk, "nurse_id": task.assigned_to_id},
-        idempotency_key=f"acknowledged:{task.pk}",
+        once_for=(task.pk,),
         actor=actor_id(actor),
     )
     return task
@@ -146,7 +147,7 @@ def _close(
     emit(
         event_name,
         {"task_id": task.pk},
-        idempotency_key=f"{event_name.removeprefix('task/')}:{task.pk}",
+        once_for=(task.pk,),
         actor=actor_id(actor),
     )
     return task

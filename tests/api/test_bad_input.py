@@ -316,7 +316,7 @@ def test_an_unexpected_error_is_a_generic_500_without_details(agent_client, monk
     def broken(**kwargs):
         raise RuntimeError(f"duplicate key value violates unique constraint: phone={PHI}")
 
-    monkeypatch.setattr("care_events.apis.patient_create", broken)
+    monkeypatch.setattr("care_events.apis.patients.patient_create", broken)
 
     response = agent_client.post("/api/v1/patients/", PATIENT, format="json")
 
@@ -428,7 +428,7 @@ def test_a_database_outage_is_a_503_with_retry_after(agent_client, monkeypatch, 
         raise OperationalError(f"connection to server failed: {PHI}")
 
     # Fault injection where the request meets the database: the outage itself is the thing under test.
-    monkeypatch.setattr("care_events.apis.patient_create", database_down)
+    monkeypatch.setattr("care_events.apis.patients.patient_create", database_down)
 
     response = agent_client.post("/api/v1/patients/", PATIENT, format="json")
 

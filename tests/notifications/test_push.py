@@ -21,10 +21,11 @@ from django.utils import timezone
 from py_vapid import Vapid, Vapid02
 
 from care_events.choices import Channel, NotificationType
-from care_events.notify import assignment_key, notification_request
+from care_events.notify import notification_request
 from notifications.backends import OutgoingMessage, PermanentSendError, SendError, TransientSendError
 from notifications.backends.push import TTL_SECONDS, WebPushBackend, application_server_key
 from notifications.models import NotificationLog, NotificationStatus, PushSubscription
+from tasks_app.notify import assignment_key
 from tests.helpers import drain
 from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
 

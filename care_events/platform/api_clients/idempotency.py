@@ -38,11 +38,13 @@ from rest_framework.views import APIView
 
 from care_events.platform.api_clients.models import IdempotencyRecord
 from care_events.platform.rest.exceptions import IdempotencyKeyReused
+from care_events.platform.rest.headers import (
+    IDEMPOTENCY_KEY_HEADER,
+    IDEMPOTENCY_KEY_PATTERN,
+    IDEMPOTENT_REPLAYED_HEADER,
+)
 
-HEADER = "Idempotency-Key"
-KEY_PATTERN = r"^[A-Za-z0-9._:\-]{1,255}$"
-_KEY_RE = re.compile(KEY_PATTERN)
-REPLAYED_HEADER = "Idempotent-Replayed"
+_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def _canonical_json(value: object) -> str:
@@ -59,15 +61,16 @@ def payload_fingerprint(value: object) -> str:
 
 
 def _key(request: Request) -> str | None:
-    key = request.headers.get(HEADER)
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
     if key is not None and not _KEY_RE.match(key):
-        raise exceptions.ValidationError({HEADER: ["Use 1 to 255 letters, digits and . _ : - (e.g. a UUID)."]})
+        message = "Use 1 to 255 letters, digits and . _ : - (e.g. a UUID)."
+        raise exceptions.ValidationError({IDEMPOTENCY_KEY_HEADER: [message]})
     return key
 
 
 def _replay(record: IdempotencyRecord) -> Response:
     data = json.loads(record.response_body) if record.response_body else None
-    return Response(data, status=record.status_code, headers={REPLAYED_HEADER: "true"})
+    return Response(data, status=record.status_code, headers={IDEMPOTENT_REPLAYED_HEADER: "true"})
 
 
 def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
@@ -99,7 +102,7 @@ def once_per_key(
 ) -> Response:
     """Run `run` at most once per user and key (the protocol above): the same key and fingerprint again answer with
     the first response; the same key with another fingerprint raises `reused` (422). Also used for identifiers a
-    client sends in a body (an event's `id`, care_events/apis.py), with keys of their own namespace."""
+    client sends in a body (an event's `id`, care_events/apis/events.py), with keys of their own namespace."""
     with transaction.atomic():
         try:
             with transaction.atomic():  # a savepoint, so that the unique violation leaves us usable

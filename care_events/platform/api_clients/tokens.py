@@ -29,13 +29,13 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from care_events.platform.api_clients.models import ApiToken
+from care_events.platform.errors import ConflictError
+from care_events.platform.rest.headers import KEY_EXPIRY_HEADER
 from care_events.platform.rest.throttling import InvalidTokenThrottle
 from care_events.platform.roles import AGENT, role_group
 
 logger = logging.getLogger(__name__)
 
-# The response header that tells a client its key expires soon (ISO 8601, UTC).
-EXPIRY_HEADER = "Sequora-Token-Expires"
 # How much of a key is ever logged or shown: as much as ApiToken.prefix keeps.
 PREFIX_LENGTH = 8
 # Keys are secrets.token_urlsafe: these characters never appear in one.
@@ -75,8 +75,13 @@ def api_token_create(*, user: AbstractUser, scope: str) -> str:
     return _insert(user=user, scope=scope)
 
 
-class NoCurrentTokenError(Exception):
+class NoCurrentTokenError(ConflictError):
     """Rotating without a scope needs a current key to take it from."""
+
+    code = "no_current_token"
+
+    def __init__(self) -> None:
+        super().__init__("This account has no current API key to rotate; create one with a scope.")
 
 
 @transaction.atomic
@@ -226,5 +231,5 @@ class TokenExpiryHeaderMiddleware:
         response = self.get_response(request)
         token = getattr(request, "auth", None)
         if isinstance(token, ApiToken) and expires_soon(token, timezone.now()):
-            response[EXPIRY_HEADER] = token.expires_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+            response[KEY_EXPIRY_HEADER] = token.expires_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
         return response

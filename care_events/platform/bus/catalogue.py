@@ -8,8 +8,14 @@ Payloads carry ids and codes only (never names, phone numbers or message bodies:
 show in Flower and admin). Each schema is a DRF serializer: one mechanism for every event, and its errors name
 the field. `external` marks the events an outside caller (the interaction agent, an operator) may send through
 `POST /api/v1/events/`; the others are emitted only by the system itself.
+
+An event records a fact once: `emit(name, data, once_for=(ids...))` keys it by the fact's ids, and a repeat finds
+the first event. The key is spelled one way, `EventType.key`: `<prefix>:<id>:<id>...` (a datetime as ISO 8601),
+the prefix being the event's name, or the `key_prefix` its app declares beside it for an event whose stored keys
+were written with another one (a repeat of a fact recorded then must still find its event).
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +43,20 @@ class EventType:
     payload: type[Payload]
     description: str
     external: bool = False
+    key_prefix: str | None = None  # None: the name
+
+    def key(self, *ids: object) -> str:
+        """The idempotency key of this event about the fact `ids` name."""
+        parts = (value.isoformat() if isinstance(value, dt.datetime) else str(value) for value in ids)
+        return ":".join([self.key_prefix or self.name, *parts])
 
 
 CATALOGUE: dict[str, EventType] = {}
+
+
+def external_event_names() -> list[str]:
+    """The events an outside caller may send, by name."""
+    return sorted(name for name, event in CATALOGUE.items() if event.external)
 
 
 def register(*events: EventType) -> None:

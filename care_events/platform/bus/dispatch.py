@@ -11,9 +11,10 @@ finds nothing to do. The whole model: docs/architecture.md#durability.
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
@@ -24,7 +25,9 @@ from django.utils import timezone
 
 from care_events.platform.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.platform.bus.models import Event, HandlerRun
-from care_events.platform.bus.retry import HANDLER_RUNS, claim, error_text, relay_backoff, relay_take
+from care_events.platform.bus.publish import publish
+from care_events.platform.bus.retry import HANDLER_RUNS, claim, failure_record, relay_backoff, relay_take
+from care_events.platform.errors import ApplicationError
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -62,19 +65,27 @@ def acting_user_id() -> int | None:
     return _acting.get()
 
 
-class UnknownEventError(ValueError):
-    def __init__(self, name: str) -> None:
+class UnknownEventError(ApplicationError):
+    """No event has this name (400, field `name`). The message lists the names the caller may use, every event of
+    the catalogue unless `allowed` says otherwise (the events API: the external ones), and never quotes the name
+    given (a caller's value)."""
+
+    code = "unknown_event"
+
+    def __init__(self, name: str, *, allowed: Iterable[str] | None = None) -> None:
         self.name = name
-        super().__init__(f"Unknown event name {name!r}. Allowed: {', '.join(sorted(CATALOGUE))}.")
+        message = f"Unknown event name. Allowed: {', '.join(sorted(CATALOGUE if allowed is None else allowed))}."
+        super().__init__(message, fields={"name": [message]})
 
 
-class EventPayloadError(ValueError):
-    """The payload does not match the event's schema; `errors` maps each bad field to its messages."""
+class EventPayloadError(ApplicationError):
+    """The payload does not match the event's schema (400, fields under `data`); `errors` maps each bad field to
+    its messages."""
 
     def __init__(self, name: str, errors: dict[str, Any]) -> None:
         self.name, self.errors = name, errors
         fields = ", ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
-        super().__init__(f"Invalid payload for {name}: {fields}")
+        super().__init__(f"Invalid payload for {name}: {fields}", fields={"data": errors})
 
 
 @dataclass(frozen=True)
@@ -122,14 +133,16 @@ def payload_read(name: str, data: Any) -> Payload:
     return dict(serializer.validated_data)
 
 
-def emit(name: str, data: Payload, *, idempotency_key: str | None = None, actor: int | None = None) -> Event:
+def emit(name: str, data: Payload, *, once_for: Sequence[object] = (), actor: int | None = None) -> Event:
     """Record an event in the caller's transaction; its handlers are published once that transaction commits.
     `actor` is the id of the user who caused it (`actor_id(request.user)`; None: the system's own work).
 
-    A repeated idempotency key returns the first event and dispatches nothing again.
+    `once_for`: the ids of the fact the event records (an episode's discharge: the episode's id). An event about the
+    same fact again returns the first event and dispatches nothing again (its key: `EventType.key`).
     """
     # UUIDs and datetimes become strings: the row stores exactly what a JSON Celery message could carry.
     stored = json.loads(json.dumps(payload_read(name, data), cls=DjangoJSONEncoder))
+    idempotency_key = CATALOGUE[name].key(*once_for) if once_for else None
     with transaction.atomic():
         if idempotency_key is not None:
             existing = Event.objects.filter(idempotency_key=idempotency_key).first()
@@ -150,42 +163,47 @@ def emit(name: str, data: Payload, *, idempotency_key: str | None = None, actor:
             for handler in handlers_for(name)
         )
     logger.info("event %s %s recorded with %d handler runs", name, event.pk, len(runs))
-    published = [(run.pk, run.handler, run.queue) for run in runs]
-    transaction.on_commit(lambda: runs_publish(published))
+    runs_publish([(run.pk, run.handler, run.queue) for run in runs])
     return event
 
 
-def emit_many(events: list[tuple[str, Payload, str | None]]) -> list[Event]:
-    """Emit several events atomically: an invalid payload among them writes none of them."""
+def emit_many(events: list[tuple[str, Payload, Sequence[object]]]) -> list[Event]:
+    """Emit several events atomically, each (name, data, once_for): an invalid payload among them writes none."""
     with transaction.atomic():
-        return [emit(name, data, idempotency_key=key) for name, data, key in events]
+        return [emit(name, data, once_for=once_for) for name, data, once_for in events]
 
 
-def runs_publish(runs: list[tuple[int, str, str]]) -> None:
+def runs_publish(runs: list[tuple[int, str, str]], *, after_commit: bool = True) -> None:
     """Publish one Celery message per (run id, handler name, queue), once the runs are committed with their
-    `enqueued_at` set.
+    `enqueued_at` set (`after_commit=False`: they are, the relay's).
 
     Nothing writes to a run row after its message is out. A write there (this function once set `enqueued_at` after
     each publish) holds the row's lock for the length of an UPDATE, and a worker that takes the message in that
     instant finds the row locked, skips it (the claim is SKIP LOCKED) and acknowledges the message: the run then
     waits for the relay (RELAY_GRACE_SECONDS + SWEEP_INTERVAL_SECONDS, longer under a backlog). Only a publish that
-    failed is written back (`enqueued_at` cleared: no message exists, so no worker can race it), and logged rather
-    than raised: the row is committed already and the relay publishes it (raising here would turn a saved request
-    into an error)."""
+    failed is written back (`enqueued_at` cleared: no message exists, so no worker can race it); the relay publishes
+    it (care_events.platform.bus.publish)."""
     from care_events.platform.bus.tasks import handler_run_task
 
     for run_id, handler, queue in runs:
-        try:
-            # `shadow`: Flower and the worker's log name the message after the handler it runs ("assign-task")
-            # rather than the one generic task, so an operator can read the queue; the arguments stay the id.
-            handler_run_task.apply_async(args=[run_id], queue=queue, shadow=handler)
-        except Exception:
-            logger.warning("could not publish handler run %s; the relay will publish it", run_id, exc_info=True)
-            HandlerRun.objects.filter(pk=run_id).update(enqueued_at=None)
+        # `shadow`: Flower and the worker's log name the message after the handler it runs ("assign-task") rather
+        # than the one generic task, so an operator can read the queue; the arguments stay the id.
+        publish(
+            handler_run_task,
+            args=[run_id],
+            queue=queue,
+            shadow=handler,
+            after_commit=after_commit,
+            on_failure=functools.partial(_unpublished, run_id),
+        )
+
+
+def _unpublished(run_id: int) -> None:
+    HandlerRun.objects.filter(pk=run_id).update(enqueued_at=None)
 
 
 class HandlerFailedError(Exception):
-    def __init__(self, run_id: int, retry_in: int | None) -> None:
+    def __init__(self, run_id: int, retry_in: float | None) -> None:
         self.run_id, self.retry_in = run_id, retry_in
         super().__init__(f"handler run {run_id} failed; retry in {retry_in}s" if retry_in else "gave up")
 
@@ -218,20 +236,20 @@ def handler_run_execute(*, run_id: int) -> bool:
     return True
 
 
-def _record_failure(run_id: int, exc: Exception) -> int | None:
+def _record_failure(run_id: int, exc: Exception) -> float | None:
     with transaction.atomic():
         run = HandlerRun.objects.select_for_update().get(pk=run_id)
-        run.attempts += 1
-        run.last_error = error_text(exc)
-        run.finished_at = timezone.now()
-        retry_in = HANDLER_RUNS.retry_in(run.attempts)
-        if retry_in is None:
-            run.status = HandlerRun.Status.FAILED
-        else:
-            run.next_attempt_at = timezone.now() + dt.timedelta(seconds=retry_in)
-        run.save(update_fields=["attempts", "last_error", "finished_at", "status", "next_attempt_at"])
+        attempts = run.attempts + 1
+        retry_in = failure_record(
+            run,
+            exc=exc,
+            policy=HANDLER_RUNS,
+            attempts=attempts,
+            final={"status": HandlerRun.Status.FAILED},
+            columns={"finished_at": timezone.now()},
+        )
     # The exception text can quote row values; the log line carries only ids and the exception class.
-    logger.error("handler run %s (%s) failed: %s, attempt %d", run_id, run.handler, type(exc).__name__, run.attempts)
+    logger.error("handler run %s (%s) failed: %s, attempt %d", run_id, run.handler, type(exc).__name__, attempts)
     return retry_in
 
 
@@ -246,7 +264,7 @@ def handler_runs_redrive(*, run_ids: list[int]) -> int:
             "pk", "handler", "queue"
         )
     )
-    transaction.on_commit(lambda: runs_publish(redriven))
+    runs_publish(redriven)
     return count
 
 
@@ -265,5 +283,5 @@ def handler_runs_relay(*, limit: int = 500) -> int:
     )
     if runs:
         logger.warning("relay: publishing %d pending handler runs again", len(runs))
-        runs_publish(runs)
+        runs_publish(runs, after_commit=False)
     return len(runs)

@@ -1,7 +1,9 @@
 """The bus's one claim-and-retry mechanism, used by handler runs, timers and message deliveries alike.
 
 - `claim` locks one row that is still to do, and skips it when another worker holds it;
-- a `RetryPolicy` per kind of work says how many attempts it gets and how long to wait between them;
+- a `RetryPolicy` per kind of work says how many attempts it gets and how long to wait between them, and
+  `failure_record` writes a failed attempt on its row by that policy: its attempts, its error, its next attempt or
+  its final failure;
 - `relay_take` is how every relay (and the timers' horizon job) takes its rows: locked, oldest first, and marked so
   that a second relay running at the same moment takes other rows;
 - `within_horizon` says whether a delayed message may be published now: a worker holds every ETA or countdown
@@ -13,7 +15,7 @@ Why each is safe, and what the delays add up to: docs/architecture.md#durability
 
 import datetime as dt
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -73,6 +75,42 @@ def within_horizon(when: dt.datetime | float) -> bool:
 def error_text(exc: Exception) -> str:
     """The failure as kept on the row for admin. Never logged: a database error can quote row values (PHI)."""
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def failure_record(
+    row: models.Model,
+    *,
+    exc: Exception,
+    policy: RetryPolicy,
+    attempts: int,
+    due_field: str = "next_attempt_at",
+    error_field: str = "last_error",
+    final: Mapping[str, Any] | None = None,
+    retryable: bool = True,
+    wait_at_least: float = 0.0,
+    columns: Mapping[str, Any] | None = None,
+    only_while: Mapping[str, Any] | None = None,
+) -> float | None:
+    """Write a failed attempt on its row (a handler run, a timer, a delivery): `attempts` (this one included), the
+    error's text (`error_text`) in `error_field`, any other `columns`, and either the next attempt in `due_field`,
+    `policy`'s backoff from now (or `wait_at_least`, the provider's Retry-After, when longer), or, when the policy
+    gives up or the failure is not `retryable`, the `final` columns (None: the caller has a final path of its own,
+    a status move with its event, and nothing is written here). `only_while` narrows the write to a row still in
+    that state (a report may have moved it meanwhile). Returns the seconds until the next attempt, None: given up.
+
+    The caller holds the row's lock, or reads it fresh, and logs the failure with ids only."""
+    now = timezone.now()
+    retry_in = policy.retry_in(attempts) if retryable else None
+    if retry_in is None and final is None:
+        return None
+    changes: dict[str, Any] = {"attempts": attempts, error_field: error_text(exc), **(columns or {})}
+    wait = None if retry_in is None else max(float(retry_in), wait_at_least)
+    if wait is None:
+        changes.update(final or {})
+    else:
+        changes[due_field] = now + dt.timedelta(seconds=wait)
+    type(row)._default_manager.filter(pk=row.pk, **(only_while or {})).update(**changes)
+    return wait
 
 
 def relay_backoff(*, due: str, marked: str, now: dt.datetime) -> Q:

@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from care_events.platform.bus.catalogue import DEFAULT
 from care_events.platform.bus.models import Timer, TimerKind
-from care_events.platform.bus.retry import TIMERS, claim, error_text, relay_take, within_horizon
+from care_events.platform.bus.publish import publish
+from care_events.platform.bus.retry import TIMERS, claim, failure_record, relay_take, within_horizon
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def timer_schedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datetim
         defaults={"due_at": due_at, "published_at": timezone.now() if publish else None},
     )
     if created and publish:
-        _publish_on_commit(timer)
+        _publish(timer.pk, timer.kind, timer.due_at)
     return timer
 
 
@@ -82,7 +83,7 @@ def timer_reschedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datet
     timer.fired_at, timer.due_at, timer.published_at = None, due_at, timezone.now() if publish else None
     timer.save(update_fields=["fired_at", "due_at", "published_at"])
     if publish:
-        _publish_on_commit(timer)
+        _publish(timer.pk, timer.kind, timer.due_at)
 
 
 def timers_cancel(*, subject_id: uuid.UUID, kinds: Iterable[TimerKind]) -> int:
@@ -99,7 +100,7 @@ def timers_rearm(*, timer_ids: list[int]) -> int:
         timer.failed_at, timer.attempts, timer.due_at = None, 0, timezone.now()
         timer.published_at = timer.due_at
         timer.save(update_fields=["failed_at", "attempts", "due_at", "published_at"])
-        _publish_on_commit(timer)
+        _publish(timer.pk, timer.kind, timer.due_at)
     return len(timers)
 
 
@@ -118,7 +119,7 @@ def timers_publish_horizon(*, limit: int = 500) -> int:
             entering, fields=("kind", "due_at"), order_by="due_at", mark={"published_at": now}, limit=limit
         )
         for timer_id, kind, due_at in batch:
-            _publish(timer_id, kind, due_at)
+            _publish(timer_id, kind, due_at, after_commit=False)
         published += len(batch)
         if len(batch) < limit:
             break
@@ -127,22 +128,18 @@ def timers_publish_horizon(*, limit: int = 500) -> int:
     return published
 
 
-def _publish_on_commit(timer: Timer) -> None:
-    timer_id, kind, due_at = timer.pk, timer.kind, timer.due_at
-    transaction.on_commit(lambda: _publish(timer_id, kind, due_at))
-
-
-def _publish(timer_id: int, kind: str, due_at: dt.datetime) -> None:
+def _publish(timer_id: int, kind: str, due_at: dt.datetime, *, after_commit: bool = True) -> None:
+    """The timer's fast path, after the commit unless its row is committed already (the horizon job's). A publish
+    that fails leaves the timer to the sweep, like a message Redis lost."""
     from care_events.platform.bus.tasks import timer_fire_task
 
     handler = _timer_handlers[kind]
     when = {"countdown": max(0.0, (due_at - timezone.now()).total_seconds())} if handler.countdown else {"eta": due_at}
-    try:
-        # Flower and the worker's log name the message after the timer's kind ("timer:SLA_BREACH"); the argument
-        # stays the timer's id.
-        timer_fire_task.apply_async(args=[timer_id], queue=handler.queue, shadow=f"timer:{kind}", **when)
-    except Exception:
-        logger.warning("could not publish timer %s; the sweep will fire it", timer_id, exc_info=True)
+    # Flower and the worker's log name the message after the timer's kind ("timer:SLA_BREACH"); the argument stays
+    # the timer's id.
+    publish(
+        timer_fire_task, args=[timer_id], queue=handler.queue, shadow=f"timer:{kind}", after_commit=after_commit, **when
+    )
 
 
 class TimerFailedError(Exception):
@@ -171,17 +168,20 @@ def timer_fire(*, timer_id: int) -> bool:
 
 
 def _record_failure(timer_id: int, exc: Exception) -> None:
-    timer = Timer.objects.get(pk=timer_id)
-    timer.attempts += 1
-    timer.last_error = error_text(exc)
-    retry_in = TIMERS.retry_in(timer.attempts)
-    if retry_in is None:
-        # Given up: listed in admin (Timers, failed), where "Re-arm" gives it fresh attempts.
-        timer.failed_at = timezone.now()
-    else:
-        timer.due_at = timezone.now() + dt.timedelta(seconds=retry_in)
-    timer.save(update_fields=["attempts", "last_error", "due_at", "failed_at"])
-    logger.error("timer %s (%s) failed: %s, attempt %d", timer_id, timer.kind, type(exc).__name__, timer.attempts)
+    """Pushed back by TIMERS for the sweep, or given up: listed in admin (Timers, failed), where "Re-arm" gives it
+    fresh attempts."""
+    with transaction.atomic():
+        timer = Timer.objects.select_for_update().get(pk=timer_id)
+        attempts = timer.attempts + 1
+        failure_record(
+            timer,
+            exc=exc,
+            policy=TIMERS,
+            attempts=attempts,
+            due_field="due_at",
+            final={"failed_at": timezone.now()},
+        )
+    logger.error("timer %s (%s) failed: %s, attempt %d", timer_id, timer.kind, type(exc).__name__, attempts)
 
 
 def timers_fire_due(*, limit: int = 500) -> int:

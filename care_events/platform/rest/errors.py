@@ -1,4 +1,7 @@
-"""The one error format of the API, and the exceptions the endpoints raise.
+"""The one error format of the API, and the one place any exception becomes it (`api_exception_handler`).
+
+A domain rule's refusal is an ApplicationError (care_events/platform/errors.py), answered here with its status and
+code; views do not catch them.
 
 Every error body is `{"error": {"code": "...", "message": "...", "fields": {"field": ["message", ...]}}}`;
 `fields` is present only for invalid input, nested fields are dotted (`data.episode_id`, `reason_codes.0`);
@@ -18,14 +21,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
-from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler, set_rollback
 
-from care_events.platform.bus.dispatch import EventPayloadError, UnknownEventError
-from care_events.platform.rest.exceptions import Conflict, PayloadTooLarge
+from care_events.platform.errors import ApplicationError, ObjectExistsError
+from care_events.platform.rest.exceptions import PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -137,18 +139,22 @@ def _translate(exc: Exception) -> Exception:
         return _django_validation_error(exc)
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-    if isinstance(exc, UnknownEventError):
-        return exceptions.ValidationError({"name": [ErrorDetail(unknown_event_message(), code="unknown_event")]})
-    if isinstance(exc, EventPayloadError):
-        return exceptions.ValidationError({"data": exc.errors})
+    if isinstance(exc, ApplicationError):
+        return _application_error(exc)
     return exc
 
 
-def unknown_event_message() -> str:
-    from care_events.platform.bus.catalogue import CATALOGUE
-
-    allowed = sorted(name for name, event in CATALOGUE.items() if event.external)
-    return f"Unknown event name. Allowed: {', '.join(allowed)}."
+def _application_error(exc: ApplicationError) -> exceptions.APIException:
+    """A domain refusal as DRF's exception of its status: with `fields`, a ValidationError (400 `invalid`, the
+    fields flattened and checked like a serializer's; the messages the error wrote itself carry its code, so one
+    listed in _OUR_MESSAGES is kept as written), otherwise its own code and message."""
+    translated = (
+        exceptions.ValidationError(exc.fields, code=exc.code)
+        if exc.fields is not None
+        else exceptions.APIException(exc.message, code=exc.code)
+    )
+    translated.status_code = exc.status
+    return translated
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
@@ -157,7 +163,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     Anything unexpected becomes a generic 500 without details; the log line has the exception class and the
     traceback's code lines, but not the exception's message, which can quote row values (PHI).
     """
-    exc = _translate(exc)
+    original, exc = exc, _translate(exc)
     if isinstance(exc, OperationalError | InterfaceError):
         # PostgreSQL is down or restarting: nothing was written (the request's transaction failed), and retrying
         # in a moment is right. 503 with Retry-After, never a bare 500.
@@ -191,8 +197,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     else:
         message = _MESSAGES.get(code, str(api_exc.detail))
     response.data = error_body(_CODES.get(code, code), message)
-    if isinstance(api_exc, Conflict) and api_exc.existing_id is not None:
-        response.data["error"]["existing_id"] = str(api_exc.existing_id)
+    if isinstance(original, ObjectExistsError):
+        response.data["error"]["existing_id"] = str(original.existing_id)
     return response
 
 

@@ -1,6 +1,6 @@
-"""The API's own exceptions; care_events/platform/rest/errors.py turns every exception into the one error format."""
-
-import uuid
+"""The API's own exceptions, about the request itself (its size, its idempotency key, the event it sends); a
+domain rule's refusal is an ApplicationError instead (care_events/platform/errors.py). care_events/platform/rest/
+errors.py turns every exception into the one error format."""
 
 from rest_framework import exceptions, status
 
@@ -11,22 +11,6 @@ class PayloadTooLarge(exceptions.APIException):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"The body is larger than the limit of {limit} bytes.")
-
-
-class Conflict(exceptions.APIException):
-    """The object cannot make this move from its current state (e.g. resolving a resolved task), or it exists
-    already: then `existing_id` names it, and the error body carries it (`error.existing_id`). `code` names the
-    state more precisely than `conflict` where a client acts on it (e.g. `interaction_completed`)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The object's current state does not allow this."
-    default_code = "conflict"
-
-    def __init__(
-        self, detail: str | None = None, *, existing_id: uuid.UUID | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(detail, code)
-        self.existing_id = existing_id
 
 
 class IdempotencyKeyReused(exceptions.APIException):

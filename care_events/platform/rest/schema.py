@@ -9,8 +9,7 @@ from drf_spectacular.utils import Direction, OpenApiExample, OpenApiParameter, O
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from care_events.platform.api_clients.idempotency import HEADER, KEY_PATTERN
-from care_events.platform.api_clients.tokens import EXPIRY_HEADER
+from care_events.platform.rest.headers import IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, KEY_EXPIRY_HEADER
 from care_events.platform.rest.permissions import required_perms
 
 EXAMPLE_ID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -88,11 +87,11 @@ class ApiSchema(AutoSchema):
         if self.method == "POST":
             parameters.append(
                 OpenApiParameter(
-                    HEADER,
+                    IDEMPOTENCY_KEY_HEADER,
                     str,
                     OpenApiParameter.HEADER,
                     required=False,
-                    pattern=KEY_PATTERN,
+                    pattern=IDEMPOTENCY_KEY_PATTERN,
                     description="Makes the POST safe to retry: the same key with the same body gets the first "
                     "response again (header Idempotent-Replayed: true) and causes one side effect; the same key "
                     "with another body is 422. Scoped to the authenticated user; kept IDEMPOTENCY_KEY_TTL_HOURS (24).",
@@ -124,7 +123,7 @@ class ApiSchema(AutoSchema):
                 }
         for code, response in responses.items():
             if code != "401":
-                response.setdefault("headers", {})[EXPIRY_HEADER] = {
+                response.setdefault("headers", {})[KEY_EXPIRY_HEADER] = {
                     "schema": {"type": "string", "format": "date-time"},
                     "description": "Only when the request's API key expires within API_TOKEN_EXPIRY_WARNING_DAYS "
                     "(14): its expiry, UTC. Rotate the key before then.",

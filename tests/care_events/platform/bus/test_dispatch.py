@@ -1,3 +1,6 @@
+import datetime as dt
+import uuid
+
 import pytest
 
 from care_events.notify import notification_request
@@ -77,22 +80,55 @@ def test_emit_writes_the_event_and_one_run_per_handler_and_publishes_on_commit(d
     assert len(callbacks) == 1
 
 
-def test_a_repeated_idempotency_key_returns_the_first_event_and_dispatches_nothing(
+ID = uuid.UUID("7b0c5a44-7d1b-4c0e-9b1e-2f7a3d1b9c11")
+AT = dt.datetime(2026, 1, 10, 8, 0, 0, 123456, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("name", "ids", "key"),
+    [
+        ("patient/discharged", (ID,), f"discharged:{ID}"),
+        ("checkin/scheduled", (ID,), f"checkin-scheduled:{ID}"),
+        ("checkin/completed", (ID,), f"checkin-completed:{ID}"),
+        ("checkin/no_answer", (ID,), f"no-answer:{ID}"),
+        ("interaction/response_received", (ID,), f"response:{ID}"),
+        ("interaction/escalated", (ID,), f"escalated:{ID}"),
+        ("interaction/patient_replied", (ID,), f"patient-replied:{ID}"),
+        ("task/created", (ID,), f"task-created:{ID}"),
+        ("task/assigned", (ID, 7, AT), f"assigned:{ID}:7:2026-01-10T08:00:00.123456+00:00"),
+        ("task/reassigned", (ID, 7, AT), f"assigned:{ID}:7:2026-01-10T08:00:00.123456+00:00"),
+        ("task/acknowledged", (ID,), f"acknowledged:{ID}"),
+        ("task/resolved", (ID,), f"resolved:{ID}"),
+        ("task/cancelled", (ID,), f"cancelled:{ID}"),
+        ("task/sla_warning", (ID,), f"task/sla_warning:{ID}"),
+        ("task/sla_breach", (ID,), f"task/sla_breach:{ID}"),
+        ("notification/send", (f"checkin:{ID}",), f"notify:checkin:{ID}"),
+        ("notification/delivered", (ID,), f"delivered:{ID}"),
+        ("notification/failed", (ID,), f"failed:{ID}"),
+        ("notification/read", (ID,), f"read:{ID}"),
+    ],
+)
+def test_an_event_key_keeps_the_value_stored_events_have(name, ids, key):
+    # Events recorded by earlier versions carry these keys: a repeat of their fact must still find them.
+    assert CATALOGUE[name].key(*ids) == key
+
+
+def test_an_event_about_the_same_fact_again_returns_the_first_event_and_dispatches_nothing(
     django_capture_on_commit_callbacks,
 ):
     episode = EpisodeFactory()
-    first = emit("patient/discharged", {"episode_id": str(episode.pk)}, idempotency_key="k1")
+    first = emit("patient/discharged", {"episode_id": str(episode.pk)}, once_for=(episode.pk,))
     with django_capture_on_commit_callbacks() as callbacks:
-        again = emit("patient/discharged", {"episode_id": str(episode.pk)}, idempotency_key="k1")
+        again = emit("patient/discharged", {"episode_id": str(episode.pk)}, once_for=(episode.pk,))
     assert again.pk == first.pk
     assert callbacks == []
-    assert HandlerRun.objects.filter(event__idempotency_key="k1").count() == 1
+    assert HandlerRun.objects.filter(event__idempotency_key=f"discharged:{episode.pk}").count() == 1
 
 
 def test_emit_many_validates_everything_before_writing_anything():
     episode = EpisodeFactory()
     with pytest.raises(EventPayloadError):
-        emit_many([("patient/discharged", {"episode_id": str(episode.pk)}, None), ("task/created", {}, None)])
+        emit_many([("patient/discharged", {"episode_id": str(episode.pk)}, ()), ("task/created", {}, ())])
     assert not Event.objects.exists()
 
 

@@ -19,8 +19,8 @@ from tests.tasks_app.factories import EscalationTaskFactory
 
 pytestmark = pytest.mark.django_db
 
-HANDLER_RUN_TASK = "care_events.platform.bus.tasks.handler_run_task"
-TIMER_FIRE_TASK = "care_events.platform.bus.tasks.timer_fire_task"
+HANDLER_RUN_TASK = "bus.handler_run"
+TIMER_FIRE_TASK = "bus.timer_fire"
 
 
 def assert_ids_only(message: Published, pk: int) -> None:

@@ -23,12 +23,12 @@ from notifications.services.delivery import notifications_relay
 from tests.notifications.factories import NotificationLogFactory
 from tests.tasks_app.factories import EscalationTaskFactory
 
-TIMER_FIRE_TASK = "care_events.platform.bus.tasks.timer_fire_task"
+TIMER_FIRE_TASK = "bus.timer_fire"
 BACKSTOP_TASKS = {
-    "care_events.platform.bus.tasks.timers_sweep_task",
-    "care_events.platform.bus.tasks.timers_publish_horizon_task",
-    "care_events.platform.bus.tasks.events_relay_task",
-    "notifications.tasks.notifications_relay_task",
+    "bus.timers_sweep",
+    "bus.timers_publish_horizon",
+    "bus.events_relay",
+    "notifications.relay",
 }
 
 

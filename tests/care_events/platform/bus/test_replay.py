@@ -3,7 +3,7 @@ event in a window are re-driven, once, and a replay never repeats an effect."""
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from io import StringIO
 
 import pytest
@@ -17,6 +17,7 @@ from care_events.platform.bus.models import HandlerRun, Timer
 from care_events.platform.bus.retry import HANDLER_RUNS
 from tasks_app.care_team import care_team_time
 from tests.care_events.factories import EpisodeFactory
+from tests.care_events.platform.bus.conftest import Published
 from tests.tasks_app.factories import EscalationTaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,14 +27,28 @@ def provider_down(payload):
     raise RuntimeError("connection refused")
 
 
+class RunIds(Sequence[int]):
+    """The run ids of the handler-run messages captured so far, in publishing order."""
+
+    def __init__(self, messages: list[Published]) -> None:
+        self.messages = messages
+
+    def ids(self) -> list[int]:
+        return [message.args[0] for message in self.messages if message.task == "bus.handler_run"]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.ids()[index]
+
+    def __len__(self) -> int:
+        return len(self.ids())
+
+
 @pytest.fixture
-def published(monkeypatch):
-    """The run ids a re-drive publishes to the workers (the first item of each published tuple), captured here
-    instead of sent to the broker; the test then runs them as a worker would (handler_run_execute), so it controls
-    when and how often."""
-    sent: list[int] = []
-    monkeypatch.setattr(dispatch, "runs_publish", lambda runs: sent.extend(run[0] for run in runs))
-    return sent
+def published(published):
+    """The run ids a re-drive publishes to the workers, captured on their way to the broker and taken off it
+    afterwards (conftest.py); the test then runs them as a worker would (handler_run_execute), so it controls when
+    and how often."""
+    return RunIds(published)
 
 
 @contextlib.contextmanager
@@ -148,7 +163,7 @@ def test_a_dry_run_prints_the_runs_and_changes_nothing(after_an_outage, publishe
     for run in after_an_outage["in_window"]:
         assert f"run {run.pk}  handler monitor-sla" in out
     assert "Dry run: 2 FAILED run(s) would be re-driven; nothing changed." in out
-    assert published == []
+    assert not published
     assert set(HandlerRun.objects.filter(handler="monitor-sla").values_list("status", flat=True)) == {"FAILED"}
 
 

@@ -1,0 +1,1 @@
+"""The care domain's REST endpoints, one module per concern: patients and episodes, interactions, events."""
