@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from tasks_app.models import EscalationTask, Nurse
 from tasks_app.screens.common import CareTeamView, task_row
-from tasks_app.selectors import nurse_list_with_workload, tasks_visible_in_admin
+from tasks_app.selectors import acting_nurse_for, nurse_list_with_workload, tasks_visible_in_admin
 from tasks_app.services.tasks import TaskStateError, task_acknowledge, task_cancel, task_reassign, task_resolve
 
 
@@ -135,11 +135,9 @@ class AcknowledgeView(TaskActionView):
     verb, button = "Acknowledge", "Acknowledge: I am on it"
 
     def perform(self, task: EscalationTask, data: dict[str, Any]) -> str:
-        user = self.request.user
         # A charge nurse acknowledges for the assignee (nurse=None); a nurse, who reaches only her own tasks, as
         # herself. The event names who acted either way.
-        acting_nurse = None if user.has_perm("tasks_app.view_all_tasks") else getattr(user, "nurse", None)
-        task_acknowledge(task=task, nurse=acting_nurse, actor=self.request.user)
+        task_acknowledge(task=task, nurse=acting_nurse_for(user=self.request.user), actor=self.request.user)
         return "Acknowledged."
 
 
