@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Exactly the locked releases, each checked against its hash (requirements/lock.txt, made by scripts/lock.sh), then
-# the project itself, built with the locked setuptools: nothing unpinned is downloaded.
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install --quiet --require-hashes -r requirements/lock.txt
-.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+# Exactly the locked releases, checked against their hashes, then the project (scripts/install.sh).
+bash scripts/install.sh
 
 # pytest always runs with the test settings (pyproject.toml gives --ds), whatever this shell exports.
 export DJANGO_SETTINGS_MODULE=config.settings.test
