@@ -11,5 +11,6 @@ stamp=.venv/.sequora-installed
 wanted=$(cat requirements/lock.txt pyproject.toml | cksum)
 if [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then exit 0; fi
 .venv/bin/python -m pip install --quiet --require-hashes -r requirements/lock.txt
-.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+# (setuptools warns, in a box of 10 lines, that an editable install is one.)
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 echo "$wanted" >"$stamp"

@@ -61,7 +61,7 @@ cleanup() {
     trap '' INT TERM
     local loops procs=""
     loops=$(jobs -p)
-    for pid in $loops; do procs="$procs $(pgrep -P "$pid" | tr '\n' ' ')"; done
+    for pid in $loops; do procs="$procs $(pgrep -P "$pid" | tr '\n' ' ' || true)"; done
     kill $loops 2>/dev/null || true
     kill $procs 2>/dev/null || true
     wait 2>/dev/null || true
@@ -120,8 +120,9 @@ supervise() { # supervise NAME COMMAND...: start COMMAND again whenever it dies,
     local name=$1; shift
     while true; do
         if [ -n "$VERBOSE" ]; then "$@" || true; else "$@" >>"$LOGS/$name.log" 2>&1 || true; fi
-        echo "$name stopped; starting it again in 2 s (its log: $LOGS/$name.log)" >&2
+        # A pause first: after a Ctrl-C (which its process gets too) the clean-up stops this loop meanwhile.
         sleep 2
+        echo "$name stopped; started again (its log: $LOGS/$name.log)" >&2
     done
 }
 
