@@ -2,9 +2,11 @@
 config/settings/base.py imports. scripts/run.sh sends each process's lines to .run/logs/ (SEQUORA_VERBOSE=1: to its
 terminal)."""
 
+from typing import Any
+
 from config.settings.environment import env
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     # A 4xx is logged as one line, without the traceback of the exception that made it (care_events/platform/logs.py).
