@@ -5,7 +5,7 @@ from config.settings_module import require_settings_module
 require_settings_module()
 
 app = Celery("sequora")
-# Every Celery setting lives in Django settings under the CELERY_ prefix (config/settings/base.py).
+# Every Celery setting lives in Django settings under the CELERY_ prefix (config/settings/celery.py).
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's tasks.py, and those of the platform packages inside care_events (the bus, the API's clients).
 app.autodiscover_tasks()

@@ -6,10 +6,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.forms import otp_verification_failed
 from django_otp.models import Device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from care_events.platform.mfa import totp_code_just_used
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -32,7 +37,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class OneDeviceAuthenticationForm(OTPAdminAuthenticationForm):
     """django-otp's admin login form, which asks for the device to check: a user with a single confirmed device
-    (the usual case: one authenticator app) is not asked to pick it first."""
+    (the usual case: one authenticator app) is not asked to pick it first. Its errors say what to do: a user with no
+    authenticator is told to ask for one (not to "select a device"), and a code that has just opened a login (a
+    code opens one) is told apart from a wrong one. Both only after the right password (clean_otp's `user`)."""
+
+    otp_error_messages = {
+        **OTPAdminAuthenticationForm.otp_error_messages,
+        "token_required": "Enter the six-digit code your authenticator app shows.",
+        "invalid_token": "That is not the code your authenticator app shows now: check it and try again.",
+        "no_device": "No authenticator is enrolled for this account: ask an administrator.",
+        "token_reused": "This code was just used: wait for the next one.",
+    }
+
+    def clean_otp(self, user: Any) -> None:
+        if user is not None and not any(devices_for_user(user, confirmed=True)):
+            otp_verification_failed.send(sender=self.__class__, user=user)
+            raise ValidationError(self.otp_error_messages["no_device"], code="no_device")
+        super().clean_otp(user)
 
     def _chosen_device(self, user: Any) -> Device | None:
         device = super()._chosen_device(user)
@@ -40,6 +61,14 @@ class OneDeviceAuthenticationForm(OTPAdminAuthenticationForm):
             devices = list(devices_for_user(user, confirmed=True))
             device = devices[0] if len(devices) == 1 else None
         return device
+
+    def _verify_token(self, user: Any, token: str, device: Device | None = None) -> Device | None:
+        if isinstance(device, TOTPDevice) and device.verify_is_allowed()[0] and totp_code_just_used(device, token):
+            # A failed verification, as django-otp counts them (the throttle, the audit trail), with its own words.
+            device.throttle_increment()
+            otp_verification_failed.send(sender=self.__class__, user=user)
+            raise ValidationError(self.otp_error_messages["token_reused"], code="token_reused")
+        return super()._verify_token(user, token, device)  # type: ignore[no-any-return]
 
 
 class SequoraAdminSite(OTPAdminSite):

@@ -10,6 +10,7 @@ import io
 import qrcode
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django_otp.oath import hotp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
@@ -27,6 +28,19 @@ def totp_enrol(*, user: AbstractBaseUser, replace: bool = False) -> TOTPDevice:
             raise AlreadyEnrolledError(user.get_username())
         existing.delete()
     return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def totp_device_of(*, user: AbstractBaseUser) -> TOTPDevice | None:
+    """The user's confirmed TOTP device (an enrolled user has one: totp_enrol replaces, never adds)."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").last()
+
+
+def totp_code_just_used(device: TOTPDevice, token: str) -> bool:
+    """`token` is the code that last opened a login with `device`: django-otp accepts a code once (later ones must be
+    of a later time step, TOTPDevice.last_t), so this one is refused, though the app may still show it."""
+    if device.last_t < 0 or not token.strip().isdigit():
+        return False
+    return int(token) == hotp(device.bin_key, device.last_t, digits=device.digits)
 
 
 def qr_text(url: str) -> str:

@@ -1,16 +1,21 @@
-"""Settings shared by every environment. Every value read from the environment is listed in README.md."""
+"""Settings shared by every environment. Every value read from the environment is listed in README.md.
+
+By concern, in parts this module imports (so that `from config.settings.base import *` has them all): Redis, Celery
+and Beat's schedule (celery.py), the product's own settings and channels (product.py), logging (logs.py); where
+values are read from (the environment, the running product's record, the embedded servers): environment.py."""
 
 import datetime as dt
-from pathlib import Path
 
-import environ
 from csp.constants import NONCE, NONE, SELF
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+from config.settings.celery import *
+from config.settings.celery import REDIS_URL
+from config.settings.environment import BASE_DIR, EMBEDDED_DATABASE_URL, env, served
 
-env = environ.Env()
-# A .env file beside manage.py is read if present; real environment variables win over it.
-env.read_env(BASE_DIR / ".env")
+# Where scripts/run.sh keeps its passwords, logs and record (SEQUORA_RUN_DIR; `manage.py show_totp` reads it).
+from config.settings.environment import RUN_DIR as RUN_DIR
+from config.settings.logs import LOGGING as LOGGING
+from config.settings.product import *
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
@@ -80,9 +85,10 @@ TEMPLATES = [
     },
 ]
 
-# PostgreSQL is required: exclusion constraints, array fields and SKIP LOCKED are part of the design. The defaults
-# are the embedded servers scripts/services.py starts when no URL is set.
-DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:54329/sequora")}
+# PostgreSQL is required: exclusion constraints, array fields and SKIP LOCKED are part of the design. Without
+# DATABASE_URL: the server of the product scripts/run.sh runs from this checkout, else the embedded one
+# (environment.py).
+DATABASES = {"default": env.db_url_config(served("DATABASE_URL", EMBEDDED_DATABASE_URL))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -213,194 +219,11 @@ SPECTACULAR_SETTINGS = {
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", default=env("REDIS_URL", default="redis://127.0.0.1:63799/0")),
+        "LOCATION": served("CACHE_URL", REDIS_URL),
         "KEY_PREFIX": "sequora",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
-
-# --- Redis and Celery ---------------------------------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:63799/0")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
-# Results are not used: every outcome that matters is a database row.
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_RESULT_BACKEND = None
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
-CELERY_TIMEZONE = "UTC"
-CELERY_ENABLE_UTC = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_TASK_DEFAULT_QUEUE = "default"
-# A second queue, "urgent", is chosen per message (SLA breaches, urgent hand-offs and their notifications) so
-# they never wait behind routine work; workers consume both (-Q urgent,default), and Celery creates queues. A
-# third, "backstop", has a worker of its own (below).
-CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower
-CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Publishing happens after a commit, inside a request or a worker: if Redis is down, give up quickly and let
-# the relay publish the committed row later instead of hanging the caller.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
-    "interval_start": 0,
-    "interval_step": 0.5,
-    "interval_max": 1,
-}
-
-# --- Timers' horizon, backstops (docs/architecture.md#durability) ----------------------------------------------
-# A timer (an SLA stage, a check-in) is only a row until it is due within this many seconds; then its ETA or
-# countdown message is published (at scheduling, or by the Beat job publish-timers-in-horizon). A worker holds every
-# ETA message in memory until it runs, so this bounds a worker's memory and restart time, whatever the number of
-# open tasks. Retries due further ahead than this wait as rows too, for the relays.
-TIMER_HORIZON_SECONDS = env.int("TIMER_HORIZON_SECONDS", default=10 * 60)
-# An unacked message is redelivered by Redis after this long. Longer than the longest ETA or countdown ever
-# published (the horizon) plus the longest task, since such a message stays unacked in the worker until it runs; a
-# message lost inside a worker (killed while holding it) comes back after this. Celery reads it from three places.
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=TIMER_HORIZON_SECONDS + 5 * 60)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
-# The backstops run on their own queue, "backstop", consumed by a worker process of its own (scripts/run.sh): a
-# backlog of ordinary work can neither delay them nor, since they carry no `expires`, discard them. A late or
-# overlapping run is harmless: each takes its rows with SKIP LOCKED and marks them in the same claim.
-CELERY_TASK_ROUTES = {
-    "bus.timers_sweep": {"queue": "backstop"},
-    "bus.events_relay": {"queue": "backstop"},
-    "bus.timers_publish_horizon": {"queue": "backstop"},
-    "notifications.relay": {"queue": "backstop"},
-}
-SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
-# A pending handler run or notification whose message was published this long ago and has not run is taken
-# for lost and published again (duplicates are harmless: every consumer claims its row first).
-RELAY_GRACE_SECONDS = env.int("RELAY_GRACE_SECONDS", default=60)
-# /readyz (care_events/platform/bus/health.py, docs/operations.md) answers 503 when a pending handler run has been due
-# this
-# long with no live message (never published, or published over RELAY_GRACE_SECONDS + SWEEP_INTERVAL_SECONDS ago):
-# the relay would have published it by then, so the relay or the broker is not working.
-READY_MAX_PENDING_RUN_AGE_SECONDS = env.int("READY_MAX_PENDING_RUN_AGE_SECONDS", default=300)
-# ... and when a pending timer is this far past due: the sweep fires due timers every SWEEP_INTERVAL_SECONDS.
-READY_MAX_LATE_TIMER_SECONDS = env.int("READY_MAX_LATE_TIMER_SECONDS", default=120)
-# (The sweep itself is stale, and /readyz fails, 2 x SWEEP_INTERVAL_SECONDS after it last finished.)
-# The backstops every SWEEP_INTERVAL_SECONDS, without `expires` (above); the other jobs expire before their next run,
-# so a stopped worker does not come back to a pile of them.
-CELERY_BEAT_SCHEDULE = {
-    "fire-due-timers": {
-        "task": "bus.timers_sweep",
-        "schedule": SWEEP_INTERVAL_SECONDS,
-    },
-    "publish-timers-in-horizon": {
-        "task": "bus.timers_publish_horizon",
-        "schedule": SWEEP_INTERVAL_SECONDS,
-    },
-    "relay-pending-events": {
-        "task": "bus.events_relay",
-        "schedule": SWEEP_INTERVAL_SECONDS,
-    },
-    "relay-pending-notifications": {
-        "task": "notifications.relay",
-        "schedule": SWEEP_INTERVAL_SECONDS,
-    },
-    "assign-waiting-tasks": {
-        "task": "tasks_app.assign_waiting",
-        "schedule": 60,
-        "options": {"expires": 60},
-    },
-    "forget-old-idempotency-keys": {
-        "task": "api_clients.idempotency_records_prune",
-        "schedule": 60 * 60,
-        "options": {"expires": 60 * 60},
-    },
-    "reconcile-sent-notifications": {
-        "task": "notifications.reconcile",
-        "schedule": 60,
-        "options": {"expires": 60},
-    },
-}
-
-# --- Product settings ---------------------------------------------------------------------------------------
-# Seconds between a discharge and the patient's check-in message (24 h by default; shorten for demos).
-CHECKIN_DELAY = env.int("CHECKIN_DELAY", default=24 * 60 * 60)
-# Seconds a patient has to answer a check-in before a nurse is asked to call them.
-CHECKIN_RESPONSE_WINDOW = env.int("CHECKIN_RESPONSE_WINDOW", default=4 * 60 * 60)
-# Patient-local quiet hours: routine messages are never sent between these hours (start inclusive).
-QUIET_HOURS_START = env.int("QUIET_HOURS_START", default=21)
-QUIET_HOURS_END = env.int("QUIET_HOURS_END", default=8)
-# Facility → care team: round-robin assignment runs within a team, teams in parallel (docs/scaling.md). Unlisted
-# facilities (and all of them by default) belong to the team "default". Env: "FAC1=north,FAC2=north,FAC3=south".
-CARE_TEAM_BY_FACILITY: dict[str, str] = env.dict("CARE_TEAM_BY_FACILITY", default={})
-
-# --- The agent's contract: what one interaction agent may cause (docs/api.md#limits-on-what-the-agent-causes) ----
-# Flags and hand-offs on a completed or abandoned interaction are refused this many minutes after it ended.
-AGENT_LATE_FLAG_GRACE_MINUTES = env.int("AGENT_LATE_FLAG_GRACE_MINUTES", default=10)
-# Open tasks the agent's flags and hand-offs may hold at once, per interaction and per episode (beyond: 409).
-AGENT_OPEN_TASKS_PER_INTERACTION = env.int("AGENT_OPEN_TASKS_PER_INTERACTION", default=3)
-AGENT_OPEN_TASKS_PER_EPISODE = env.int("AGENT_OPEN_TASKS_PER_EPISODE", default=5)
-# A flag or hand-off with the action and reason codes of an open one of the episode raised this recently returns it.
-AGENT_FLAG_COALESCE_MINUTES = env.int("AGENT_FLAG_COALESCE_MINUTES", default=30)
-# Requests per agent to raise-flag/ and handoff/ together (DRF notation), on top of API_RATE_LIMIT.
-AGENT_ESCALATION_RATE_LIMIT = env("AGENT_ESCALATION_RATE_LIMIT", default="30/minute")
-# Responses one interaction may hold (beyond: 409).
-AGENT_RESPONSES_PER_INTERACTION = env.int("AGENT_RESPONSES_PER_INTERACTION", default=200)
-# No task's SLA is shorter than this (the product sets SLAs from the severity table; the agent cannot).
-MIN_TASK_SLA_MINUTES = env.int("MIN_TASK_SLA_MINUTES", default=15)
-# The facilities patients' messages may name: `code=Display name` pairs, comma-separated. The API accepts only these
-# codes for a patient's or an episode's `facility`; the check-in text names the display name, never free text.
-CARE_FACILITIES = env.dict("CARE_FACILITIES", default={"GENERAL": "General Hospital"})
-
-# A channel's backend: a dotted class path, or one of the aliases below. The local in-memory backend is the
-# embedded default: nothing leaves the machine (production refuses it unless NOTIFICATION_ALLOW_LOCAL_BACKEND).
-NOTIFICATION_BACKEND_ALIASES = {
-    "local": "notifications.backends.local.LocalBackend",
-    "twilio": "notifications.backends.twilio.TwilioSmsBackend",
-    "twilio-voice": "notifications.backends.twilio.TwilioVoiceBackend",
-    "email": "notifications.backends.email.EmailBackend",
-    "webpush": "notifications.backends.push.WebPushBackend",
-}
-NOTIFICATION_BACKENDS = {
-    channel: NOTIFICATION_BACKEND_ALIASES.get(path, path)
-    for channel, path in {
-        "SMS": env("NOTIFICATION_SMS_BACKEND", default="local"),
-        "EMAIL": env("NOTIFICATION_EMAIL_BACKEND", default="local"),
-        "PUSH": env("NOTIFICATION_PUSH_BACKEND", default="local"),
-        "VOICE": env("NOTIFICATION_VOICE_BACKEND", default="local"),
-    }.items()
-}
-NOTIFICATION_ALLOW_LOCAL_BACKEND = env.bool("NOTIFICATION_ALLOW_LOCAL_BACKEND", default=False)
-# The channels an urgent nurse alert tries in turn after the nurse's preferred one fails (a nurse's own chain in
-# admin wins).
-NOTIFICATION_FALLBACK_CHAIN = env.list("NOTIFICATION_FALLBACK_CHAIN", default=["PUSH", "SMS", "VOICE"])
-# An urgent alert still failing (transiently) this long after it was written also goes out on the next channel.
-NOTIFICATION_FALLBACK_AFTER_SECONDS = env.int("NOTIFICATION_FALLBACK_AFTER_SECONDS", default=120)
-# Messages sent per second per provider account, shared by every worker (a token bucket in Redis); urgent ones
-# first. Twilio's default for a long code is 1 message per second; a toll-free or short code allows more.
-NOTIFICATION_RATE_PER_SECOND = env.float("NOTIFICATION_RATE_PER_SECOND", default=10)
-# A message the provider took (SENT) whose final status has not come back after this long is asked for.
-NOTIFICATION_RECONCILE_AFTER_SECONDS = env.int("NOTIFICATION_RECONCILE_AFTER_SECONDS", default=15 * 60)
-# The address the outside world reaches this service at (behind a TLS proxy, the proxy's): Twilio's status and
-# inbound webhooks are signed for URLs under it, and nurses' messages link to their tasks with it.
-PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
-
-# EMAIL: Django's mail API; in production an ESP through django-anymail (EMAIL_BACKEND, e.g.
-# anymail.backends.postmark.EmailBackend, with its keys in ANYMAIL_SETTINGS).
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-ANYMAIL = env.json("ANYMAIL_SETTINGS", default={})
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Sequora <alerts@localhost>")
-# PUSH: Web Push with VAPID (generate a key pair once: `manage.py generate_vapid_keys`).
-VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
-VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
-VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:alerts@localhost")
-
-TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
-TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
-TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
-TWILIO_WHATSAPP_FROM_NUMBER = env("TWILIO_WHATSAPP_FROM_NUMBER", default="")
-TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com")
-TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10)
-# A delivery claims its message for this long. It must outlast any provider call (connect and read timeouts of
-# TWILIO_TIMEOUT_SECONDS each), or a slow send could be repeated; past it, the claimer is taken for dead and the
-# relay sends the message again.
-NOTIFICATION_SEND_LEASE_SECONDS = env.int("NOTIFICATION_SEND_LEASE_SECONDS", default=60)
 
 # --- Security headers (every environment, so that the tests and the browser tests see what production sends) ------
 # Content-Security-Policy (django-csp): only this origin's scripts, styles, images and API calls; no inline script
@@ -445,15 +268,4 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
         "usb",
         "xr-spatial-tracking",
     )
-}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # The Twilio SDK logs every request at INFO with its query string, and the lookup of a message in doubt
-    # filters by the recipient's number: PHI. Its warnings and errors still show.
-    "loggers": {"twilio.http_client": {"level": "WARNING"}},
 }

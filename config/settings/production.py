@@ -55,12 +55,11 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # One JSON object per line, for the log pipeline: time, level, logger, message, and the web request's id
 # (care_events/platform/request_id.py; null outside a request). Only what the code logs goes out: ids, event names and
-# exception
-# classes, never a name, phone number, date of birth or message body (docs/architecture.md). The Twilio SDK stays
-# muted (base.py).
+# exception classes, never a name, phone number, date of birth or message body (docs/architecture.md). The Twilio SDK
+# stays muted, and a 4xx is one line (logs.py).
 LOGGING = {
     **LOGGING,
-    "filters": {"request_id": {"()": "care_events.platform.request_id.RequestIdFilter"}},
+    "filters": {**LOGGING["filters"], "request_id": {"()": "care_events.platform.request_id.RequestIdFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -69,7 +68,13 @@ LOGGING = {
             "timestamp": "time",
         }
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id", "client_errors_on_one_line"],
+        }
+    },
 }
 # Celery workers and Beat keep this configuration (JSON) instead of replacing the root logger's handlers with their
 # own plain-text one.

@@ -90,6 +90,9 @@ class NurseAdminForm(forms.ModelForm):
             "max_open_tasks",
         )
         help_texts = {
+            # Typed as people write it (clean_phone): the model's own help text describes what is stored.
+            "phone": "As people write it: (202) 555-0143, or with its country code, +44 20 7946 0958. Stored as "
+            "+12025550143.",
             "is_active": "Inactive nurses are never assigned tasks and cannot log in or use the API (her login is "
             "deactivated with her).",
         }

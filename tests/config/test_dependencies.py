@@ -62,10 +62,11 @@ def test_the_runtime_lock_is_the_dev_lock_without_the_dev_tools():
 
 
 def test_the_readme_commands_and_the_image_install_from_the_locks():
+    install = (ROOT / "scripts/install.sh").read_text()
+    assert "--require-hashes -r requirements/lock.txt" in install
+    assert re.search(r"pip install .*--no-deps .*-e \.$", install, re.MULTILINE)
     for script in ("scripts/test.sh", "scripts/run.sh"):
-        text = (ROOT / script).read_text()
-        assert "--require-hashes -r requirements/lock.txt" in text, script
-        assert re.search(r"pip install .*--no-deps .*-e \.$", text, re.MULTILINE), script
+        assert re.search(r"^bash scripts/install\.sh$", (ROOT / script).read_text(), re.MULTILINE), script
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "--require-hashes -r requirements/runtime.txt" in dockerfile
     assert "scripts/audit.py requirements/lock.txt" in (ROOT / "scripts/test.sh").read_text()

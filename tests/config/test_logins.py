@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import stat
 from unittest import mock
 
 import pytest
@@ -92,11 +93,45 @@ def test_admin_refuses_the_right_password_without_a_valid_one_time_password(clie
     assert AuditEntry.objects.filter(action="login.failed", user_id=admin_user.pk, detail__reason="otp").exists()
 
 
-def test_a_user_without_a_device_cannot_open_admin(client, admin_user):
-    response = client.post(reverse("admin:login"), admin_form(admin_user, "password", "123456"))
+def test_a_user_without_a_device_cannot_open_admin_and_is_told_to_ask_for_one(client, admin_user):
+    with_code = client.post(reverse("admin:login"), admin_form(admin_user, "password", "123456"))
+    without_code = client.post(reverse("admin:login"), admin_form(admin_user, "password"))
 
-    assert response.status_code == 200
+    for response in (with_code, without_code):
+        assert response.status_code == 200
+        assert response.context["form"].non_field_errors() == [
+            "No authenticator is enrolled for this account: ask an administrator."
+        ]
     assert client.get(ADMIN_HOME).status_code == 302
+    # Only after the right password: a wrong one is told nothing about the account's authenticator.
+    wrong = client.post(reverse("admin:login"), admin_form(admin_user, "wrong-password", "123456"))
+    assert "authenticator" not in str(wrong.context["form"].non_field_errors())
+
+
+def test_a_code_that_has_just_opened_a_login_is_refused_with_its_own_words(client, admin_user):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    code = totp_code(device)
+    first = client.post(reverse("admin:login"), admin_form(admin_user, "password", code))
+    client.logout()
+
+    again = client.post(reverse("admin:login"), admin_form(admin_user, "password", code))
+
+    assert first.status_code == 302
+    assert again.status_code == 200
+    assert again.context["form"].non_field_errors() == ["This code was just used: wait for the next one."]
+    assert client.get(ADMIN_HOME).status_code == 302
+    assert AuditEntry.objects.filter(action="login.failed", user_id=admin_user.pk, detail__reason="otp").count() == 1
+
+
+def test_a_wrong_code_is_told_apart_from_a_used_one(client, admin_user):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    wrong_code = f"{(int(totp_code(device)) + 1) % 1_000_000:06d}"
+
+    response = client.post(reverse("admin:login"), admin_form(admin_user, "password", wrong_code))
+
+    assert response.context["form"].non_field_errors() == [
+        "That is not the code your authenticator app shows now: check it and try again."
+    ]
 
 
 def test_a_password_session_from_the_api_login_does_not_open_admin(client, admin_user):
@@ -158,6 +193,45 @@ def test_enrol_totp_prints_the_url_and_a_qr_code_and_replaces_only_when_asked(ad
         call_command("enrol_totp", "admin", stdout=io.StringIO())
     call_command("enrol_totp", "admin", "--replace", stdout=io.StringIO())
     assert TOTPDevice.objects.get(user=admin_user).pk != device.pk
+
+
+def test_show_totp_shows_the_qr_code_again_where_run_sh_keeps_its_run_dir(admin_user, settings, tmp_path):
+    device = TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    settings.RUN_DIR = tmp_path
+    out = io.StringIO()
+
+    call_command("show_totp", "admin", stdout=out)
+
+    assert device.config_url in out.getvalue()
+    assert "█" in out.getvalue()
+
+
+def test_show_totp_refuses_without_a_run_dir_and_says_how_to_enrol_again(admin_user, settings, tmp_path):
+    TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    settings.RUN_DIR = tmp_path / "absent"
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"runs only where scripts/run.sh keeps \.run/.*enrol_totp admin --replace"):
+        call_command("show_totp", "admin", stdout=out)
+    assert out.getvalue() == ""
+
+
+def test_show_totp_names_a_user_without_an_authenticator(admin_user, settings, tmp_path):
+    settings.RUN_DIR = tmp_path
+
+    with pytest.raises(CommandError, match=r"admin has no authenticator enrolled: manage\.py enrol_totp admin"):
+        call_command("show_totp", "admin", stdout=io.StringIO())
+
+
+def test_the_first_runs_admin_url_is_kept_in_a_file_only_its_owner_reads(tmp_path):
+    totp_file, out = tmp_path / "admin-totp", io.StringIO()
+
+    call_command("ensure_admin", "--password", "a-long-enough-password", "--totp-file", str(totp_file), stdout=out)
+
+    device = TOTPDevice.objects.get(user__username="admin")
+    assert totp_file.read_text() == device.config_url + "\n"
+    assert stat.S_IMODE(totp_file.stat().st_mode) == 0o600
+    assert "█" not in out.getvalue() and device.config_url not in out.getvalue()  # run.sh's banner shows it
 
 
 def test_production_refuses_admin_without_a_one_time_password():

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.story import demo_accounts_ensure, demo_story_play, demo_summary, server_command
@@ -15,7 +16,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--url", default="http://127.0.0.1:8000", help="The running server (default %(default)s).")
+        parser.add_argument(
+            "--url",
+            default=settings.PUBLIC_BASE_URL,
+            help="The running server (default %(default)s: the address scripts/run.sh serves on, from this "
+            "directory, or PUBLIC_BASE_URL).",
+        )
         parser.add_argument(
             "--resolve",
             action="store_true",

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -16,8 +17,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--password", default=None)
+        parser.add_argument(
+            "--totp-file",
+            type=Path,
+            default=None,
+            help="Keep the admin's otpauth:// URL in this file (mode 600) instead of printing its QR code "
+            "(scripts/run.sh shows it once every process runs; `manage.py show_totp admin` shows it again).",
+        )
 
-    def handle(self, *args: Any, password: str | None = None, **options: Any) -> None:
+    def handle(self, *args: Any, password: str | None = None, totp_file: Path | None = None, **options: Any) -> None:
         users = get_user_model().objects
         if users.filter(is_superuser=True).exists():
             self.stdout.write("A superuser exists already; nothing to do.")
@@ -29,8 +37,15 @@ class Command(BaseCommand):
             raise CommandError("Set SEQUORA_ADMIN_PASSWORD: a default password is only used with DEBUG on.")
         admin = users.create_superuser(username="admin", email="admin@localhost", password=password)
         self.stdout.write(self.style.SUCCESS("Created superuser 'admin'."))
-        if settings.ADMIN_MFA_REQUIRED:
-            # Admin asks for a one-time password too: enrol the authenticator app now (shown this once).
-            device = totp_enrol(user=admin)
-            self.stdout.write(qr_text(device.config_url))
-            self.stdout.write(f"{device.config_url}\nScan it with an authenticator app: admin asks for its code.")
+        if not settings.ADMIN_MFA_REQUIRED:
+            return
+        # Admin asks for a one-time password too: enrol the authenticator app now.
+        device = totp_enrol(user=admin)
+        if totp_file:
+            totp_file.touch(mode=0o600)
+            totp_file.chmod(0o600)  # an older file keeps its mode through touch()
+            totp_file.write_text(device.config_url + "\n")
+            self.stdout.write(f"Its authenticator's otpauth:// URL is in {totp_file}.")
+            return
+        self.stdout.write(qr_text(device.config_url))
+        self.stdout.write(f"{device.config_url}\nScan it with an authenticator app: admin asks for its code.")

@@ -1,0 +1,104 @@
+"""Redis, Celery, the timers' horizon and the backstops, and Beat's schedule: a part of the settings that
+config/settings/base.py imports (so `from config.settings.base import *` has it). The Celery app
+(config/celery_app.py) reads every CELERY_ setting from here."""
+
+from config.settings.environment import EMBEDDED_REDIS_URL, env, served
+
+# --- Redis and Celery ---------------------------------------------------------------------------------------
+REDIS_URL = served("REDIS_URL", EMBEDDED_REDIS_URL)
+CELERY_BROKER_URL = served("CELERY_BROKER_URL", REDIS_URL)
+# Results are not used: every outcome that matters is a database row.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# A second queue, "urgent", is chosen per message (SLA breaches, urgent hand-offs and their notifications) so
+# they never wait behind routine work; workers consume both (-Q urgent,default), and Celery creates queues. A
+# third, "backstop", has a worker of its own (below).
+CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing happens after a commit, inside a request or a worker: if Redis is down, give up quickly and let
+# the relay publish the committed row later instead of hanging the caller.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+
+# --- Timers' horizon, backstops (docs/architecture.md#durability) ----------------------------------------------
+# A timer (an SLA stage, a check-in) is only a row until it is due within this many seconds; then its ETA or
+# countdown message is published (at scheduling, or by the Beat job publish-timers-in-horizon). A worker holds every
+# ETA message in memory until it runs, so this bounds a worker's memory and restart time, whatever the number of
+# open tasks. Retries due further ahead than this wait as rows too, for the relays.
+TIMER_HORIZON_SECONDS = env.int("TIMER_HORIZON_SECONDS", default=10 * 60)
+# An unacked message is redelivered by Redis after this long. Longer than the longest ETA or countdown ever
+# published (the horizon) plus the longest task, since such a message stays unacked in the worker until it runs; a
+# message lost inside a worker (killed while holding it) comes back after this. Celery reads it from three places.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=TIMER_HORIZON_SECONDS + 5 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# The backstops run on their own queue, "backstop", consumed by a worker process of its own (scripts/run.sh): a
+# backlog of ordinary work can neither delay them nor, since they carry no `expires`, discard them. A late or
+# overlapping run is harmless: each takes its rows with SKIP LOCKED and marks them in the same claim.
+CELERY_TASK_ROUTES = {
+    "bus.timers_sweep": {"queue": "backstop"},
+    "bus.events_relay": {"queue": "backstop"},
+    "bus.timers_publish_horizon": {"queue": "backstop"},
+    "notifications.relay": {"queue": "backstop"},
+}
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
+# A pending handler run or notification whose message was published this long ago and has not run is taken
+# for lost and published again (duplicates are harmless: every consumer claims its row first).
+RELAY_GRACE_SECONDS = env.int("RELAY_GRACE_SECONDS", default=60)
+# /readyz (care_events/platform/bus/health.py, docs/operations.md) answers 503 when a pending handler run has been due
+# this
+# long with no live message (never published, or published over RELAY_GRACE_SECONDS + SWEEP_INTERVAL_SECONDS ago):
+# the relay would have published it by then, so the relay or the broker is not working.
+READY_MAX_PENDING_RUN_AGE_SECONDS = env.int("READY_MAX_PENDING_RUN_AGE_SECONDS", default=300)
+# ... and when a pending timer is this far past due: the sweep fires due timers every SWEEP_INTERVAL_SECONDS.
+READY_MAX_LATE_TIMER_SECONDS = env.int("READY_MAX_LATE_TIMER_SECONDS", default=120)
+# (The sweep itself is stale, and /readyz fails, 2 x SWEEP_INTERVAL_SECONDS after it last finished.)
+# The backstops every SWEEP_INTERVAL_SECONDS, without `expires` (above); the other jobs expire before their next run,
+# so a stopped worker does not come back to a pile of them.
+CELERY_BEAT_SCHEDULE = {
+    "fire-due-timers": {
+        "task": "bus.timers_sweep",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "publish-timers-in-horizon": {
+        "task": "bus.timers_publish_horizon",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "relay-pending-events": {
+        "task": "bus.events_relay",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "relay-pending-notifications": {
+        "task": "notifications.relay",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "assign-waiting-tasks": {
+        "task": "tasks_app.assign_waiting",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    "forget-old-idempotency-keys": {
+        "task": "api_clients.idempotency_records_prune",
+        "schedule": 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
+    "reconcile-sent-notifications": {
+        "task": "notifications.reconcile",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+}

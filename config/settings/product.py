@@ -1,0 +1,90 @@
+"""The product's own settings: check-in timing and quiet hours, care teams and facilities, what the interaction
+agent may cause, the notification channels and their providers. A part of the settings that config/settings/base.py
+imports."""
+
+from config.settings.environment import env, served
+
+# --- Product settings ---------------------------------------------------------------------------------------
+# Seconds between a discharge and the patient's check-in message (24 h by default; shorten for demos).
+CHECKIN_DELAY = env.int("CHECKIN_DELAY", default=24 * 60 * 60)
+# Seconds a patient has to answer a check-in before a nurse is asked to call them.
+CHECKIN_RESPONSE_WINDOW = env.int("CHECKIN_RESPONSE_WINDOW", default=4 * 60 * 60)
+# Patient-local quiet hours: routine messages are never sent between these hours (start inclusive).
+QUIET_HOURS_START = env.int("QUIET_HOURS_START", default=21)
+QUIET_HOURS_END = env.int("QUIET_HOURS_END", default=8)
+# Facility → care team: round-robin assignment runs within a team, teams in parallel (docs/scaling.md). Unlisted
+# facilities (and all of them by default) belong to the team "default". Env: "FAC1=north,FAC2=north,FAC3=south".
+CARE_TEAM_BY_FACILITY: dict[str, str] = env.dict("CARE_TEAM_BY_FACILITY", default={})
+
+# --- The agent's contract: what one interaction agent may cause (docs/api.md#limits-on-what-the-agent-causes) ----
+# Flags and hand-offs on a completed or abandoned interaction are refused this many minutes after it ended.
+AGENT_LATE_FLAG_GRACE_MINUTES = env.int("AGENT_LATE_FLAG_GRACE_MINUTES", default=10)
+# Open tasks the agent's flags and hand-offs may hold at once, per interaction and per episode (beyond: 409).
+AGENT_OPEN_TASKS_PER_INTERACTION = env.int("AGENT_OPEN_TASKS_PER_INTERACTION", default=3)
+AGENT_OPEN_TASKS_PER_EPISODE = env.int("AGENT_OPEN_TASKS_PER_EPISODE", default=5)
+# A flag or hand-off with the action and reason codes of an open one of the episode raised this recently returns it.
+AGENT_FLAG_COALESCE_MINUTES = env.int("AGENT_FLAG_COALESCE_MINUTES", default=30)
+# Requests per agent to raise-flag/ and handoff/ together (DRF notation), on top of API_RATE_LIMIT.
+AGENT_ESCALATION_RATE_LIMIT = env("AGENT_ESCALATION_RATE_LIMIT", default="30/minute")
+# Responses one interaction may hold (beyond: 409).
+AGENT_RESPONSES_PER_INTERACTION = env.int("AGENT_RESPONSES_PER_INTERACTION", default=200)
+# No task's SLA is shorter than this (the product sets SLAs from the severity table; the agent cannot).
+MIN_TASK_SLA_MINUTES = env.int("MIN_TASK_SLA_MINUTES", default=15)
+# The facilities patients' messages may name: `code=Display name` pairs, comma-separated. The API accepts only these
+# codes for a patient's or an episode's `facility`; the check-in text names the display name, never free text.
+CARE_FACILITIES = env.dict("CARE_FACILITIES", default={"GENERAL": "General Hospital"})
+
+# A channel's backend: a dotted class path, or one of the aliases below. The local in-memory backend is the
+# embedded default: nothing leaves the machine (production refuses it unless NOTIFICATION_ALLOW_LOCAL_BACKEND).
+NOTIFICATION_BACKEND_ALIASES = {
+    "local": "notifications.backends.local.LocalBackend",
+    "twilio": "notifications.backends.twilio.TwilioSmsBackend",
+    "twilio-voice": "notifications.backends.twilio.TwilioVoiceBackend",
+    "email": "notifications.backends.email.EmailBackend",
+    "webpush": "notifications.backends.push.WebPushBackend",
+}
+NOTIFICATION_BACKENDS = {
+    channel: NOTIFICATION_BACKEND_ALIASES.get(path, path)
+    for channel, path in {
+        "SMS": env("NOTIFICATION_SMS_BACKEND", default="local"),
+        "EMAIL": env("NOTIFICATION_EMAIL_BACKEND", default="local"),
+        "PUSH": env("NOTIFICATION_PUSH_BACKEND", default="local"),
+        "VOICE": env("NOTIFICATION_VOICE_BACKEND", default="local"),
+    }.items()
+}
+NOTIFICATION_ALLOW_LOCAL_BACKEND = env.bool("NOTIFICATION_ALLOW_LOCAL_BACKEND", default=False)
+# The channels an urgent nurse alert tries in turn after the nurse's preferred one fails (a nurse's own chain in
+# admin wins).
+NOTIFICATION_FALLBACK_CHAIN = env.list("NOTIFICATION_FALLBACK_CHAIN", default=["PUSH", "SMS", "VOICE"])
+# An urgent alert still failing (transiently) this long after it was written also goes out on the next channel.
+NOTIFICATION_FALLBACK_AFTER_SECONDS = env.int("NOTIFICATION_FALLBACK_AFTER_SECONDS", default=120)
+# Messages sent per second per provider account, shared by every worker (a token bucket in Redis); urgent ones
+# first. Twilio's default for a long code is 1 message per second; a toll-free or short code allows more.
+NOTIFICATION_RATE_PER_SECOND = env.float("NOTIFICATION_RATE_PER_SECOND", default=10)
+# A message the provider took (SENT) whose final status has not come back after this long is asked for.
+NOTIFICATION_RECONCILE_AFTER_SECONDS = env.int("NOTIFICATION_RECONCILE_AFTER_SECONDS", default=15 * 60)
+# The address the outside world reaches this service at (behind a TLS proxy, the proxy's): Twilio's status and
+# inbound webhooks are signed for URLs under it, and nurses' messages link to their tasks with it. By default the
+# address scripts/run.sh serves on (`manage.py demo` plays its story there).
+PUBLIC_BASE_URL = served("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# EMAIL: Django's mail API; in production an ESP through django-anymail (EMAIL_BACKEND, e.g.
+# anymail.backends.postmark.EmailBackend, with its keys in ANYMAIL_SETTINGS).
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+ANYMAIL = env.json("ANYMAIL_SETTINGS", default={})
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Sequora <alerts@localhost>")
+# PUSH: Web Push with VAPID (generate a key pair once: `manage.py generate_vapid_keys`).
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:alerts@localhost")
+
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
+TWILIO_WHATSAPP_FROM_NUMBER = env("TWILIO_WHATSAPP_FROM_NUMBER", default="")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10)
+# A delivery claims its message for this long. It must outlast any provider call (connect and read timeouts of
+# TWILIO_TIMEOUT_SECONDS each), or a slow send could be repeated; past it, the claimer is taken for dead and the
+# relay sends the message again.
+NOTIFICATION_SEND_LEASE_SECONDS = env.int("NOTIFICATION_SEND_LEASE_SECONDS", default=60)
