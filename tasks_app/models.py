@@ -201,8 +201,7 @@ class EscalationTask(TimeStampedModel):
     class Meta:
         ordering = ["-created_at"]
         # The task actions a role may take (care_events/platform/roles.py). Without view_all_tasks a user sees only the
-        # tasks
-        # assigned to her own nurse profile (a nurse) or caused by her interactions (the agent).
+        # tasks assigned to her own nurse profile (a nurse) or caused by her interactions (the agent).
         permissions = [
             ("view_all_tasks", "Can see every escalation task"),
             ("acknowledge_task", "Can acknowledge a task"),

@@ -73,9 +73,8 @@ class OneDeviceAuthenticationForm(OTPAdminAuthenticationForm):
 
 class SequoraAdminSite(OTPAdminSite):
     """The admin site. With ADMIN_MFA_REQUIRED (the default; production refuses to turn it off) only a user verified
-    by a one-time password from a confirmed device (TOTP: `manage.py enrol_totp <username>`) gets in: a password
-    alone opens nothing. Every ModelAdmin registered here is audited (care_events/platform/audit/admin.py:
-    AuditedAdmin).
+    by a one-time password from a confirmed device (TOTP: `manage.py enrol_totp <username>`) gets in: a password alone
+    opens nothing. Every ModelAdmin registered here is audited (care_events/platform/audit/admin.py: AuditedAdmin).
 
     The setting is read on each request, not when the site is built, so that it is the setting in force."""
 

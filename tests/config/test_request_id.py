@@ -1,6 +1,5 @@
 """The request id (care_events/platform/request_id.py): on the response, on every log record of the request, and in
-production's
-JSON log lines."""
+production's JSON log lines."""
 
 import json
 import logging

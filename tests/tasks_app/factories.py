@@ -68,9 +68,8 @@ PASSWORD = "correct-horse-battery"  # UserFactory's
 
 
 def nurse_with_login(*, role: str = NURSE, on_shift: bool = True, **nurse_fields) -> Nurse:
-    """A nurse who logs in to admin (staff flag, UserFactory's password) with a role (care_events/platform/roles.py),
-    on shift now
-    unless told otherwise."""
+    """A nurse who logs in to admin (staff flag, UserFactory's password) with a role (care_events/platform/roles.py), on
+    shift now unless told otherwise."""
     nurse = NurseShiftFactory(**{f"nurse__{k}": v for k, v in nurse_fields.items()}).nurse if on_shift else None
     nurse = nurse or NurseFactory(**nurse_fields)
     nurse.user.is_staff = True

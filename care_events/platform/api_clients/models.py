@@ -49,8 +49,7 @@ class TokenScope(models.TextChoices):
 
 class ApiToken(models.Model):
     """An API key, stored as its SHA-256 digest only (care_events/platform/api_clients/tokens.py): a database dump, a
-    backup
-    or an admin screen never holds a usable key.
+    backup or an admin screen never holds a usable key.
 
     A user has at most one *current* key. Its lifecycle is a row change each, so that signals see every step:
     create is an insert; rotate inserts the new key and updates the old one (`rotated_at` set, `expires_at`

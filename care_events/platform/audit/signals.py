@@ -51,9 +51,8 @@ def record_token_saved(
     sender: type[ApiToken], instance: ApiToken, created: bool, update_fields: frozenset[str] | None, **kwargs: Any
 ) -> None:
     """A key's life is row changes (care_events/platform/api_clients/tokens.py): created is an insert (a rotation
-    inserts its
-    successor too), rotated sets `rotated_at`, revoked sets `revoked_at`. Any other save (none today; the last use
-    is written with QuerySet.update, which sends no signal) is not a step of its life."""
+    inserts its successor too), rotated sets `rotated_at`, revoked sets `revoked_at`. Any other save (none today; the
+    last use is written with QuerySet.update, which sends no signal) is not a step of its life."""
     changed = update_fields or frozenset()
     if created:
         _record_token(instance, AuditAction.TOKEN_CREATE)
