@@ -181,7 +181,7 @@ def patient_reply_record(*, patient_id: uuid.UUID, text: str, provider_message_i
         seq=seq,
         red_flag=has_red_flag(text),
     )
-    wait = dt.timedelta(0 if message.red_flag else settings.REPLY_REVIEW_AFTER_MINUTES * 60)
+    wait = dt.timedelta(minutes=0 if message.red_flag else settings.REPLY_REVIEW_AFTER_MINUTES)
     timer_schedule(kind=TimerKind.REPLY_REVIEW, subject_id=message.pk, due_at=message.received_at + wait)
     emit(
         "interaction/patient_replied",
