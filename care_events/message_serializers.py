@@ -8,10 +8,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from care_events.models import AgentInteraction, PatientMessage
+from care_events.choices import Severity
+from care_events.models import AgentInteraction, MessageHandledHow, PatientMessage
 from care_events.platform.rest.serializers import StrictSerializer
 
 LATEST_MESSAGES = 5
+MAX_LIMIT = 200
 _CURSOR_PREFIX = "pm1:"
 
 
@@ -36,6 +38,12 @@ class PatientMessageSerializer(serializers.ModelSerializer):
     """Read only: the patient's texts are written by Twilio's inbound webhook, never through the API."""
 
     interaction_id = serializers.UUIDField(read_only=True, help_text="The interaction it was recorded on.")
+    handled_how = serializers.ChoiceField(
+        choices=MessageHandledHow.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="AGENT_RESPONSE, AGENT_COMPLETED, AGENT_MARKED or NURSE_TASK; empty while nobody acted.",
+    )
     cursor = serializers.SerializerMethodField(
         help_text="Pass as `after` to GET patient-messages/ to read the texts that came after this one."
     )
@@ -54,7 +62,6 @@ class PatientMessageSerializer(serializers.ModelSerializer):
                 "POST patient-messages/{id}/handled/, or a nurse task); null: nobody yet, and a nurse reviews it "
                 "REPLY_REVIEW_AFTER_MINUTES after it came."
             },
-            "handled_how": {"help_text": "AGENT_RESPONSE, AGENT_COMPLETED, AGENT_MARKED or NURSE_TASK; empty."},
         }
 
     def get_cursor(self, message: PatientMessage) -> str:
@@ -79,9 +86,13 @@ class MessageFeedQuerySerializer(StrictSerializer):
         required=False,
         help_text="A `cursor` (of a message, or the `next_cursor` of a page); absent: from the first text.",
     )
-    limit = serializers.IntegerField(
-        required=False, default=50, min_value=1, max_value=200, help_text="At most this many (default 50, max 200)."
-    )
+    # A string, as every query parameter is (the strict serializer refuses a string for an IntegerField).
+    limit = serializers.CharField(required=False, default="50", help_text="At most this many (default 50, max 200).")
+
+    def validate_limit(self, value: str) -> int:
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_LIMIT):
+            raise serializers.ValidationError(f"Must be an integer from 1 to {MAX_LIMIT}.")
+        return int(value)
 
     def validate_after(self, value: str) -> int:
         try:
@@ -101,6 +112,12 @@ class MessageFeedSerializer(serializers.Serializer):
 
 class EpisodeInteractionSerializer(serializers.ModelSerializer):
     outreach_attempt_id = serializers.UUIDField(read_only=True, allow_null=True, help_text="Its check-in attempt.")
+    severity = serializers.ChoiceField(
+        choices=Severity.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The highest severity among its responses; empty before the first.",
+    )
     latest_messages = serializers.SerializerMethodField(
         help_text=f"The patient's latest texts in it, newest first (at most {LATEST_MESSAGES}); all of them: "
         "GET interactions/{id}/messages/."
@@ -121,6 +138,13 @@ class EpisodeInteractionSerializer(serializers.ModelSerializer):
             "unhandled_messages",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "id": {"help_text": "The interaction's UUID."},
+            "status": {"help_text": "IN_PROGRESS, ESCALATED (a task was created), COMPLETED or ABANDONED."},
+            "started_at": {"help_text": "UTC; for one a text opened, when the text came."},
+            "last_response_at": {"help_text": "UTC; null before the first response."},
+            "completed_at": {"help_text": "UTC; null until completed."},
+        }
 
     @extend_schema_field(PatientMessageSerializer(many=True))
     def get_latest_messages(self, interaction: AgentInteraction) -> list[dict[str, Any]]:
