@@ -11,7 +11,7 @@ CHECKIN_DELAY = env.int("CHECKIN_DELAY", default=24 * 60 * 60)
 CHECKIN_RESPONSE_WINDOW = env.int("CHECKIN_RESPONSE_WINDOW", default=4 * 60 * 60)
 # A patient's own text that nobody (the agent, a nurse) acted on within this many minutes becomes a nurse review
 # task (docs/api.md#a-patients-text). A text with one of REPLY_RED_FLAG_PHRASES becomes a HIGH task at once.
-REPLY_REVIEW_AFTER_MINUTES = env.int("REPLY_REVIEW_AFTER_MINUTES", default=15)
+REPLY_REVIEW_AFTER_MINUTES = env.float("REPLY_REVIEW_AFTER_MINUTES", default=15)
 # Whole phrases, case- and accent-insensitive (care_events/red_flags.py). Env: comma-separated.
 REPLY_RED_FLAG_PHRASES = env.list(
     "REPLY_RED_FLAG_PHRASES",
