@@ -18,6 +18,7 @@ from care_events.services.interactions import (
 )
 from notifications.backends import local
 from tasks_app.models import EscalationTask
+from tasks_app.services.escalation import interaction_flag_raise
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory, PatientFactory
 from tests.helpers import drain, event_names
 from tests.tasks_app.factories import EscalationTaskFactory
@@ -263,3 +264,19 @@ def test_a_late_reply_is_recorded_but_leaves_an_unanswered_attempt_and_its_call_
 def test_a_reply_from_a_patient_who_opted_out_is_still_recorded():
     interaction = interaction_start(episode=EpisodeFactory(patient__sms_consent=False))
     assert reply(interaction.episode.patient).interaction_id == interaction.pk
+
+
+def test_the_agents_flag_on_the_conversation_is_acting_on_the_reply():
+    episode = discharged_and_texted()
+    with at(minutes=5):
+        message = reply(episode.patient)
+        interaction_flag_raise(
+            interaction=message.interaction,
+            severity="MODERATE",
+            reason_codes=["DIZZINESS"],
+            action_type="NURSE_CALLBACK_24H",
+        )
+    message.refresh_from_db()
+    assert message.handled_how == "NURSE_TASK"
+    assert OutreachAttempt.objects.get().status == "ANSWERED"
+    assert Timer.objects.get(kind="REPLY_REVIEW").cancelled_at is not None
