@@ -11,6 +11,7 @@ from care_events.platform.admin import ReadOnlyAdmin
 # imports each app's `admin` module only).
 from care_events.platform.api_clients import admin as api_clients_admin  # noqa: F401
 from care_events.platform.bus import admin as bus_admin  # noqa: F401
+from care_events.platform.webhooks import admin as webhooks_admin  # noqa: F401
 from care_events.selectors import visible_to
 
 

@@ -27,6 +27,11 @@ class CheckinScheduledPayload(EpisodePayload):
     outreach_attempt_id = serializers.UUIDField()
 
 
+class CheckinSentPayload(EpisodePayload):
+    outreach_attempt_id = serializers.UUIDField()
+    answer_by = serializers.DateTimeField()  # the no-answer timer: unanswered by then, a nurse is asked to call
+
+
 class CheckinNoAnswerPayload(EpisodePayload):
     outreach_attempt_id = serializers.UUIDField(required=False, allow_null=True)
     reason = serializers.ChoiceField(choices=["NO_RESPONSE", "SMS_OPT_OUT"], default="NO_RESPONSE")
@@ -69,6 +74,13 @@ register(
         CheckinScheduledPayload,
         "The check-in plan and attempt were created.",
         key_prefix="checkin-scheduled",  # once per outreach attempt
+    ),
+    EventType(
+        "checkin/sent",
+        CheckinSentPayload,
+        "The check-in text was queued for the patient (not when the patient opted out of SMS): an answer is "
+        "awaited until answer_by.",
+        key_prefix="checkin-sent",  # once per outreach attempt
     ),
     EventType(
         "checkin/completed",

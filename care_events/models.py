@@ -250,6 +250,13 @@ class InteractionResponse(models.Model):
         return f"Response {self.pk}"
 
 
+class MessageHandledHow(models.TextChoices):
+    AGENT_RESPONSE = "AGENT_RESPONSE", "The agent recorded a response after it"
+    AGENT_COMPLETED = "AGENT_COMPLETED", "The agent completed its interaction"
+    AGENT_MARKED = "AGENT_MARKED", "The agent marked it handled"
+    NURSE_TASK = "NURSE_TASK", "A nurse task was made for it"
+
+
 class PatientMessage(models.Model):
     """Something the patient texted us that is not a keyword (STOP, START, HELP): what the patient said, recorded
     against the conversation it belongs to, for the interaction agent to read."""
@@ -261,6 +268,16 @@ class PatientMessage(models.Model):
     provider_message_id = models.CharField(
         max_length=64, unique=True, help_text="The provider's id of the inbound message (a retried webhook finds it)."
     )
+    # The agent's cursor (GET patient-messages/?after=): numbered under a lock held until the message's transaction
+    # commits (care_events.services.replies), so numbers become visible in order and a reader never skips one.
+    seq = models.BigIntegerField(unique=True, editable=False, help_text="Order of arrival: 1, 2, 3...")
+    red_flag = models.BooleanField(
+        default=False, help_text="It holds a phrase of REPLY_RED_FLAG_PHRASES: a HIGH nurse task at once."
+    )
+    handled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone acted on it (docs/api.md#a-patients-text); empty: nobody yet."
+    )
+    handled_how = models.CharField(max_length=20, blank=True, choices=MessageHandledHow.choices)
 
     class Meta:
         ordering = ["received_at"]
@@ -274,3 +291,4 @@ class PatientMessage(models.Model):
 from care_events.platform.api_clients.models import ApiToken, IdempotencyRecord  # noqa: E402, F401
 from care_events.platform.audit.models import AuditEntry  # noqa: E402, F401
 from care_events.platform.bus.models import Event, HandlerRun, Timer  # noqa: E402, F401
+from care_events.platform.webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401

@@ -7,7 +7,7 @@ import uuid
 from typing import TypeVar
 
 from django.contrib.auth.models import User
-from django.db.models import F, Max, Model, QuerySet
+from django.db.models import F, Max, Model, Prefetch, QuerySet
 
 from care_events.models import (
     AgentInteraction,
@@ -114,3 +114,22 @@ def patients_by_phone(*, phone: str) -> QuerySet[Patient]:
 def patient_message_list(*, interaction_id: uuid.UUID) -> QuerySet[PatientMessage]:
     """What the patient texted in this interaction, oldest first."""
     return PatientMessage.objects.filter(interaction_id=interaction_id).order_by("received_at", "pk")
+
+
+def episode_interactions(*, episode_id: uuid.UUID) -> QuerySet[AgentInteraction]:
+    """An episode's interactions, newest first, each with its patient's texts newest first (one query for all)."""
+    return (
+        AgentInteraction.objects.filter(episode_id=episode_id)
+        .prefetch_related(Prefetch("patient_messages", queryset=PatientMessage.objects.order_by("-seq")))
+        .order_by("-started_at", "-pk")
+    )
+
+
+def patient_messages_after_for(*, user: User, after: int) -> QuerySet[PatientMessage]:
+    """The texts the user may read that came after position `after` (PatientMessage.seq), in order of arrival."""
+    messages = PatientMessage.objects.select_related("interaction__episode").filter(seq__gt=after).order_by("seq")
+    return visible_to(messages, user=user, patient="interaction__episode__patient_id")
+
+
+def patient_message_list_for(*, user: User) -> QuerySet[PatientMessage]:
+    return visible_to(PatientMessage.objects.all(), user=user, patient="interaction__episode__patient_id")

@@ -17,7 +17,6 @@ from care_events.models import (
     InteractionResponse,
     OutreachAttempt,
     Patient,
-    PatientMessage,
 )
 from care_events.platform.rest.serializers import (
     StrictModelSerializer,
@@ -288,20 +287,6 @@ class InteractionResponseSerializer(StrictModelSerializer):
     def get_task(self, response: InteractionResponse) -> dict[str, Any] | None:
         task = _response_task(response)
         return None if task is None else InteractionTaskSerializer(task).data
-
-
-class PatientMessageSerializer(serializers.ModelSerializer):
-    """Read only: the patient's texts are written by Twilio's inbound webhook, never through the API."""
-
-    class Meta:
-        model = PatientMessage
-        fields = ["id", "text", "received_at"]
-        read_only_fields = fields
-        extra_kwargs = {
-            "id": {"help_text": "The message's UUID."},
-            "text": {"help_text": "What the patient texted, as received (never a keyword: STOP, START, HELP…)."},
-            "received_at": {"help_text": "When it reached us (UTC)."},
-        }
 
 
 class InteractionSerializer(StrictModelSerializer):

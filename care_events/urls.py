@@ -1,6 +1,6 @@
 from django.urls import path
 
-from care_events.apis import events, interactions, patients
+from care_events.apis import events, interactions, messages, patients
 
 urlpatterns = [
     path("patients/", patients.PatientListCreateApi.as_view(), name="patient-list-create"),
@@ -9,6 +9,13 @@ urlpatterns = [
     path("episodes/", patients.EpisodeCreateApi.as_view(), name="episode-create"),
     path("episodes/<uuid:pk>/", patients.EpisodeDetailApi.as_view(), name="episode-detail"),
     path("episodes/<uuid:pk>/discharge/", patients.EpisodeDischargeApi.as_view(), name="episode-discharge"),
+    path("episodes/<uuid:pk>/interactions/", messages.EpisodeInteractionListApi.as_view(), name="episode-interactions"),
+    path("patient-messages/", messages.PatientMessageFeedApi.as_view(), name="patient-messages"),
+    path(
+        "patient-messages/<uuid:pk>/handled/",
+        messages.PatientMessageHandledApi.as_view(),
+        name="patient-message-handled",
+    ),
     path("interactions/", interactions.InteractionStartApi.as_view(), name="interaction-start"),
     path("interactions/<uuid:pk>/", interactions.InteractionDetailApi.as_view(), name="interaction-detail"),
     path(

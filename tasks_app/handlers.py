@@ -13,6 +13,7 @@ from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timer_handler
 from tasks_app.services.assignment import task_assign
 from tasks_app.services.escalation import response_escalate, unreached_patient_task_create
+from tasks_app.services.replies import reply_review_task_create
 from tasks_app.services.sla import sla_stage_reach, sla_timers_schedule
 
 
@@ -44,3 +45,8 @@ def handle_checkin_response(payload: Payload) -> None:
 @subscribe("checkin/no_answer", name="call-unreached-patient")
 def call_unreached_patient(payload: Payload) -> None:
     unreached_patient_task_create(**payload)
+
+
+@timer_handler(TimerKind.REPLY_REVIEW, queue=URGENT)
+def reply_review_due(message_id: uuid.UUID, due_at: dt.datetime) -> None:
+    reply_review_task_create(message_id=message_id)

@@ -65,6 +65,7 @@ def test_discharge_to_checkin_to_escalation_to_assigned_nurse_sms(worker):
         "patient/discharged",
         "checkin/scheduled",
         "notification/send",
+        "checkin/sent",
         "notification/delivered",
         "interaction/response_received",
         "task/created",
@@ -79,6 +80,7 @@ def test_discharge_to_checkin_to_escalation_to_assigned_nurse_sms(worker):
         [
             "schedule-checkin",
             "send-notification",
+            "webhook-checkin-sent",
             "handle-checkin-response",
             "assign-task",
             "monitor-sla",

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from care_events.message_serializers import PatientMessageSerializer
 from care_events.models import AgentInteraction, InteractionResponse, PatientMessage
 from care_events.platform.api_clients.idempotency import idempotent
 from care_events.platform.rest.schema import EXAMPLE_ID, request_example
@@ -28,7 +29,6 @@ from care_events.serializers import (
     InteractionCompleteSerializer,
     InteractionResponseSerializer,
     InteractionSerializer,
-    PatientMessageSerializer,
 )
 from care_events.services.interactions import interaction_complete, interaction_response_record, interaction_start
 
@@ -81,8 +81,8 @@ class InteractionDetailApi(RetrieveAPIView):
         summary="Read what the patient texted (agent, nurses)",
         description="The patient's own texts in this interaction (every text that is not a keyword such as STOP, "
         "START or HELP), oldest first, paginated. A text is put on the open interaction of the patient's latest "
-        "discharged episode, or on a new one (`interaction/patient_replied`), and counts as an answer to the "
-        "check-in.",
+        "discharged episode, or on a new one tied to the check-in it answers (`interaction/patient_replied`, "
+        "sent to your webhook). It is an answer to the check-in once someone acted on it: docs/api.md.",
         parameters=[
             OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The interaction's UUID.")
         ],

@@ -83,10 +83,12 @@ def checkin_start(*, episode_id: uuid.UUID, scheduled_at: dt.datetime) -> Outrea
         episode_id=episode.pk,
         dedupe_key=checkin_key(attempt_id=attempt.pk),
     )
-    timer_schedule(
-        kind=TimerKind.CHECKIN_NO_ANSWER,
-        subject_id=attempt.pk,
-        due_at=now + dt.timedelta(seconds=settings.CHECKIN_RESPONSE_WINDOW),
+    answer_by = now + dt.timedelta(seconds=settings.CHECKIN_RESPONSE_WINDOW)
+    timer_schedule(kind=TimerKind.CHECKIN_NO_ANSWER, subject_id=attempt.pk, due_at=answer_by)
+    emit(
+        "checkin/sent",
+        {"episode_id": episode.pk, "outreach_attempt_id": attempt.pk, "answer_by": answer_by},
+        once_for=(attempt.pk,),
     )
     return attempt
 

@@ -54,6 +54,7 @@ CELERY_TASK_ROUTES = {
     "bus.events_relay": {"queue": "backstop"},
     "bus.timers_publish_horizon": {"queue": "backstop"},
     "notifications.relay": {"queue": "backstop"},
+    "webhooks.relay": {"queue": "backstop"},
 }
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # A pending handler run or notification whose message was published this long ago and has not run is taken
@@ -84,6 +85,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "relay-pending-notifications": {
         "task": "notifications.relay",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "relay-pending-webhook-deliveries": {
+        "task": "webhooks.relay",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "assign-waiting-tasks": {

@@ -9,6 +9,49 @@ from config.settings.environment import env, served
 CHECKIN_DELAY = env.int("CHECKIN_DELAY", default=24 * 60 * 60)
 # Seconds a patient has to answer a check-in before a nurse is asked to call them.
 CHECKIN_RESPONSE_WINDOW = env.int("CHECKIN_RESPONSE_WINDOW", default=4 * 60 * 60)
+# A patient's own text that nobody (the agent, a nurse) acted on within this many minutes becomes a nurse review
+# task (docs/api.md#a-patients-text). A text with one of REPLY_RED_FLAG_PHRASES becomes a HIGH task at once.
+REPLY_REVIEW_AFTER_MINUTES = env.float("REPLY_REVIEW_AFTER_MINUTES", default=15)
+# Whole phrases, case- and accent-insensitive (care_events/red_flags.py). Env: comma-separated.
+REPLY_RED_FLAG_PHRASES = env.list(
+    "REPLY_RED_FLAG_PHRASES",
+    default=[
+        "chest pain",
+        "chest pressure",
+        "can't breathe",
+        "cant breathe",
+        "cannot breathe",
+        "short of breath",
+        "trouble breathing",
+        "passed out",
+        "fainted",
+        "coughing blood",
+        "stroke",
+        "suicide",
+        "kill myself",
+        "dolor de pecho",
+        "presion en el pecho",
+        "no puedo respirar",
+        "falta de aire",
+        "me falta el aire",
+        "me desmaye",
+        "tos con sangre",
+        "derrame",
+        "suicidarme",
+    ],
+)
+# Outbound webhooks to the agent (docs/webhooks.md): each POST has this many seconds in all (connect, send and read
+# together); redirects are never followed.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Only https URLs (production forces it); off for local development and tests, whose agent listens on plain http.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=True)
+# A URL whose host resolves to a private, loopback, link-local or reserved address is refused unless this is on
+# (the tests' agent is a local server).
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+# A delivery is tried this many times, with exponential backoff and jitter capped at WEBHOOK_RETRY_CAP_SECONDS
+# between attempts (about 5 hours in all by default), then it is FAILED (admin re-drives it).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
+WEBHOOK_RETRY_CAP_SECONDS = env.int("WEBHOOK_RETRY_CAP_SECONDS", default=60 * 60)
 # Patient-local quiet hours: routine messages are never sent between these hours (start inclusive).
 QUIET_HOURS_START = env.int("QUIET_HOURS_START", default=21)
 QUIET_HOURS_END = env.int("QUIET_HOURS_END", default=8)

@@ -95,3 +95,5 @@ if _local_channels and not NOTIFICATION_ALLOW_LOCAL_BACKEND:
 # Admin without a second factor is for a developer's machine only.
 if not ADMIN_MFA_REQUIRED:
     raise ImproperlyConfigured("ADMIN_MFA_REQUIRED=false is refused in production: admin opens PHI.")
+# The agent's webhook carries ids of patients: https only, whatever the environment says (docs/webhooks.md).
+WEBHOOK_REQUIRE_HTTPS = True

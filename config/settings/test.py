@@ -33,3 +33,8 @@ CACHES = {
 }
 # No shared send rate by default: a test of the rate sets it (tests/notifications/test_throttle.py).
 NOTIFICATION_RATE_PER_SECOND = 0
+# The agent's webhook in tests is a local plain-http server; its retries come within seconds, not minutes.
+WEBHOOK_REQUIRE_HTTPS = False
+WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+WEBHOOK_RETRY_CAP_SECONDS = 2
+WEBHOOK_TIMEOUT_SECONDS = 5.0

@@ -43,9 +43,24 @@ def test_the_agent_reads_the_patients_replies_oldest_first(agent_client):
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 2
-    assert body["results"] == [
-        {"id": str(first.pk), "text": "Feeling a bit dizzy", "received_at": "2026-12-02T14:00:00Z"},
-        {"id": str(second.pk), "text": "It passed after lunch", "received_at": "2026-12-02T14:01:00Z"},
+    fields = ("id", "interaction_id", "text", "received_at", "red_flag", "handled_at")
+    assert [{k: m[k] for k in fields} for m in body["results"]] == [
+        {
+            "id": str(first.pk),
+            "interaction_id": str(interaction.pk),
+            "text": "Feeling a bit dizzy",
+            "received_at": "2026-12-02T14:00:00Z",
+            "red_flag": False,
+            "handled_at": None,
+        },
+        {
+            "id": str(second.pk),
+            "interaction_id": str(interaction.pk),
+            "text": "It passed after lunch",
+            "received_at": "2026-12-02T14:01:00Z",
+            "red_flag": False,
+            "handled_at": None,
+        },
     ]
 
 

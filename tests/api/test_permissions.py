@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from care_events.platform.bus.models import Event
+from care_events.services.interactions import patient_reply_record
 from notifications.models import PushSubscription
 from tests.api.conftest import client_for
 from tests.api.factories import AdministratorFactory, AgentUserFactory, ChargeNurseFactory, ShiftStaffUserFactory
@@ -48,6 +49,9 @@ def world() -> World:
         assigned_at=timezone.now(),
     )  # fmt: skip
     notification = NotificationLogFactory(recipient_nurse=nurse_a, task=task)
+    message = patient_reply_record(
+        patient_id=interaction.episode.patient_id, text="hello", provider_message_id="SM-permissions"
+    )
     PushSubscription.objects.create(
         nurse=nurse_a,
         endpoint="https://fcm.googleapis.com/fcm/send/nurse-a",
@@ -70,6 +74,7 @@ def world() -> World:
             "interaction": interaction.pk,
             "task": task.pk,
             "notification": notification.pk,
+            "message": message.pk,
             "nurse_b": nurse_b.pk,
         },
     )
@@ -112,6 +117,10 @@ MATRIX = {
     ),
     f"GET {A}interactions/<uuid:pk>/responses/": ("interaction", None, (401, 200, 404, 200, 200, 200, 403)),
     f"GET {A}interactions/<uuid:pk>/messages/": ("interaction", None, (401, 200, 404, 200, 200, 200, 403)),
+    f"GET {A}episodes/<uuid:pk>/interactions/": ("episode", None, (401, 200, 404, 200, 200, 200, 403)),
+    # A nurse's feed holds her tasks' patients' texts only (tests/api/test_patient_messages.py): empty, not 404.
+    f"GET {A}patient-messages/": (None, None, (401, 200, 200, 200, 200, 200, 403)),
+    f"POST {A}patient-messages/<uuid:pk>/handled/": ("message", {}, (401, 403, 403, 403, 200, 200, 403)),
     f"POST {A}interactions/<uuid:pk>/complete/": (
         "interaction",
         {"outcome": "PATIENT_OK"},

@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from care_events.services.interactions import patient_reply_record
 from tests.api.conftest import client_for, key_for
 from tests.api.factories import AgentUserFactory, ChargeNurseFactory
 from tests.care_events.factories import AgentInteractionFactory
@@ -56,6 +57,9 @@ def test_the_schema_documents_every_endpoint_of_the_contract():
         "POST /api/v1/interactions/{id}/handoff/",
         "POST /api/v1/interactions/{id}/complete/",
         "GET /api/v1/interactions/{id}/messages/",
+        "GET /api/v1/episodes/{id}/interactions/",
+        "GET /api/v1/patient-messages/",
+        "POST /api/v1/patient-messages/{id}/handled/",
         "GET /api/v1/tasks/",
         "GET /api/v1/tasks/{id}/",
         "POST /api/v1/tasks/{id}/acknowledge/",
@@ -143,6 +147,9 @@ def everyone():
         "tasks": task.pk,
         "notifications": NotificationLogFactory(recipient_nurse=nurse, task=task).pk,
         "nurses": NurseShiftFactory().nurse_id,
+        "patient-messages": patient_reply_record(
+            patient_id=interaction.episode.patient_id, text="hello", provider_message_id="SM-schemathesis"
+        ).pk,
     }
 
 

@@ -74,6 +74,7 @@ class TimerKind(models.TextChoices):
     SLA_BREACH = "SLA_BREACH", "SLA breach (100 %)"
     CHECKIN_DUE = "CHECKIN_DUE", "Check-in due"
     CHECKIN_NO_ANSWER = "CHECKIN_NO_ANSWER", "Check-in response window over"
+    REPLY_REVIEW = "REPLY_REVIEW", "A patient's text nobody acted on: a nurse reviews it"
 
 
 class TimerQuerySet(models.QuerySet["Timer"]):

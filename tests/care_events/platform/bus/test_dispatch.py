@@ -40,13 +40,14 @@ def test_the_catalogue_has_the_nineteen_events():
         "notification/read",
         "patient/discharged",
         "checkin/scheduled",
+        "checkin/sent",
         "checkin/completed",
         "checkin/no_answer",
         "interaction/response_received",
         "interaction/escalated",
         "interaction/patient_replied",
     }
-    assert len(CATALOGUE) == 19
+    assert len(CATALOGUE) == 20
 
 
 def test_an_unknown_event_name_is_a_clear_error_and_writes_nothing():
@@ -89,6 +90,7 @@ AT = dt.datetime(2026, 1, 10, 8, 0, 0, 123456, tzinfo=dt.UTC)
     [
         ("patient/discharged", (ID,), f"discharged:{ID}"),
         ("checkin/scheduled", (ID,), f"checkin-scheduled:{ID}"),
+        ("checkin/sent", (ID,), f"checkin-sent:{ID}"),
         ("checkin/completed", (ID,), f"checkin-completed:{ID}"),
         ("checkin/no_answer", (ID,), f"no-answer:{ID}"),
         ("interaction/response_received", (ID,), f"response:{ID}"),

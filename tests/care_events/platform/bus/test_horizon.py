@@ -29,6 +29,7 @@ BACKSTOP_TASKS = {
     "bus.timers_publish_horizon",
     "bus.events_relay",
     "notifications.relay",
+    "webhooks.relay",
 }
 
 
