@@ -14,6 +14,7 @@ from care_events.platform.admin import ReadOnlyAdmin
 from tasks_app.care_team import sla_state, time_left_label
 from tasks_app.models import EscalationTask
 from tasks_app.screens.board import BoardView
+from tasks_app.screens.bulk import BulkTasksView, HandOverView
 from tasks_app.screens.common import CareTeamView, task_row
 from tasks_app.screens.task_actions import AcknowledgeView, CancelView, ReassignView, ResolveView
 from tasks_app.screens.worklist import WorklistView
@@ -90,6 +91,8 @@ class EscalationTaskAdmin(ReadOnlyAdmin):
         return [
             path("worklist/", screen(WorklistView), name="tasks_app_escalationtask_worklist"),
             path("board/", screen(BoardView), name="tasks_app_escalationtask_board"),
+            path("board/selected/", screen(BulkTasksView), name="tasks_app_escalationtask_bulk"),
+            path("board/hand-over/<int:nurse_id>/", screen(HandOverView), name="tasks_app_escalationtask_hand_over"),
             path(
                 "<uuid:task_id>/acknowledge/",
                 screen(AcknowledgeView),
