@@ -24,6 +24,7 @@ from tasks_app.services.bulk import TaskOutcome, nurse_tasks_hand_over, tasks_ac
 
 ROUND_ROBIN_CHOICE = "The next nurse on shift (round-robin)"
 OVER_LIMIT_LABEL = "Yes, give them to her over her limit"
+RESULT_TEMPLATE = "admin/tasks_app/bulk_result.html"
 
 
 def nurse_choices() -> Any:
@@ -35,7 +36,9 @@ class BulkForm(forms.Form):
     task = forms.TypedMultipleChoiceField(
         coerce=uuid.UUID, error_messages={"required": "Select at least one task (tick its box)."}
     )
-    nurse = NurseChoiceField(queryset=Nurse.objects.none(), required=False, empty_label=ROUND_ROBIN_CHOICE)
+    nurse = NurseChoiceField(
+        queryset=Nurse.objects.none(), required=False, empty_label=ROUND_ROBIN_CHOICE, label="Give the selected tasks to"
+    )
     over_limit = forms.BooleanField(required=False, label=OVER_LIMIT_LABEL)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -61,7 +64,7 @@ class HandOverForm(forms.Form):
 class OutcomeScreen(CareTeamView):
     """Shared by the bulk screens: log what was done, then back to the board or the page of outcomes."""
 
-    template_name = "admin/tasks_app/bulk_result.html"
+    template_name = RESULT_TEMPLATE
     permission = "tasks_app.reassign_task"
     title = "Selected tasks"
 
@@ -83,8 +86,10 @@ class OutcomeScreen(CareTeamView):
         now = timezone.now()
         lines = [(outcome, tasks.get(outcome.task_id)) for outcome in outcomes]
         confirm = [outcome.task_id for outcome in outcomes if outcome.needs_confirmation]
-        return self.render_to_response(
-            self.get_context_data(
+        return self.response_class(
+            request=self.request,
+            template=[RESULT_TEMPLATE],
+            context=self.get_context_data(
                 lines=[
                     (outcome, task_row(task, user=self.request.user, now=now) if task else None)
                     for outcome, task in lines
@@ -96,7 +101,7 @@ class OutcomeScreen(CareTeamView):
                 action=action,
                 board_url=self.board_url(),
                 title=f"{sum(o.done for o in outcomes)} of {len(outcomes)} tasks done",
-            )
+            ),
         )
 
 

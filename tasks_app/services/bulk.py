@@ -44,8 +44,10 @@ def reassignment_words(*, before: Nurse | None, was_acknowledged: bool, task: Es
         taken = f"Taken from {before}; " if before is not None else ""
         return f"{taken}nobody else could take it ({cause}), so it waits unassigned; {sla}."
     moved = f"Reassigned from {before} to {task.assigned_to}" if before else f"Assigned to {task.assigned_to}"
-    acknowledged = f" {before} had acknowledged it;" if was_acknowledged else ""
-    return f"{moved} ({sla}).{acknowledged} Now waiting for {task.assigned_to} to acknowledge."
+    waiting = f"waiting for {task.assigned_to} to acknowledge"
+    if was_acknowledged:
+        return f"{moved} ({sla}). {before}'s acknowledgement does not carry over: now {waiting}."
+    return f"{moved} ({sla}). Now {waiting}."
 
 
 def tasks_reassign_each(
