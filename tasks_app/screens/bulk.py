@@ -52,7 +52,7 @@ class HandOverForm(forms.Form):
     to_nurse = NurseChoiceField(
         queryset=Nurse.objects.none(),
         required=False,
-        empty_label="The next nurses on shift, by round-robin (each task to whoever's turn it is)",
+        empty_label="The next nurses on shift (round-robin)",
         label="Give her tasks to",
     )
 
@@ -100,7 +100,7 @@ class OutcomeScreen(CareTeamView):
                 over_limit_label=OVER_LIMIT_LABEL,
                 action=action,
                 board_url=self.board_url(),
-                title=f"{sum(o.done for o in outcomes)} of {len(outcomes)} tasks done",
+                title=_outcomes_title(outcomes, confirming=len(confirm)),
             ),
         )
 
@@ -171,3 +171,9 @@ class HandOverView(OutcomeScreen):
             rows=[task_row(task, user=self.request.user, now=now) for task in tasks],
             board_url=self.board_url(),
         )
+
+
+def _outcomes_title(outcomes: list[TaskOutcome], *, confirming: int) -> str:
+    """ "1 of 3 tasks done", and how many of the rest wait for the over-limit confirmation."""
+    done = f"{sum(outcome.done for outcome in outcomes)} of {len(outcomes)} tasks done"
+    return f"{done}; {confirming} need{'s' if confirming == 1 else ''} your confirmation" if confirming else done

@@ -140,7 +140,7 @@ def test_hand_over_to_a_named_nurse_at_her_limit_asks_to_confirm(charge, florenc
     response = charge.post(hand_over_url(florence), {"to_nurse": mary.pk})
 
     page = response.content.decode()
-    assert response.status_code == 200 and "2 of 3 tasks done" in page
+    assert response.status_code == 200 and "2 of 3 tasks done; 1 needs your confirmation" in page
     assert "Give 1 task to Mary Seacole over her limit?" in page
     assert sum(EscalationTask.objects.get(pk=t.pk).assigned_to == mary for t in tasks) == 2
 
