@@ -54,8 +54,6 @@ def test_a_charge_nurse_assigns_three_waiting_tasks_and_hands_over_a_nurses_task
         unassigned.get_by_label(f"Select the unassigned task of {name}").check()
     unassigned.get_by_label("Give the selected tasks to").select_option(label="Mary Seacole (on shift, 0 of 6 tasks)")
     screenshot(f"board-bulk-2-selected-{size}")
-    page.locator("#unassigned").screenshot(path=f"/tmp/h8-unassigned-{size}.png")  # DEBUG
-    page.locator("#open-tasks").screenshot(path=f"/tmp/h8-open-{size}.png")  # DEBUG
     unassigned.get_by_role("button", name="Assign selected").click()
 
     expect(page.locator("h1")).to_have_text("Care team board")
@@ -76,7 +74,6 @@ def test_a_charge_nurse_assigns_three_waiting_tasks_and_hands_over_a_nurses_task
     expect(page.locator("h1")).to_have_text("Hand over all of Florence Nightingale's tasks")
     expect(page.locator("table.board-table tbody tr")).to_have_count(2)
     screenshot(f"board-bulk-4-hand-over-{size}")
-    page.screenshot(path=f"/tmp/h8-handover-{size}.png")  # DEBUG
     page.get_by_role("button", name="Hand over 2 tasks").click()
 
     expect(page.locator("h1")).to_have_text("Care team board")

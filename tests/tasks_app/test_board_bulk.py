@@ -168,3 +168,17 @@ def test_a_nurse_may_not_use_the_charge_nurses_moves(florence):
 
     assert client.post(BULK, {"action": "assign", "task": []}).status_code == 403
     assert client.get(hand_over_url(florence)).status_code == 403
+
+
+def test_the_task_page_shows_who_held_it_and_who_moved_it(charge, florence, mary):
+    task = assigned_task(None)
+    charge.post(BULK, {"action": "assign", "nurse": florence.pk, "task": [task.pk]})
+    charge.post(BULK, {"action": "acknowledge", "task": [task.pk]})
+    charge.post(BULK, {"action": "assign", "nurse": mary.pk, "task": [task.pk]})
+
+    page = " ".join(charge.get(reverse("admin:tasks_app_escalationtask_change", args=[task.pk])).content.decode().split())
+
+    assert "Who has held it" in page
+    assert "assigned to Florence Nightingale by Clara Barton" in page
+    assert "acknowledged for Florence Nightingale by Clara Barton" in page
+    assert "moved from Florence Nightingale to Mary Seacole by Clara Barton" in page
