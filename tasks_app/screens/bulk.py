@@ -37,7 +37,10 @@ class BulkForm(forms.Form):
         coerce=uuid.UUID, error_messages={"required": "Select at least one task (tick its box)."}
     )
     nurse = NurseChoiceField(
-        queryset=Nurse.objects.none(), required=False, empty_label=ROUND_ROBIN_CHOICE, label="Give the selected tasks to"
+        queryset=Nurse.objects.none(),
+        required=False,
+        empty_label=ROUND_ROBIN_CHOICE,
+        label="Give the selected tasks to",
     )
     over_limit = forms.BooleanField(required=False, label=OVER_LIMIT_LABEL)
 

@@ -68,7 +68,8 @@ def test_bulk_assign_of_three_tasks_goes_back_to_the_board_with_each_outcome_log
     assert response.status_code == 302 and response.url == f"{BOARD}#open-tasks"
     assert {EscalationTask.objects.get(pk=t.pk).assigned_to for t in tasks} == {florence}
     assert said(response)[0] == (
-        "Assigned to Florence Nightingale (11 min of its SLA left). Now waiting for Florence Nightingale to acknowledge."
+        "Assigned to Florence Nightingale (11 min of its SLA left). "
+        "Now waiting for Florence Nightingale to acknowledge."
     )
     assert LogEntry.objects.filter(object_id__in=[str(t.pk) for t in tasks]).count() == 3
 
@@ -110,7 +111,10 @@ def test_bulk_acknowledge_from_the_board(charge, florence):
         ({"action": "assign"}, "Select at least one task (tick its box)."),
         ({"action": "assign", "task": ["not-a-task"]}, "Select a valid choice"),
         ({"action": "explode", "task": ["8c7b1a04-4f7e-4f53-9d5b-0a2a5f1f7f10"]}, "Select a valid choice"),
-        ({"action": "assign", "nurse": "999999", "task": ["8c7b1a04-4f7e-4f53-9d5b-0a2a5f1f7f10"]}, "Give the selected tasks to: Select"),
+        (
+            {"action": "assign", "nurse": "999999", "task": ["8c7b1a04-4f7e-4f53-9d5b-0a2a5f1f7f10"]},
+            "Give the selected tasks to: Select a valid choice",
+        ),
     ],
 )
 def test_bad_selections_are_said_on_the_board_never_a_500(charge, data, words):
@@ -176,7 +180,8 @@ def test_the_task_page_shows_who_held_it_and_who_moved_it(charge, florence, mary
     charge.post(BULK, {"action": "acknowledge", "task": [task.pk]})
     charge.post(BULK, {"action": "assign", "nurse": mary.pk, "task": [task.pk]})
 
-    page = " ".join(charge.get(reverse("admin:tasks_app_escalationtask_change", args=[task.pk])).content.decode().split())
+    response = charge.get(reverse("admin:tasks_app_escalationtask_change", args=[task.pk]))
+    page = " ".join(response.content.decode().split())
 
     assert "Who has held it" in page
     assert "assigned to Florence Nightingale by Clara Barton" in page
