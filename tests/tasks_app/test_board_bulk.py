@@ -187,3 +187,16 @@ def test_the_task_page_shows_who_held_it_and_who_moved_it(charge, florence, mary
     assert "assigned to Florence Nightingale by Clara Barton" in page
     assert "acknowledged for Florence Nightingale by Clara Barton" in page
     assert "moved from Florence Nightingale to Mary Seacole by Clara Barton" in page
+
+
+def test_the_board_offers_to_hand_over_the_tasks_of_a_nurse_off_shift(charge, florence):
+    gone = nurse_with_login(user__first_name="Edith", user__last_name="Cavell", on_shift=False)
+    assigned_task(gone)
+    assigned_task(gone)
+
+    page = " ".join(charge.get(BOARD).content.decode().split())
+
+    assert "Off shift, still holding tasks" in page
+    assert "Edith Cavell: 2 open tasks" in page
+    assert f'href="{hand_over_url(gone)}"' in page
+    assert "Florence Nightingale:" not in page  # on shift: her hand-over link is in *On shift now*
