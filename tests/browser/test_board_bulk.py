@@ -128,6 +128,6 @@ def test_assigning_over_a_nurses_limit_needs_her_charge_nurses_confirmation(
     expect(page.locator(".messagelist li")).to_have_count(2)
     expect(page.locator("#unassigned")).to_contain_text("Every open task has a nurse.")
     expect(page.locator("#on-shift")).to_contain_text("3 / 1")
-    expect(page.locator("#on-shift")).to_contain_text("at limit")
+    expect(page.locator("#on-shift")).to_contain_text("over limit")
     screenshot(f"board-bulk-7-over-limit-done-{size}")
     assert {EscalationTask.objects.get(pk=task.pk).assigned_to for task in waiting} == {mary}
