@@ -13,10 +13,13 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template.loader import render_to_string, select_template
 from django.urls import reverse
+from django.utils import timezone
 
+from care_events.choices import NotificationType
 from care_events.facilities import facility_display_name
 from care_events.models import Episode
 from tasks_app.models import EscalationTask, Nurse
+from tasks_app.selectors import unassigned_cause
 
 PATIENT_LANGUAGES = ("en", "es")
 
@@ -38,6 +41,9 @@ def render_for_nurse(
         "link": task_link(task) if task else settings.PUBLIC_BASE_URL,
         "ref_spoken": " ".join(str(task.pk)[:4]) if task else "",
     }
+    if notification_type == NotificationType.TASK_UNASSIGNED and task is not None:
+        # Why nobody took it, as it is when the message goes: the team's name and counts, no PHI.
+        context["cause"] = unassigned_cause(care_team=task.care_team, now=timezone.now()).text
     subject = render_to_string(f"notifications/nurse/{notification_type}.subject.txt", context).strip()
     body = select_template(
         [

@@ -196,8 +196,10 @@ class TaskReassignApi(TaskMoveApi):
         examples=[request_example(nurse_id=None)],
         summary="Reassign a task (charge nurses)",
         description="To the named nurse (`task/reassigned`), who must be active, on shift now and under her limit "
-        "of open tasks (409 naming which is not so), or, with nurse_id null or absent, to the next nurse on shift "
-        "other than the current one (the task stays OPEN if there is none). The SLA deadlines stay.",
+        "of open tasks (409 naming which is not so; `allow_over_limit: true` confirms going over her limit), or, "
+        "with nurse_id null or absent, to the next nurse on shift other than the current one (the task stays OPEN "
+        "if there is none). The SLA deadlines stay; the acknowledgement does not carry over (the task is ASSIGNED "
+        "and waits for its new nurse to acknowledge).",
         request=ReassignSerializer,
         responses={200: TaskSerializer},
     )
@@ -205,7 +207,12 @@ class TaskReassignApi(TaskMoveApi):
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         serializer = ReassignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        task = task_reassign(task=self.get_task(pk), nurse=serializer.validated_data.get("nurse"), actor=request.user)
+        task = task_reassign(
+            task=self.get_task(pk),
+            nurse=serializer.validated_data.get("nurse"),
+            actor=request.user,
+            allow_over_limit=serializer.validated_data["allow_over_limit"],
+        )
         return Response(TaskSerializer(self.get_task(task.pk)).data)
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from care_events.platform.bus.models import Event
 from tasks_app.care_team import care_team_time, care_team_zone
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
 
@@ -236,3 +237,111 @@ def _uncovered(span: Interval, covered: list[Interval]) -> Iterator[Interval]:
         cursor = max(cursor, stop)
     if cursor < end:
         yield cursor, end
+
+
+# --- Why tasks wait unassigned, per care team (the board, the supervisors' alert) -----------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class UnassignedCause:
+    """Why a care team's tasks wait: nobody of the team on shift, or all of them at their limit (or, for a moment,
+    neither: someone has room and the assignment sweep gives them out within a minute). Names no patient."""
+
+    care_team: str
+    waiting: int  # the team's open tasks nobody holds
+    on_shift: int  # active nurses of the team on shift now
+    with_room: int  # of those, the ones under their limit
+
+    @property
+    def nobody_on_shift(self) -> bool:
+        return self.on_shift == 0
+
+    @property
+    def all_at_limit(self) -> bool:
+        return self.on_shift > 0 and self.with_room == 0
+
+    @property
+    def text(self) -> str:
+        team = f"team {self.care_team}"
+        if self.nobody_on_shift:
+            return f"nobody of {team} is on shift"
+        if self.all_at_limit:
+            nurses = "the 1 nurse" if self.on_shift == 1 else f"all {self.on_shift} nurses"
+            return f"{nurses} of {team} on shift {'is' if self.on_shift == 1 else 'are'} at their limit"
+        return f"{self.with_room} of {self.on_shift} nurses of {team} on shift have room: assigned within a minute"
+
+
+def unassigned_cause(*, care_team: str, now: dt.datetime, waiting: int | None = None) -> UnassignedCause:
+    """Why a task of `care_team` finds nobody now: the same test round-robin makes (active, on shift, under her
+    limit)."""
+    on_shift = list(nurses_on_shift(now=now).filter(care_team=care_team))
+    if waiting is None:
+        waiting = EscalationTask.objects.filter(
+            care_team=care_team, status=EscalationTask.Status.OPEN, assigned_to=None
+        ).count()
+    return UnassignedCause(
+        care_team=care_team,
+        waiting=waiting,
+        on_shift=len(on_shift),
+        with_room=sum(nurse.open_task_count < nurse.max_open_tasks for nurse in on_shift),  # type: ignore[attr-defined]
+    )
+
+
+def unassigned_causes(*, now: dt.datetime) -> list[UnassignedCause]:
+    """One cause per care team that has tasks waiting unassigned, the team with most waiting first."""
+    waiting = (
+        EscalationTask.objects.filter(status=EscalationTask.Status.OPEN, assigned_to=None)
+        .values("care_team")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "care_team")
+    )
+    return [unassigned_cause(care_team=row["care_team"], now=now, waiting=row["n"]) for row in waiting]
+
+
+def nurses_holding_open_tasks_off_shift(*, now: dt.datetime) -> QuerySet[Nurse]:
+    """Nurses not on shift now (or inactive) who still hold open tasks, with `open_task_count`: the board offers to
+    hand their tasks over."""
+    running = NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now)
+    return (
+        Nurse.objects.filter(tasks__status__in=OPEN_TASK_STATUSES)
+        .filter(~Exists(running) | Q(is_active=False))
+        .select_related("user")
+        .annotate(open_task_count=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATUSES)))
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+
+
+def task_holder_history(*, task_id: uuid.UUID) -> list["HolderChange"]:
+    """Who held the task, in order: each assignment and reassignment from the event log (task/assigned,
+    task/reassigned), and acknowledgements, with who did it (the actor; None: the system's round-robin)."""
+    events = list(
+        Event.objects.filter(
+            name__in=("task/assigned", "task/reassigned", "task/acknowledged"), data__task_id=str(task_id)
+        ).order_by("created_at")
+    )
+    keys = ("nurse_id", "from_nurse_id", "to_nurse_id")
+    nurse_ids = {event.data[key] for event in events for key in keys if event.data.get(key)}
+    nurses = {nurse.pk: str(nurse) for nurse in Nurse.objects.filter(pk__in=nurse_ids).select_related("user")}
+    actor_ids = {event.actor for event in events if event.actor is not None}
+    actors = {user.pk: user.get_full_name() or user.get_username() for user in User.objects.filter(pk__in=actor_ids)}
+    return [
+        HolderChange(
+            at=event.created_at,
+            what=event.name.removeprefix("task/"),
+            from_nurse=nurses.get(event.data.get("from_nurse_id")) if event.data.get("from_nurse_id") else None,
+            to_nurse=nurses.get(event.data.get("to_nurse_id") or event.data.get("nurse_id"), "?"),
+            by=actors.get(event.actor) if event.actor is not None else None,
+            reason=str(event.data.get("reason", "")),
+        )
+        for event in events
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class HolderChange:
+    at: dt.datetime
+    what: str  # "assigned", "reassigned", "acknowledged"
+    from_nurse: str | None
+    to_nurse: str
+    by: str | None  # the user who did it; None: the system (round-robin, hand-over at shift end)
+    reason: str  # the event's reason where it records one

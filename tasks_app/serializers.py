@@ -122,6 +122,11 @@ class ReassignSerializer(StrictSerializer):
         help_text="The nurse to give the task to; null or absent: the next nurse on shift (round-robin), "
         "not the current assignee.",
     )
+    allow_over_limit = serializers.BooleanField(
+        default=False,
+        help_text="The charge nurse confirms giving the named nurse more open tasks than her limit (a 409 said she "
+        "is at it). A nurse off shift or inactive is refused even so.",
+    )
 
 
 class TaskFilterSerializer(serializers.Serializer):

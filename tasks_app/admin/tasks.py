@@ -14,10 +14,11 @@ from care_events.platform.admin import ReadOnlyAdmin
 from tasks_app.care_team import sla_state, time_left_label
 from tasks_app.models import EscalationTask
 from tasks_app.screens.board import BoardView
+from tasks_app.screens.bulk import BulkTasksView, HandOverView
 from tasks_app.screens.common import CareTeamView, task_row
 from tasks_app.screens.task_actions import AcknowledgeView, CancelView, ReassignView, ResolveView
 from tasks_app.screens.worklist import WorklistView
-from tasks_app.selectors import tasks_visible_in_admin
+from tasks_app.selectors import task_holder_history, tasks_visible_in_admin
 from tasks_app.services.tasks import task_cancel
 
 
@@ -81,6 +82,7 @@ class EscalationTaskAdmin(ReadOnlyAdmin):
         if task is not None:
             extra_context["row"] = task_row(task, user=request.user, now=timezone.now())
             extra_context["links"] = _task_links(task)
+            extra_context["history"] = task_holder_history(task_id=task.pk)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
@@ -90,6 +92,8 @@ class EscalationTaskAdmin(ReadOnlyAdmin):
         return [
             path("worklist/", screen(WorklistView), name="tasks_app_escalationtask_worklist"),
             path("board/", screen(BoardView), name="tasks_app_escalationtask_board"),
+            path("board/selected/", screen(BulkTasksView), name="tasks_app_escalationtask_bulk"),
+            path("board/hand-over/<int:nurse_id>/", screen(HandOverView), name="tasks_app_escalationtask_hand_over"),
             path(
                 "<uuid:task_id>/acknowledge/",
                 screen(AcknowledgeView),

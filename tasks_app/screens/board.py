@@ -9,8 +9,16 @@ from django.utils import timezone
 from care_events.platform.bus.health import stuck_run_count
 from care_events.platform.bus.models import HandlerRun
 from tasks_app.care_team import SlaState, care_team_time
+from tasks_app.screens.bulk import ROUND_ROBIN_CHOICE, nurse_choices
 from tasks_app.screens.common import CareTeamView, task_row
-from tasks_app.selectors import nurses_on_shift, open_tasks_by_breach, tasks_breached_between
+from tasks_app.screens.task_actions import nurse_choice_label
+from tasks_app.selectors import (
+    nurses_holding_open_tasks_off_shift,
+    nurses_on_shift,
+    open_tasks_by_breach,
+    tasks_breached_between,
+    unassigned_causes,
+)
 
 # How often the board reloads itself (its countdowns tick every second in between).
 BOARD_REFRESH_SECONDS = 30
@@ -36,7 +44,13 @@ class BoardView(CareTeamView):
             warning=by_state[SlaState.WARNING],
             on_time=by_state[SlaState.ON_TIME],
             unassigned=[row for row in rows if row.task.assigned_to_id is None],
+            unassigned_causes=unassigned_causes(now=now),
             on_shift=on_shift,
+            off_shift_holders=list(nurses_holding_open_tasks_off_shift(now=now)),
+            can_move=user.has_perm("tasks_app.reassign_task"),
+            can_acknowledge=user.has_perm("tasks_app.acknowledge_task"),
+            nurse_options=[(nurse.pk, nurse_choice_label(nurse)) for nurse in nurse_choices()],
+            round_robin_choice=ROUND_ROBIN_CHOICE,
             breaches=breaches[:20],
             breach_count=breaches.count(),
             failed_runs=HandlerRun.objects.filter(status=HandlerRun.Status.FAILED).count(),

@@ -13,8 +13,21 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from tasks_app.models import EscalationTask, Nurse
 from tasks_app.screens.common import CareTeamView, task_row
-from tasks_app.selectors import acting_nurse_for, nurse_list_with_workload, tasks_visible_in_admin
-from tasks_app.services.tasks import TaskStateError, task_acknowledge, task_cancel, task_reassign, task_resolve
+from tasks_app.selectors import (
+    acting_nurse_for,
+    nurse_list_with_workload,
+    task_holder_history,
+    tasks_visible_in_admin,
+)
+from tasks_app.services.bulk import reassignment_words
+from tasks_app.services.tasks import (
+    OverLimitError,
+    TaskStateError,
+    task_acknowledge,
+    task_cancel,
+    task_reassign,
+    task_resolve,
+)
 
 
 class AcknowledgeForm(forms.Form):
@@ -39,11 +52,16 @@ class CancelForm(forms.Form):
     )
 
 
+def nurse_choice_label(nurse: Nurse) -> str:
+    """ "Mary Seacole (on shift, 6 of 6 tasks)": a nurse of `nurse_list_with_workload` as a choice."""
+    where = "on shift" if nurse.on_shift_now else "off shift"  # type: ignore[attr-defined]
+    load = f"{nurse.open_task_count} of {nurse.max_open_tasks} tasks"  # type: ignore[attr-defined]
+    return f"{nurse} ({where}, {load})"
+
+
 class NurseChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, nurse: Nurse) -> str:  # type: ignore[override]
-        where = "on shift" if nurse.on_shift_now else "off shift"  # type: ignore[attr-defined]
-        load = f"{nurse.open_task_count} of {nurse.max_open_tasks} tasks"  # type: ignore[attr-defined]
-        return f"{nurse} ({where}, {load})"
+        return nurse_choice_label(nurse)
 
 
 class ReassignForm(forms.Form):
@@ -53,10 +71,14 @@ class ReassignForm(forms.Form):
         empty_label="The next nurse on shift (round-robin, not the current one)",
         label="Give the task to",
     )
+    # Offered only once the service said the nurse is at her limit: the second submit confirms it explicitly.
+    over_limit = forms.BooleanField(required=False, label="Yes, give it to her over her limit")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, offer_over_limit: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["nurse"].queryset = nurse_list_with_workload().filter(is_active=True)  # type: ignore[attr-defined]
+        if not (offer_over_limit or (self.data and self.data.get("over_limit"))):
+            del self.fields["over_limit"]
 
 
 class TaskActionView(CareTeamView):
@@ -97,6 +119,7 @@ class TaskActionView(CareTeamView):
             try:
                 message = self.perform(task, form.cleaned_data)
             except TaskStateError as refused:
+                form = self.form_after_refusal(form, refused)
                 form.add_error(None, str(refused))
             else:
                 assert self.model_admin is not None
@@ -108,6 +131,10 @@ class TaskActionView(CareTeamView):
 
     def make_form(self, data: Any) -> forms.Form:
         return self.form_class(data)
+
+    def form_after_refusal(self, form: forms.Form, refused: TaskStateError) -> forms.Form:
+        """The form shown again with the service's refusal (a subclass may offer a confirmation)."""
+        return form
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         task = kwargs["task"]
@@ -166,9 +193,21 @@ class ReassignView(TaskActionView):
     form_class = ReassignForm
     verb, button = "Reassign", "Reassign"
 
+    def form_after_refusal(self, form: forms.Form, refused: TaskStateError) -> forms.Form:
+        if not isinstance(refused, OverLimitError):
+            return form
+        # Ask again, with the explicit confirmation a charge nurse ticks to go over the nurse's limit.
+        confirming = ReassignForm(self.request.POST, offer_over_limit=True)
+        confirming.is_valid()
+        return confirming
+
     def perform(self, task: EscalationTask, data: dict[str, Any]) -> str:
-        before = task.assigned_to
-        task = task_reassign(task=task, nurse=data["nurse"], actor=self.request.user)
-        if task.assigned_to is None:
-            return f"Taken from {before or 'nobody'}; nobody else on shift has room, so it waits unassigned."
-        return f"Reassigned from {before or 'nobody'} to {task.assigned_to}."
+        before, was_acknowledged = task.assigned_to, task.status == EscalationTask.Status.ACKNOWLEDGED
+        task = task_reassign(
+            task=task, nurse=data["nurse"], actor=self.request.user, allow_over_limit=bool(data.get("over_limit"))
+        )
+        task = EscalationTask.objects.select_related("assigned_to__user").get(pk=task.pk)
+        return reassignment_words(before=before, was_acknowledged=was_acknowledged, task=task)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(history=task_holder_history(task_id=kwargs["task"].pk), **kwargs)

@@ -15,6 +15,7 @@ from care_events.platform.bus.dispatch import Actor, actor_id, emit
 from tasks_app.care_team import shift_window_label
 from tasks_app.models import OPEN_TASK_STATUSES, ActionType, EscalationTask, Nurse, NurseShift
 from tasks_app.notify import assignment_key, unassigned_key
+from tasks_app.selectors import unassigned_cause
 from tasks_app.services.nurses import supervisors
 
 logger = logging.getLogger(__name__)
@@ -86,9 +87,10 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
     logger.info("task %s assigned to nurse %s", task.pk, nurse.pk)
 
 
-def nurse_unavailable_reason(*, nurse: Nurse, now: dt.datetime) -> str | None:
+def nurse_unavailable_reason(*, nurse: Nurse, now: dt.datetime, allow_over_limit: bool = False) -> str | None:
     """Why a task cannot be handed to `nurse` now, in words for the person choosing her (off shift, at her limit,
-    inactive); None when she can take it. Round-robin never picks such a nurse; a named reassignment is refused."""
+    inactive); None when she can take it. Round-robin never picks such a nurse; a named reassignment is refused.
+    `allow_over_limit`: a charge nurse confirmed going over her limit, so only off shift and inactive remain."""
     if not nurse.is_active:
         return f"{nurse} is not active."
     if not NurseShift.objects.filter(nurse=nurse, starts_at__lte=now, ends_at__gt=now).exists():
@@ -96,6 +98,8 @@ def nurse_unavailable_reason(*, nurse: Nurse, now: dt.datetime) -> str | None:
         if upcoming is None:
             return f"{nurse} is not on shift now (no shift planned)."
         return f"{nurse} is not on shift now (next shift {shift_window_label(upcoming.starts_at, upcoming.ends_at)})."
+    if allow_over_limit:
+        return None
     open_count = EscalationTask.objects.filter(assigned_to=nurse, status__in=OPEN_TASK_STATUSES).count()
     if open_count >= nurse.max_open_tasks:
         return f"{nurse} already holds {open_count} open tasks (limit {nurse.max_open_tasks})."
@@ -149,9 +153,14 @@ def _lock_next_nurse(now: dt.datetime, care_team: str, exclude_id: int | None = 
 
 
 def _alert_unassigned(task: EscalationTask) -> None:
+    """Tell the team's supervisors once per task. Their message says why nobody took it (nobody of the team on
+    shift, or all of them at their limit): notifications/messages.py words it from `unassigned_cause` when it is
+    sent, with the team's name and counts only (no PHI)."""
     chiefs = supervisors(task.care_team)
+    cause = unassigned_cause(care_team=task.care_team, now=timezone.now())
+    logger.info("task %s waits unassigned: %s", task.pk, cause.text)
     if not chiefs:
-        logger.error("task %s: no nurse on shift has room and no supervisor is configured", task.pk)
+        logger.error("task %s: %s and no supervisor is configured", task.pk, cause.text)
     for chief in chiefs:
         notification_request(
             notification_type=NotificationType.TASK_UNASSIGNED,

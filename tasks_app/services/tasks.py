@@ -153,20 +153,38 @@ def _close(
     return task
 
 
+class OverLimitError(TaskStateError):
+    """The named nurse is at her limit: a charge nurse may confirm and assign over it (`allow_over_limit=True`)."""
+
+
 @transaction.atomic
-def task_reassign(*, task: EscalationTask, nurse: Nurse | None, actor: Actor = None) -> EscalationTask:
+def task_reassign(
+    *, task: EscalationTask, nurse: Nurse | None, actor: Actor = None, allow_over_limit: bool = False
+) -> EscalationTask:
     """Staff move an open task to `nurse` (active, on shift now and under her limit, or TaskStateError says
     which is not so), or (nurse=None) back to round-robin among the other nurses on shift. The SLA deadlines stay
-    those of the task's creation."""
+    those of the task's creation.
+
+    `allow_over_limit`: a charge nurse confirmed it, so a nurse at her limit takes it; off shift and inactive are
+    still refused (OverLimitError, without it, is the refusal she can confirm).
+
+    The acknowledgement does not carry over (docs/handover.md): an acknowledgement is its nurse's own "I am on
+    it", so a reassigned task is ASSIGNED again and waits for its new nurse to acknowledge, as an on-call tool's
+    reassigned incident is unacknowledged for its new responder. The event log keeps who had acknowledged it."""
     task = _lock_open_task(task)
     previous = task.assigned_to_id
     if nurse is not None:
         nurse = Nurse.objects.select_for_update(no_key=True).get(pk=nurse.pk)
         if nurse.pk == previous:
             return task
-        unavailable = nurse_unavailable_reason(nurse=nurse, now=timezone.now())
-        if unavailable is not None:
-            raise TaskStateError(unavailable)
+        now = timezone.now()
+        refused = nurse_unavailable_reason(nurse=nurse, now=now, allow_over_limit=True)
+        if refused is not None:
+            raise TaskStateError(refused)
+        at_limit = nurse_unavailable_reason(nurse=nurse, now=now)
+        if at_limit is not None and not allow_over_limit:
+            raise OverLimitError(f"{at_limit} Confirm to give it to her over her limit.")
+    # Unacknowledged on purpose (the rule above), not as a side effect: the new holder acknowledges herself.
     task.status, task.assigned_to, task.assigned_at, task.acknowledged_at = (
         EscalationTask.Status.OPEN,
         None,

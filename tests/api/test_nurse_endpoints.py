@@ -232,3 +232,24 @@ def test_reassigning_to_a_nurse_off_shift_is_a_conflict_naming_why(charge_nurse_
     assert response.json()["error"]["message"] == "Edith Cavell is not on shift now (no shift planned)."
     task.refresh_from_db()
     assert task.assigned_to == nurse_a
+
+
+def test_reassigning_to_a_nurse_at_her_limit_is_a_conflict_until_the_charge_nurse_confirms(
+    charge_nurse_client, nurse_a
+):
+    task = assigned_task(nurse_a)
+    full = NurseShiftFactory(
+        nurse__user__first_name="Linda", nurse__user__last_name="Richards", nurse__max_open_tasks=1
+    ).nurse
+    assigned_task(full)
+    url = f"/api/v1/tasks/{task.pk}/reassign/"
+
+    refused = charge_nurse_client.post(url, {"nurse_id": full.pk}, format="json")
+    confirmed = charge_nurse_client.post(url, {"nurse_id": full.pk, "allow_over_limit": True}, format="json")
+
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == (
+        "Linda Richards already holds 1 open tasks (limit 1). Confirm to give it to her over her limit."
+    )
+    assert confirmed.status_code == 200
+    assert (confirmed.json()["status"], EscalationTask.objects.get(pk=task.pk).assigned_to) == ("ASSIGNED", full)

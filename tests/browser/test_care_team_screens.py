@@ -86,7 +86,8 @@ def test_a_charge_nurse_sees_the_board_by_time_to_breach_and_reassigns_a_task(pa
     page.get_by_role("button", name="Reassign").click()
 
     expect(page.locator("h1")).to_have_text("Care team board")
-    expect(page.locator(".messagelist")).to_contain_text("Reassigned from Florence Nightingale to Mary Seacole.")
+    expect(page.locator(".messagelist")).to_contain_text("Reassigned from Florence Nightingale to Mary Seacole (")
+    expect(page.locator(".messagelist")).to_contain_text("Now waiting for Mary Seacole to acknowledge.")
     expect(page.locator("#open-tasks tbody tr").first).to_contain_text("Mary Seacole")
     screenshot("board-after-reassign")
     late.refresh_from_db()

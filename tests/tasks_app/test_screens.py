@@ -204,7 +204,8 @@ def test_a_charge_nurse_reassigns_to_a_named_nurse_who_is_notified(charge, nurse
     assert "task/reassigned" in event_names()
     assert NotificationLog.objects.filter(recipient_nurse=other_nurse, type="TASK_REASSIGNED").exists()
     entry = LogEntry.objects.get(object_id=str(task.pk))
-    assert entry.get_change_message() == "Reassigned from Florence Nightingale to Mary Seacole."
+    assert entry.get_change_message().startswith("Reassigned from Florence Nightingale to Mary Seacole (1 h 29 min")
+    assert entry.get_change_message().endswith("of its SLA left). Now waiting for Mary Seacole to acknowledge.")
 
 
 def test_a_charge_nurse_reassigns_to_the_next_nurse_on_shift(charge, nurse, other_nurse):

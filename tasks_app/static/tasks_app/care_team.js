@@ -32,13 +32,49 @@
     });
   }
 
+  // The board's selections: a reload would drop them, so it waits while a task is ticked or a choice is open.
+  function choosing() {
+    var active = document.activeElement;
+    return document.querySelector(".bulk-form input[name=task]:checked") !== null ||
+      (active !== null && active.tagName === "SELECT" && active.closest(".bulk-form") !== null);
+  }
+
+  function reloadWhenIdle(seconds) {
+    window.setTimeout(function () {
+      if (choosing()) reloadWhenIdle(seconds);
+      else window.location.reload();
+    }, seconds * 1000);
+  }
+
+  // "Select all" of a bulk form, and how many are selected (said to screen readers as it changes).
+  function bulkForm(form) {
+    var boxes = form.querySelectorAll("input[name=task]");
+    var all = form.querySelector("[data-select-all]");
+    var count = form.querySelector("[data-selected-count]");
+    function update() {
+      var picked = form.querySelectorAll("input[name=task]:checked").length;
+      if (count) count.textContent = picked ? picked + " selected" : "";
+      if (all) all.checked = picked > 0 && picked === boxes.length;
+    }
+    if (all) {
+      all.closest("label").hidden = false;
+      all.addEventListener("change", function () {
+        boxes.forEach(function (box) { box.checked = all.checked; });
+        update();
+      });
+    }
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     window.setInterval(tick, 1000);
+    document.querySelectorAll(".bulk-form").forEach(bulkForm);
     var page = document.querySelector("[data-refresh-seconds]");
     if (page) {
       var seconds = Number(page.dataset.refreshSeconds);
-      if (seconds > 0) window.setTimeout(function () { window.location.reload(); }, seconds * 1000);
+      if (seconds > 0) reloadWhenIdle(seconds);
     }
   });
 })();
