@@ -7,6 +7,7 @@ from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, Range
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Func, Q
+from django.utils import timezone
 
 from care_events.choices import Channel, Severity
 from care_events.models import TimeStampedModel
@@ -187,6 +188,13 @@ class EscalationTask(TimeStampedModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    ack_code = models.CharField(
+        max_length=8,
+        blank=True,
+        editable=False,
+        help_text="The code the assignee replies to her alert with to acknowledge it (ACK <code>): new at each "
+        "assignment, unique among her open tasks (tasks_app/services/acknowledgement.py).",
+    )
     source_key = models.CharField(
         max_length=100,
         null=True,
@@ -248,3 +256,38 @@ class EscalationTask(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_TASK_STATUSES
+
+
+class HandOverReason(models.TextChoices):
+    """Why a task changed hands (docs/handover.md)."""
+
+    ROUND_ROBIN = "ROUND_ROBIN", "Round-robin"
+    STAFF = "STAFF", "Reassigned by staff"
+    SHIFT_ENDED = "SHIFT_ENDED", "Shift ended"
+    NURSE_DEACTIVATED = "NURSE_DEACTIVATED", "Nurse deactivated"
+    NOT_ACKNOWLEDGED = "NOT_ACKNOWLEDGED", "Not acknowledged"
+
+
+class TaskAssignment(models.Model):
+    """One change of hands of a task, kept for its history: who held it, who holds it, why, and who decided
+    (`actor`, a user id; empty: the system). `to_nurse` empty: the task went back to the unassigned pool."""
+
+    Reason = HandOverReason
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.ForeignKey(EscalationTask, on_delete=models.CASCADE, related_name="assignments")
+    from_nurse = models.ForeignKey(Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    to_nurse = models.ForeignKey(Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reason = models.CharField(max_length=20, choices=HandOverReason.choices)
+    actor = models.IntegerField(null=True, blank=True, help_text="The id of the user who acted; empty: the system.")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["task", "at", "id"]
+        indexes = [models.Index(fields=["task", "at"], name="task_assignment_history_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(reason__in=HandOverReason.values), name="task_assignment_reason_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.from_nurse_id} -> {self.to_nurse_id} ({self.reason})"

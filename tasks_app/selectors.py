@@ -3,6 +3,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -21,6 +22,25 @@ def acting_nurse_for(*, user: User | AnonymousUser) -> Nurse | None:
     """Whom a user's move on a task is made as: None for who may see every task (a charge nurse acts for the
     assignee), else her own nurse profile (a nurse reaches only her own tasks, and acts as herself)."""
     return None if user.has_perm("tasks_app.view_all_tasks") else nurse_for_user(user=user)
+
+
+def nurses_by_phone(*, phone: str) -> list[Nurse]:
+    """Active nurses with this number (E.164): whose SMS replies may acknowledge their tasks."""
+    return list(Nurse.objects.filter(phone=phone, is_active=True).select_related("user").order_by("pk"))
+
+
+def nurses_unable_to_hold(now: dt.datetime) -> QuerySet[Nurse]:
+    """Nurses who cannot keep open tasks now: inactive, or with no shift running now or starting within
+    HANDOVER_BACK_TO_BACK_MINUTES (a back-to-back shift keeps them). docs/handover.md."""
+    horizon = now + dt.timedelta(minutes=settings.HANDOVER_BACK_TO_BACK_MINUTES)
+    covered = NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=horizon, ends_at__gt=now)
+    return Nurse.objects.filter(Q(is_active=False) | ~Exists(covered))
+
+
+def tasks_held_by_absent_nurses(now: dt.datetime) -> QuerySet[EscalationTask]:
+    """Open tasks held (assigned or acknowledged) by such a nurse: the hand-over sweep's work list."""
+    held = (EscalationTask.Status.ASSIGNED, EscalationTask.Status.ACKNOWLEDGED)
+    return EscalationTask.objects.filter(status__in=held, assigned_to__in=nurses_unable_to_hold(now))
 
 
 def nurse_list_with_workload() -> QuerySet[Nurse]:
