@@ -14,8 +14,8 @@ from care_events.platform.bus.timers import timer_handler
 from tasks_app.services.acknowledgement import ack_reminder_send
 from tasks_app.services.assignment import task_assign
 from tasks_app.services.escalation import response_escalate, unreached_patient_task_create
-from tasks_app.services.replies import reply_review_task_create
 from tasks_app.services.handover import ack_escalation_reach
+from tasks_app.services.replies import reply_review_task_create
 from tasks_app.services.sla import sla_stage_reach, sla_timers_schedule
 
 

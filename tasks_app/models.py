@@ -7,7 +7,6 @@ from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, Range
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Func, Q
-from django.utils import timezone
 
 from care_events.choices import Channel, Severity
 from care_events.models import TimeStampedModel
@@ -259,35 +258,11 @@ class EscalationTask(TimeStampedModel):
 
 
 class HandOverReason(models.TextChoices):
-    """Why a task changed hands (docs/handover.md)."""
+    """Why a task changed hands: the `reason` of its `task/reassigned` and `task/handed_back` events, which are its
+    history (tasks_app.selectors.task_holder_history; docs/handover.md)."""
 
     ROUND_ROBIN = "ROUND_ROBIN", "Round-robin"
     STAFF = "STAFF", "Reassigned by staff"
     SHIFT_ENDED = "SHIFT_ENDED", "Shift ended"
     NURSE_DEACTIVATED = "NURSE_DEACTIVATED", "Nurse deactivated"
     NOT_ACKNOWLEDGED = "NOT_ACKNOWLEDGED", "Not acknowledged"
-
-
-class TaskAssignment(models.Model):
-    """One change of hands of a task, kept for its history: who held it, who holds it, why, and who decided
-    (`actor`, a user id; empty: the system). `to_nurse` empty: the task went back to the unassigned pool."""
-
-    Reason = HandOverReason
-
-    id = models.BigAutoField(primary_key=True)
-    task = models.ForeignKey(EscalationTask, on_delete=models.CASCADE, related_name="assignments")
-    from_nurse = models.ForeignKey(Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    to_nurse = models.ForeignKey(Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    reason = models.CharField(max_length=20, choices=HandOverReason.choices)
-    actor = models.IntegerField(null=True, blank=True, help_text="The id of the user who acted; empty: the system.")
-    at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["task", "at", "id"]
-        indexes = [models.Index(fields=["task", "at"], name="task_assignment_history_idx")]
-        constraints = [
-            models.CheckConstraint(condition=Q(reason__in=HandOverReason.values), name="task_assignment_reason_valid")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.task_id}: {self.from_nurse_id} -> {self.to_nurse_id} ({self.reason})"

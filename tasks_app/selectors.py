@@ -333,10 +333,12 @@ def nurses_holding_open_tasks_off_shift(*, now: dt.datetime) -> QuerySet[Nurse]:
 
 def task_holder_history(*, task_id: uuid.UUID) -> list["HolderChange"]:
     """Who held the task, in order: each assignment and reassignment from the event log (task/assigned,
-    task/reassigned), and acknowledgements, with who did it (the actor; None: the system's round-robin)."""
+    task/reassigned, task/handed_back: with its reason, e.g. SHIFT_ENDED), and acknowledgements, with who did it
+    (the actor; None: the system's round-robin)."""
     events = list(
         Event.objects.filter(
-            name__in=("task/assigned", "task/reassigned", "task/acknowledged"), data__task_id=str(task_id)
+            name__in=("task/assigned", "task/reassigned", "task/handed_back", "task/acknowledged"),
+            data__task_id=str(task_id),
         ).order_by("created_at")
     )
     keys = ("nurse_id", "from_nurse_id", "to_nurse_id")
@@ -349,7 +351,10 @@ def task_holder_history(*, task_id: uuid.UUID) -> list["HolderChange"]:
             at=event.created_at,
             what=event.name.removeprefix("task/"),
             from_nurse=nurses.get(event.data.get("from_nurse_id")) if event.data.get("from_nurse_id") else None,
-            to_nurse=nurses.get(event.data.get("to_nurse_id") or event.data.get("nurse_id"), "?"),
+            # task/handed_back: nobody on shift could take it (docs/handover.md)
+            to_nurse="nobody"
+            if event.name == "task/handed_back"
+            else nurses.get(event.data.get("to_nurse_id") or event.data.get("nurse_id"), "?"),
             by=actors.get(event.actor) if event.actor is not None else None,
             reason=str(event.data.get("reason", "")),
         )

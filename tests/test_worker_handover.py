@@ -13,8 +13,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from care_events.choices import Severity
+from care_events.platform.bus.models import Event
 from notifications.models import NotificationLog
-from tasks_app.models import EscalationTask, Nurse, NurseShift, TaskAssignment
+from tasks_app.models import EscalationTask, Nurse, NurseShift
 from tasks_app.services.nurses import nurse_user_save
 from tasks_app.services.tasks import task_acknowledge
 from tests.notifications.test_webhooks import INBOUND, PUBLIC_BASE_URL, TOKEN, post, sms, twiml_messages
@@ -64,10 +65,10 @@ def test_a_shift_ends_with_6_open_tasks_each_goes_once_to_a_nurse_on_shift_who_i
         what="every task handed over",
     )
     assert timezone.now() - ended_at < dt.timedelta(minutes=1)
-    moves = TaskAssignment.objects.filter(reason="SHIFT_ENDED")
-    assert Counter(moves.values_list("task_id", flat=True)) == {t.pk: 1 for t in tasks}
-    assert set(moves.values_list("from_nurse_id", flat=True)) == {leaver.pk}
-    assert set(moves.values_list("to_nurse_id", flat=True)) <= {n.pk for n in staying}
+    moves = Event.objects.filter(name="task/reassigned", data__reason="SHIFT_ENDED")
+    assert Counter(moves.values_list("data__task_id", flat=True)) == {str(t.pk): 1 for t in tasks}
+    assert set(moves.values_list("data__from_nurse_id", flat=True)) == {leaver.pk}
+    assert set(moves.values_list("data__to_nurse_id", flat=True)) <= {n.pk for n in staying}
     holders = set(EscalationTask.objects.values_list("assigned_to_id", flat=True))
     assert holders <= {n.pk for n in staying} and tomorrow.pk not in holders
     for task in EscalationTask.objects.all():
@@ -93,7 +94,7 @@ def test_a_back_to_back_shift_keeps_her_tasks(worker):
     assert set(
         EscalationTask.objects.filter(pk__in=[t.pk for t in tasks]).values_list("assigned_to_id", flat=True)
     ) == {nurse.pk}
-    assert not TaskAssignment.objects.exclude(reason="ROUND_ROBIN").exists()
+    assert not Event.objects.filter(name__in=["task/reassigned", "task/handed_back"]).exists()
 
 
 def test_deactivating_a_nurse_hands_her_tasks_over_the_same_way(worker):
@@ -114,8 +115,8 @@ def test_deactivating_a_nurse_hands_her_tasks_over_the_same_way(worker):
         leaving.save()
 
     wait_until(lambda: EscalationTask.objects.filter(assigned_to=staying).count() == 3, what="her tasks handed over")
-    moves = TaskAssignment.objects.filter(reason="NURSE_DEACTIVATED")
-    assert Counter(moves.values_list("task_id", flat=True)) == {t.pk: 1 for t in tasks}
+    moves = Event.objects.filter(name="task/reassigned", data__reason="NURSE_DEACTIVATED")
+    assert Counter(moves.values_list("data__task_id", flat=True)) == {str(t.pk): 1 for t in tasks}
     wait_until(
         lambda: (
             NotificationLog.objects.filter(type="TASK_REASSIGNED", recipient_nurse=staying, status="SENT").count() == 3
@@ -157,7 +158,7 @@ def test_an_unacknowledged_critical_task_is_reminded_then_handed_on_once_each_th
     reminder = NotificationLog.objects.get(type="ACK_REMINDER")
     assert (reminder.recipient_nurse_id, reminder.channel) == (first.pk, "PUSH")  # her next channel
     assert NotificationLog.objects.filter(type="ACK_ESCALATED").count() == 1
-    assert TaskAssignment.objects.filter(task=task, reason="NOT_ACKNOWLEDGED").count() == 1
+    assert Event.objects.filter(name="task/reassigned", data__reason="NOT_ACKNOWLEDGED").count() == 1
     sent_twice = Counter(NotificationLog.objects.values_list("dedupe_key", flat=True))
     assert max(sent_twice.values()) == 1
 

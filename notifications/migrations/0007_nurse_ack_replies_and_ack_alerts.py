@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('care_events', '0015_timer_ack_kinds'),
         ('notifications', '0006_roles'),
-        ('tasks_app', '0005_task_ack_code_and_assignment_history'),
+        ('tasks_app', '0005_task_ack_code'),
     ]
 
     operations = [

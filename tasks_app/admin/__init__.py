@@ -4,7 +4,7 @@ Importing the modules registers their ModelAdmins (admin's autodiscover imports 
 
 from django.contrib import admin
 
-from tasks_app.admin import assignments, nurses, shifts, tasks  # noqa: F401 - each registers its ModelAdmin
+from tasks_app.admin import nurses, shifts, tasks  # noqa: F401 - each registers its ModelAdmin
 
 # Admin's home leads with the care team's screens (the board, the worklist, the roster), then the apps.
 admin.site.index_template = "admin/tasks_app/index.html"

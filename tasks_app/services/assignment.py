@@ -20,11 +20,10 @@ from tasks_app.models import (
     HandOverReason,
     Nurse,
     NurseShift,
-    TaskAssignment,
 )
 from tasks_app.notify import assignment_key, unassigned_key
-from tasks_app.services.acknowledgement import ack_code_choose, ack_timers_arm
 from tasks_app.selectors import unassigned_cause
+from tasks_app.services.acknowledgement import ack_code_choose, ack_timers_arm
 from tasks_app.services.nurses import supervisors
 
 logger = logging.getLogger(__name__)
@@ -63,9 +62,9 @@ def tasks_assign_waiting(*, older_than: dt.timedelta = dt.timedelta(seconds=30))
 def task_hand_over(
     *, task: EscalationTask, nurse: Nurse, previous_id: int | None, actor: Actor = None, reason: str = ""
 ) -> None:
-    """Hand a locked task to a locked nurse: task, nurse and shift counter change together, with the task's history
-    row (TaskAssignment, `reason`: a HandOverReason, by default round-robin or staff), its new acknowledgement code
-    and timers, then the event and the nurse's message. `previous_id`: the nurse it is taken from (a
+    """Hand a locked task to a locked nurse: task, nurse and shift counter change together, with its new
+    acknowledgement code and timers, then the event (a reassignment's names its `reason`, a HandOverReason: by
+    default staff or round-robin) and the nurse's message. `previous_id`: the nurse it is taken from (a
     reassignment), or None (a first assignment); `actor`: the user who reassigned it (None: the system)."""
     # Taken once the nurse is locked, so last_assigned_at follows commit order.
     now = timezone.now()
@@ -73,9 +72,6 @@ def task_hand_over(
     task.status, task.assigned_to, task.assigned_at = EscalationTask.Status.ASSIGNED, nurse, now
     task.acknowledged_at, task.ack_code = None, ack_code_choose(nurse=nurse, task=task)
     task.save(update_fields=["status", "assigned_to", "assigned_at", "acknowledged_at", "ack_code", "updated_at"])
-    TaskAssignment.objects.create(
-        task=task, from_nurse_id=previous_id, to_nurse=nurse, reason=reason, actor=actor_id(actor), at=now
-    )
     ack_timers_arm(task=task)
     Nurse.objects.filter(pk=nurse.pk).update(last_assigned_at=now)
     NurseShift.objects.filter(nurse=nurse, starts_at__lte=now, ends_at__gt=now).update(

@@ -22,7 +22,7 @@ from django.utils import timezone
 from care_events.choices import NotificationType
 from care_events.notify import notification_request
 from care_events.platform.bus.dispatch import Actor, actor_id, emit
-from tasks_app.models import EscalationTask, HandOverReason, Nurse, TaskAssignment, TaskStatus
+from tasks_app.models import EscalationTask, HandOverReason, Nurse, TaskStatus
 from tasks_app.notify import ack_escalated_key
 from tasks_app.selectors import nurses_unable_to_hold, tasks_held_by_absent_nurses
 from tasks_app.services.acknowledgement import ack_timers_cancel, waiting_for_ack
@@ -84,9 +84,6 @@ def _hand_back(task: EscalationTask, *, previous: Nurse, reason: str, actor: Act
     )
     task.save(update_fields=["status", "assigned_to", "assigned_at", "acknowledged_at", "ack_code", "updated_at"])
     now = timezone.now()
-    TaskAssignment.objects.create(
-        task=task, from_nurse=previous, to_nurse=None, reason=reason, actor=actor_id(actor), at=now
-    )
     ack_timers_cancel(task_id=task.pk)
     emit(
         "task/handed_back",

@@ -11,7 +11,8 @@ import time_machine
 from care_events.choices import Severity
 from care_events.platform.bus.models import Event, Timer
 from notifications.models import NotificationLog
-from tasks_app.models import EscalationTask, HandOverReason, NurseShift, TaskAssignment
+from tasks_app.models import EscalationTask, HandOverReason, NurseShift
+from tasks_app.selectors import task_holder_history
 from tasks_app.services.handover import tasks_hand_over_sweep
 from tasks_app.services.nurses import nurse_user_save
 from tasks_app.services.tasks import task_acknowledge
@@ -59,9 +60,9 @@ def test_at_shift_end_each_open_task_goes_once_to_the_next_nurse_on_shift_keepin
 
     assert set(EscalationTask.objects.values_list("assigned_to_id", "status")) == {(staying.pk, "ASSIGNED")}
     assert {t.pk: (t.sla_warning_at, t.sla_breach_at) for t in EscalationTask.objects.all()} == deadlines
-    moves = TaskAssignment.objects.filter(reason=HandOverReason.SHIFT_ENDED)
-    assert Counter(moves.values_list("task_id", "from_nurse_id", "to_nurse_id")) == Counter(
-        {(t.pk, leaver.pk, staying.pk): 1 for t in tasks}
+    moves = Event.objects.filter(name="task/reassigned", data__reason=HandOverReason.SHIFT_ENDED)
+    assert Counter(moves.values_list("data__task_id", "data__from_nurse_id", "data__to_nurse_id")) == Counter(
+        {(str(t.pk), leaver.pk, staying.pk): 1 for t in tasks}
     )
     reassigned = Event.objects.filter(name="task/reassigned")
     assert sorted(e.data["reason"] for e in reassigned) == ["SHIFT_ENDED"] * 6
@@ -103,8 +104,14 @@ def test_nobody_on_shift_puts_them_back_in_the_pool_and_tells_the_charge_nurse_o
         drain()
     task.refresh_from_db()
     assert (task.status, task.assigned_to_id, task.ack_code) == ("OPEN", None, "")
-    assert TaskAssignment.objects.filter(task=task, to_nurse=None, reason="SHIFT_ENDED").count() == 1
-    assert Event.objects.filter(name="task/handed_back").count() == 1
+    [handed_back] = Event.objects.filter(name="task/handed_back")
+    assert handed_back.data == {"task_id": str(task.pk), "from_nurse_id": leaver.pk, "reason": "SHIFT_ENDED"}
+    # The task's history says so (the task page's "Who has held it").
+    assert [(c.what, c.to_nurse, c.reason) for c in task_holder_history(task_id=task.pk)][-1] == (
+        "handed_back",
+        "nobody",
+        "SHIFT_ENDED",
+    )
     assert NotificationLog.objects.filter(type="TASK_UNASSIGNED", recipient_nurse=charge).count() == 1
     assert not Timer.objects.pending().filter(subject_id=task.pk, kind__startswith="ACK_").exists()
     assert leaver.pk not in EscalationTask.objects.values_list("assigned_to_id", flat=True)
@@ -125,9 +132,8 @@ def test_a_deactivated_nurse_hands_over_with_its_own_reason_and_who_did_it(admin
         assert tasks_hand_over_sweep(nurse_id=leaving.pk, actor=admin_user) == 1
     task.refresh_from_db()
     assert task.assigned_to_id == staying.pk
-    move = TaskAssignment.objects.get(task=task, reason=HandOverReason.NURSE_DEACTIVATED)
-    assert (move.from_nurse_id, move.actor) == (leaving.pk, admin_user.pk)
-    assert Event.objects.get(name="task/reassigned").actor == admin_user.pk
+    move = Event.objects.get(name="task/reassigned", data__reason=HandOverReason.NURSE_DEACTIVATED)
+    assert (move.data["from_nurse_id"], move.actor) == (leaving.pk, admin_user.pk)
 
 
 def test_sla_stages_alert_whoever_holds_the_task_when_they_fire():
@@ -175,7 +181,8 @@ def test_not_acknowledged_it_is_reminded_on_her_next_channel_then_handed_on_and_
         drain()
     task.refresh_from_db()
     assert (task.assigned_to_id, task.status) == (second.pk, "ASSIGNED")
-    assert TaskAssignment.objects.filter(task=task, reason="NOT_ACKNOWLEDGED", from_nurse=first).count() == 1
+    moves = Event.objects.filter(name="task/reassigned", data__reason="NOT_ACKNOWLEDGED", data__from_nurse_id=first.pk)
+    assert moves.count() == 1
     assert NotificationLog.objects.filter(type="ACK_ESCALATED", recipient_nurse=charge).count() == 1
     assert NotificationLog.objects.filter(type="TASK_REASSIGNED", recipient_nurse=second).count() == 1
     assert Event.objects.filter(name="task/ack_escalated").count() == 1
