@@ -40,6 +40,8 @@ class NotificationType(models.TextChoices):
     SLA_BREACH = "SLA_BREACH", "SLA breach"
     URGENT_HANDOFF = "URGENT_HANDOFF", "Urgent hand-off"
     CHECKIN = "CHECKIN", "Check-in message"
+    ACK_REMINDER = "ACK_REMINDER", "Task not acknowledged: reminder"
+    ACK_ESCALATED = "ACK_ESCALATED", "Task not acknowledged: handed on"
 
 
 class Channel(models.TextChoices):

@@ -12,6 +12,7 @@ from care_events.platform.bus.health import (
 )
 from care_events.platform.rest.errors import api_path_not_found
 from config.metrics import metrics_view
+from tasks_app.alert_views import acknowledge_from_alert
 from tasks_app.screens.home import care_team_home
 
 admin.site.site_header = "Sequora care events"
@@ -55,6 +56,7 @@ urlpatterns = [
     # Session login for nurses in a browser (then /api/docs/ can call the API as them).
     path("api/auth/", include("rest_framework.urls")),
     path("webhooks/twilio/", include("notifications.webhook_urls")),
+    path("alerts/acknowledge/", acknowledge_from_alert, name="acknowledge-from-alert"),
     re_path(r"^api/(?P<path>.*)$", api_path_not_found),
 ]
 

@@ -18,8 +18,10 @@ from django.utils import timezone
 from care_events.choices import NotificationType
 from care_events.facilities import facility_display_name
 from care_events.models import Episode
-from tasks_app.models import EscalationTask, Nurse
+from notifications.models import NotificationLog
+from tasks_app.models import EscalationTask, Nurse, TaskStatus
 from tasks_app.selectors import unassigned_cause
+from tasks_app.services.acknowledgement import ack_token_make
 
 PATIENT_LANGUAGES = ("en", "es")
 
@@ -27,6 +29,14 @@ PATIENT_LANGUAGES = ("en", "es")
 def task_link(task: EscalationTask) -> str:
     """Where a nurse opens the task (the link in her messages)."""
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("admin:tasks_app_escalationtask_change", args=[task.pk])
+
+
+def ack_code_for(task: EscalationTask | None, nurse: Nurse) -> str:
+    """The code she may reply with to acknowledge (docs/handover.md), in her own alerts about a task of hers that
+    waits for it; "" otherwise (a charge nurse's copy, an acknowledged task)."""
+    if task is None or task.assigned_to_id != nurse.pk or task.status != TaskStatus.ASSIGNED:
+        return ""
+    return task.ack_code
 
 
 def render_for_nurse(
@@ -40,6 +50,7 @@ def render_for_nurse(
         "due": f"{due:%H:%M %Z} ({due:%b %d})" if due else "",
         "link": task_link(task) if task else settings.PUBLIC_BASE_URL,
         "ref_spoken": " ".join(str(task.pk)[:4]) if task else "",
+        "ack_code": ack_code_for(task, nurse),
     }
     if notification_type == NotificationType.TASK_UNASSIGNED and task is not None:
         # Why nobody took it, as it is when the message goes: the team's name and counts, no PHI.
@@ -53,6 +64,24 @@ def render_for_nurse(
         ]
     ).render({**context, "subject": subject})
     return f"Sequora: {subject}", body.strip()
+
+
+def push_actions(log: NotificationLog) -> dict[str, object]:
+    """What a nurse's push alert carries besides its words: an "Acknowledge" button, with the signed token its
+    service worker posts to /alerts/acknowledge/ (docs/api.md#push-notifications-for-nurses), while the task
+    waits for her acknowledgement. Computed at each send, so a token never outlives the assignment it names."""
+    nurse, task = log.recipient_nurse, log.task
+    if nurse is None or not ack_code_for(task, nurse):
+        return {}
+    assert task is not None  # ack_code_for
+    return {
+        "actions": [{"action": "acknowledge", "title": "Acknowledge"}],
+        "data": {
+            "acknowledge_url": settings.PUBLIC_BASE_URL.rstrip("/") + reverse("acknowledge-from-alert"),
+            "token": ack_token_make(task=task, nurse=nurse),
+            "url": task_link(task),
+        },
+    }
 
 
 def render_for_patient(notification_type: str, episode: Episode | None, language: str) -> tuple[str, str]:

@@ -149,6 +149,8 @@ class InboundKind(models.TextChoices):
     HELP = "HELP", "Help keyword"
     REPLY = "REPLY", "A patient's reply"
     UNKNOWN_SENDER = "UNKNOWN_SENDER", "From a number no patient has"
+    NURSE_ACK = "NURSE_ACK", "A nurse acknowledged a task"
+    NURSE_OTHER = "NURSE_OTHER", "From a nurse's phone: nothing acknowledged"
 
 
 class InboundMessage(models.Model):

@@ -26,6 +26,7 @@ from notifications.messages import render_patient_text
 from notifications.models import InboundKind, InboundMessage
 from notifications.services.inbound import inbound_message_receive
 from notifications.services.status import notification_provider_report
+from tasks_app.services.acknowledgement import is_ack_reply
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +107,23 @@ def _twiml(message: str = "") -> HttpResponse:
     return HttpResponse(str(response), content_type="text/xml")
 
 
+# Answers to a nurse's acknowledgement, and to one from a number no nurse has: never a task's details.
+NURSE_ANSWERS = {
+    InboundKind.NURSE_ACK: "Sequora: acknowledged. Thank you.",
+    InboundKind.NURSE_OTHER: "Sequora: nothing was acknowledged. Reply ACK and the code in your alert (e.g. ACK 1234), "
+    "or open the task in Sequora.",
+}
+NOT_A_NURSE_ANSWER = "Sequora: nothing was acknowledged from this number."
+
+
 def _answer(inbound: InboundMessage) -> HttpResponse:
     """The same answer for the first delivery and any retry: built from the recorded row, not the request."""
     if inbound.kind == InboundKind.HELP and inbound.patient is not None:
         return _twiml(render_patient_text("HELP", inbound.patient.preferred_language))
+    if inbound.kind in NURSE_ANSWERS:
+        return _twiml(NURSE_ANSWERS[InboundKind(inbound.kind)])
+    if inbound.kind == InboundKind.UNKNOWN_SENDER and is_ack_reply(inbound.body):
+        return _twiml(NOT_A_NURSE_ANSWER)
     return _twiml()
 
 

@@ -16,6 +16,13 @@ class TaskAssignedPayload(TaskPayload):
 class TaskReassignedPayload(TaskPayload):
     from_nurse_id = serializers.IntegerField(min_value=1, allow_null=True)
     to_nurse_id = serializers.IntegerField(min_value=1)
+    # Why it changed hands (tasks_app.models.HandOverReason); absent on events recorded before reasons were kept.
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=20)
+
+
+class TaskUnassignedPayload(TaskPayload):
+    from_nurse_id = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(max_length=20)
 
 
 # Each event once per task (`emit(once_for=(task_id,))`), an assignment once per (task, nurse, moment), keyed with
@@ -29,7 +36,23 @@ register(
         key_prefix="task-created",
     ),
     EventType("task/assigned", TaskAssignedPayload, "A task was assigned to a nurse.", key_prefix="assigned"),
-    EventType("task/reassigned", TaskReassignedPayload, "Staff moved a task to another nurse.", key_prefix="assigned"),
+    EventType(
+        "task/reassigned",
+        TaskReassignedPayload,
+        "A task moved to another nurse (`reason`: staff, round-robin, shift ended, nurse deactivated, not "
+        "acknowledged).",
+        key_prefix="assigned",
+    ),
+    EventType(
+        "task/handed_back",
+        TaskUnassignedPayload,
+        "A task's nurse left (shift ended, deactivated) and nobody on shift could take it: it is unassigned again.",
+    ),
+    EventType(
+        "task/ack_escalated",
+        TaskAssignedPayload,
+        "An assigned task was not acknowledged in time and was handed on; the charge nurses were alerted.",
+    ),
     EventType(
         "task/acknowledged", TaskAssignedPayload, "The assignee acknowledged the task.", key_prefix="acknowledged"
     ),

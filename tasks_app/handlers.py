@@ -11,8 +11,10 @@ from care_events.platform.bus.catalogue import URGENT
 from care_events.platform.bus.dispatch import Payload, subscribe
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timer_handler
+from tasks_app.services.acknowledgement import ack_reminder_send
 from tasks_app.services.assignment import task_assign
 from tasks_app.services.escalation import response_escalate, unreached_patient_task_create
+from tasks_app.services.handover import ack_escalation_reach
 from tasks_app.services.replies import reply_review_task_create
 from tasks_app.services.sla import sla_stage_reach, sla_timers_schedule
 
@@ -50,3 +52,13 @@ def call_unreached_patient(payload: Payload) -> None:
 @timer_handler(TimerKind.REPLY_REVIEW, queue=URGENT)
 def reply_review_due(message_id: uuid.UUID, due_at: dt.datetime) -> None:
     reply_review_task_create(message_id=message_id)
+
+
+@timer_handler(TimerKind.ACK_REMINDER, queue=URGENT)
+def ack_reminder_due(task_id: uuid.UUID, due_at: dt.datetime) -> None:
+    ack_reminder_send(task_id=task_id)
+
+
+@timer_handler(TimerKind.ACK_ESCALATION, queue=URGENT)
+def ack_escalation_due(task_id: uuid.UUID, due_at: dt.datetime) -> None:
+    ack_escalation_reach(task_id=task_id)

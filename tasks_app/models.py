@@ -187,6 +187,13 @@ class EscalationTask(TimeStampedModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    ack_code = models.CharField(
+        max_length=8,
+        blank=True,
+        editable=False,
+        help_text="The code the assignee replies to her alert with to acknowledge it (ACK <code>): new at each "
+        "assignment, unique among her open tasks (tasks_app/services/acknowledgement.py).",
+    )
     source_key = models.CharField(
         max_length=100,
         null=True,
@@ -248,3 +255,14 @@ class EscalationTask(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_TASK_STATUSES
+
+
+class HandOverReason(models.TextChoices):
+    """Why a task changed hands: the `reason` of its `task/reassigned` and `task/handed_back` events, which are its
+    history (tasks_app.selectors.task_holder_history; docs/handover.md)."""
+
+    ROUND_ROBIN = "ROUND_ROBIN", "Round-robin"
+    STAFF = "STAFF", "Reassigned by staff"
+    SHIFT_ENDED = "SHIFT_ENDED", "Shift ended"
+    NURSE_DEACTIVATED = "NURSE_DEACTIVATED", "Nurse deactivated"
+    NOT_ACKNOWLEDGED = "NOT_ACKNOWLEDGED", "Not acknowledged"

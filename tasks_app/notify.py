@@ -23,3 +23,13 @@ def unassigned_key(*, task_id: uuid.UUID, supervisor_id: int) -> str:
 def sla_key(*, stage: NotificationType, task_id: uuid.UUID, nurse_id: int) -> str:
     """SLA_WARNING or SLA_BREACH: once per stage, task and recipient."""
     return f"{stage.lower()}:{task_id}:{nurse_id}"
+
+
+def ack_reminder_key(*, task_id: uuid.UUID, nurse_id: int, assigned_at: dt.datetime) -> str:
+    """ACK_REMINDER: once per assignment that went unacknowledged (a later assignment to her is a new one)."""
+    return f"ack-reminder:{task_id}:{nurse_id}:{assigned_at.isoformat()}"
+
+
+def ack_escalated_key(*, task_id: uuid.UUID, supervisor_id: int, assigned_at: dt.datetime) -> str:
+    """ACK_ESCALATED: each charge nurse hears once per assignment that was handed on unacknowledged."""
+    return f"ack-escalated:{task_id}:{supervisor_id}:{assigned_at.isoformat()}"

@@ -3,6 +3,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -21,6 +22,25 @@ def acting_nurse_for(*, user: User | AnonymousUser) -> Nurse | None:
     """Whom a user's move on a task is made as: None for who may see every task (a charge nurse acts for the
     assignee), else her own nurse profile (a nurse reaches only her own tasks, and acts as herself)."""
     return None if user.has_perm("tasks_app.view_all_tasks") else nurse_for_user(user=user)
+
+
+def nurses_by_phone(*, phone: str) -> list[Nurse]:
+    """Active nurses with this number (E.164): whose SMS replies may acknowledge their tasks."""
+    return list(Nurse.objects.filter(phone=phone, is_active=True).select_related("user").order_by("pk"))
+
+
+def nurses_unable_to_hold(now: dt.datetime) -> QuerySet[Nurse]:
+    """Nurses who cannot keep open tasks now: inactive, or with no shift running now or starting within
+    HANDOVER_BACK_TO_BACK_MINUTES (a back-to-back shift keeps them). docs/handover.md."""
+    horizon = now + dt.timedelta(minutes=settings.HANDOVER_BACK_TO_BACK_MINUTES)
+    covered = NurseShift.objects.filter(nurse=OuterRef("pk"), starts_at__lte=horizon, ends_at__gt=now)
+    return Nurse.objects.filter(Q(is_active=False) | ~Exists(covered))
+
+
+def tasks_held_by_absent_nurses(now: dt.datetime) -> QuerySet[EscalationTask]:
+    """Open tasks held (assigned or acknowledged) by such a nurse: the hand-over sweep's work list."""
+    held = (EscalationTask.Status.ASSIGNED, EscalationTask.Status.ACKNOWLEDGED)
+    return EscalationTask.objects.filter(status__in=held, assigned_to__in=nurses_unable_to_hold(now))
 
 
 def nurse_list_with_workload() -> QuerySet[Nurse]:
@@ -313,10 +333,12 @@ def nurses_holding_open_tasks_off_shift(*, now: dt.datetime) -> QuerySet[Nurse]:
 
 def task_holder_history(*, task_id: uuid.UUID) -> list["HolderChange"]:
     """Who held the task, in order: each assignment and reassignment from the event log (task/assigned,
-    task/reassigned), and acknowledgements, with who did it (the actor; None: the system's round-robin)."""
+    task/reassigned, task/handed_back: with its reason, e.g. SHIFT_ENDED), and acknowledgements, with who did it
+    (the actor; None: the system's round-robin)."""
     events = list(
         Event.objects.filter(
-            name__in=("task/assigned", "task/reassigned", "task/acknowledged"), data__task_id=str(task_id)
+            name__in=("task/assigned", "task/reassigned", "task/handed_back", "task/acknowledged"),
+            data__task_id=str(task_id),
         ).order_by("created_at")
     )
     keys = ("nurse_id", "from_nurse_id", "to_nurse_id")
@@ -329,7 +351,10 @@ def task_holder_history(*, task_id: uuid.UUID) -> list["HolderChange"]:
             at=event.created_at,
             what=event.name.removeprefix("task/"),
             from_nurse=nurses.get(event.data.get("from_nurse_id")) if event.data.get("from_nurse_id") else None,
-            to_nurse=nurses.get(event.data.get("to_nurse_id") or event.data.get("nurse_id"), "?"),
+            # task/handed_back: nobody on shift could take it (docs/handover.md)
+            to_nurse="nobody"
+            if event.name == "task/handed_back"
+            else nurses.get(event.data.get("to_nurse_id") or event.data.get("nurse_id"), "?"),
             by=actors.get(event.actor) if event.actor is not None else None,
             reason=str(event.data.get("reason", "")),
         )

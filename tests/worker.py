@@ -2,7 +2,8 @@
 test broker's Redis database (TEST_CELERY_BROKER_URL).
 
 Only Twilio is replaced, by tests/notifications/fake_twilio.py at its HTTP boundary: the workers send SMS through
-the real twilio SDK to that local server. Timers are short (CHECKIN_DELAY 3 s, response window 6 s) and the
+the real twilio SDK to that local server. Timers are short (CHECKIN_DELAY 3 s, response window 6 s, a CRITICAL
+task's acknowledgement chased after 9 s and 18 s) and the
 backstops fast (sweep every second, relay after 2 s) so the durability tests finish in seconds; the timers' horizon
 is 4 s, so an SLA stage or a check-in due later than that is published by the horizon job, as in production.
 """
@@ -36,6 +37,10 @@ WORKER_SETTINGS = {
     "RELAY_GRACE_SECONDS": "2",
     "NOTIFICATION_SEND_LEASE_SECONDS": "15",  # 3 x the fake Twilio's 5 s timeout (settings_overrides)
     "NOTIFICATION_SMS_BACKEND": "twilio",
+    # Only CRITICAL tasks are chased for their acknowledgement, after 9 s and 9 s more (docs/handover.md): the other
+    # worker tests' tasks (HIGH and below) get no reminder they would have to count.
+    "ACK_REMIND_AFTER_MINUTES": "CRITICAL=0.15",
+    "ACK_ESCALATE_AFTER_MINUTES": "CRITICAL=0.15",
 }
 
 

@@ -55,6 +55,7 @@ CELERY_TASK_ROUTES = {
     "bus.timers_publish_horizon": {"queue": "backstop"},
     "notifications.relay": {"queue": "backstop"},
     "webhooks.relay": {"queue": "backstop"},
+    "tasks_app.hand_over_sweep": {"queue": "backstop"},  # docs/handover.md
 }
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # A pending handler run or notification whose message was published this long ago and has not run is taken
@@ -89,6 +90,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "relay-pending-webhook-deliveries": {
         "task": "webhooks.relay",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "hand-over-off-shift-tasks": {
+        "task": "tasks_app.hand_over_sweep",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
     "assign-waiting-tasks": {

@@ -59,6 +59,29 @@ QUIET_HOURS_END = env.int("QUIET_HOURS_END", default=8)
 # facilities (and all of them by default) belong to the team "default". Env: "FAC1=north,FAC2=north,FAC3=south".
 CARE_TEAM_BY_FACILITY: dict[str, str] = env.dict("CARE_TEAM_BY_FACILITY", default={})
 
+# --- Who holds a task, and when (docs/handover.md) ------------------------------------------------------------
+# A nurse off shift keeps her open tasks only if her next shift starts within this many minutes; otherwise the
+# hand-over sweep gives them to the next nurse on shift of the task's care team.
+HANDOVER_BACK_TO_BACK_MINUTES = env.int("HANDOVER_BACK_TO_BACK_MINUTES", default=15)
+# An assigned task not acknowledged within its severity's minutes is sent again to its nurse on her next channel;
+# still not acknowledged ACK_ESCALATE_AFTER_MINUTES later, it is handed to the next nurse on shift and the charge
+# nurses are alerted. A severity left out (LOW by default) is never chased. Env: "CRITICAL=5,HIGH=15,MODERATE=60"
+# (read as strings and converted here: django-environ's float cast misreads a dict's values).
+ACK_REMIND_AFTER_MINUTES = {
+    severity: float(minutes)
+    for severity, minutes in env.dict(
+        "ACK_REMIND_AFTER_MINUTES", default={"CRITICAL": 5, "HIGH": 15, "MODERATE": 60}
+    ).items()
+}
+ACK_ESCALATE_AFTER_MINUTES = {
+    severity: float(minutes)
+    for severity, minutes in env.dict(
+        "ACK_ESCALATE_AFTER_MINUTES", default={"CRITICAL": 5, "HIGH": 15, "MODERATE": 60}
+    ).items()
+}
+# How long the "Acknowledge" button of a push alert works (its signed token), at most.
+ACK_TOKEN_MAX_AGE_SECONDS = env.int("ACK_TOKEN_MAX_AGE_SECONDS", default=12 * 60 * 60)
+
 # --- The agent's contract: what one interaction agent may cause (docs/api.md#limits-on-what-the-agent-causes) ----
 # Flags and hand-offs on a completed or abandoned interaction are refused this many minutes after it ended.
 AGENT_LATE_FLAG_GRACE_MINUTES = env.int("AGENT_LATE_FLAG_GRACE_MINUTES", default=10)

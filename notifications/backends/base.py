@@ -13,6 +13,7 @@ class OutgoingMessage:
     subject: str = ""
     whatsapp: bool = False  # WhatsApp is a route of SMS (Twilio's "whatsapp:" prefix), not a channel
     status_callback_url: str = ""  # passed to the provider as its delivery-status webhook when non-empty
+    extra: dict[str, object] | None = None  # channel-specific content: a push alert's action button (messages.py)
 
 
 @dataclass(frozen=True)

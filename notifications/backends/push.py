@@ -56,7 +56,8 @@ class WebPushBackend:
         )
         if not subscriptions:
             raise PermanentSendError("push:no_subscription")
-        data = json.dumps({"title": message.subject, "body": message.body})
+        # `extra`: the "Acknowledge" button and its token, while the task waits for her (notifications/messages.py).
+        data = json.dumps({"title": message.subject, "body": message.body, **(message.extra or {})})
         delivered: list[int] = []
         gone: list[int] = []
         errors: list[SendError] = []

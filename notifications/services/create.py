@@ -17,6 +17,7 @@ from care_events.platform.bus.catalogue import DEFAULT, URGENT
 from care_events.platform.bus.publish import publish
 from notifications.messages import render_for_nurse, render_for_patient
 from notifications.models import NotificationLog, NotificationStatus
+from notifications.services.channels import nurse_first_channel
 from tasks_app.models import EscalationTask, Nurse
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def notification_create(
     return notification_row_create(
         notification_type=notification_type,
         dedupe_key=dedupe_key,
-        channel=nurse.preferred_channel if nurse is not None else Channel.SMS,
+        channel=nurse_first_channel(nurse, notification_type) if nurse is not None else Channel.SMS,
         recipient_nurse=nurse,
         recipient_patient=patient,
         task=task,

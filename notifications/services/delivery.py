@@ -27,6 +27,7 @@ from notifications.backends.base import (
     TransientSendError,
 )
 from notifications.backends.local import LocalBackend
+from notifications.messages import push_actions
 from notifications.models import NotificationLog, NotificationStatus
 from notifications.services.create import delivery_publish
 from notifications.services.fallback import is_urgent_alert, notification_fallback
@@ -60,6 +61,7 @@ def notification_deliver(*, notification_id: uuid.UUID) -> float | None:
         subject=log.subject,
         whatsapp=log.whatsapp,
         status_callback_url=f"{settings.PUBLIC_BASE_URL.rstrip('/')}/webhooks/twilio/status/{log.pk}/",
+        extra=push_actions(log) if log.channel == Channel.PUSH else None,
     )
     try:
         result = _already_sent(log, message, backend, in_doubt_since) if in_doubt_since else None

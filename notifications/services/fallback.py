@@ -4,18 +4,24 @@ row is still sent at most once and the chain is visible in admin."""
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
 
 from care_events.choices import NotificationType, Severity
 from notifications.models import NotificationLog, NotificationStatus
+from notifications.services.channels import nurse_chain
 from notifications.services.create import notification_row_create
 
 logger = logging.getLogger(__name__)
 
 # Alerts a nurse must not miss: an assignment of a HIGH or CRITICAL task, a hand-off, an SLA breach, a task nobody
 # on shift could take.
-ALWAYS_URGENT = (NotificationType.URGENT_HANDOFF, NotificationType.SLA_BREACH, NotificationType.TASK_UNASSIGNED)
+ALWAYS_URGENT = (
+    NotificationType.URGENT_HANDOFF,
+    NotificationType.SLA_BREACH,
+    NotificationType.TASK_UNASSIGNED,
+    NotificationType.ACK_REMINDER,
+    NotificationType.ACK_ESCALATED,
+)
 URGENT_IF_SEVERE = (NotificationType.TASK_ASSIGNED, NotificationType.TASK_REASSIGNED)
 
 
@@ -31,8 +37,7 @@ def nurse_channel_chain(log: NotificationLog) -> list[str]:
     """The nurse's preferred channel, then her own fallback chain (or the default one), each channel once."""
     nurse = log.recipient_nurse
     assert nurse is not None
-    chain = [nurse.preferred_channel, *(nurse.fallback_channels or settings.NOTIFICATION_FALLBACK_CHAIN)]
-    return list(dict.fromkeys(chain))
+    return nurse_chain(nurse)
 
 
 def replaced_rows(log: NotificationLog) -> list[NotificationLog]:

@@ -10,6 +10,10 @@ from care_events.selectors import patients_by_phone
 from care_events.services.interactions import patient_reply_record
 from care_events.services.patients import patient_sms_consent_set
 from notifications.models import InboundKind, InboundMessage
+from tasks_app.models import Nurse
+from tasks_app.selectors import nurses_by_phone
+from tasks_app.services.acknowledgement import is_ack_reply, task_for_ack_reply
+from tasks_app.services.tasks import TaskStateError, task_acknowledge
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +46,16 @@ def inbound_message_receive(*, provider_message_id: str, from_number: str, body:
     STOP-like keywords turn SMS consent off for every patient with that number (family members can share a phone),
     START-like ones turn it on again; any other text from a known number is the patient's reply
     (care_events.services.interactions.patient_reply_record); a number no patient has is only recorded. A retried
-    webhook finds the row and changes nothing."""
+    webhook finds the row and changes nothing.
+
+    A nurse's number is heard first when the text is an acknowledgement ("ACK 4821", "1") or no patient has the
+    number: `nurse_reply_receive`."""
     patients: list[Patient] = list(patients_by_phone(phone=from_number))
+    nurses = nurses_by_phone(phone=from_number)
+    if nurses and (is_ack_reply(body) or not patients):
+        return nurse_reply_receive(
+            provider_message_id=provider_message_id, from_number=from_number, body=body, nurses=nurses
+        )
     kind = inbound_kind(body, patients)
     # The unique provider id serializes a retry that races the first delivery: its insert waits for the first
     # transaction, then finds the row (created=False) and does nothing.
@@ -67,4 +79,36 @@ def inbound_message_receive(*, provider_message_id: str, from_number: str, body:
     elif kind == InboundKind.REPLY:
         patient_reply_record(patient_id=patients[0].pk, text=body, provider_message_id=provider_message_id)
     logger.info("inbound message %s (%s) kind=%s patient=%s", inbound.pk, provider_message_id, kind, inbound.patient_id)
+    return inbound
+
+
+def nurse_reply_receive(
+    *, provider_message_id: str, from_number: str, body: str, nurses: list[Nurse]
+) -> InboundMessage:
+    """A nurse answered her alert: "ACK <code>" acknowledges the task of hers with that code, "1" her only task
+    waiting for it, as her (the event's actor is her login). Recorded NURSE_ACK when it acknowledged a task,
+    NURSE_OTHER otherwise; once per provider message id."""
+    inbound, created = InboundMessage.objects.get_or_create(
+        provider_message_id=provider_message_id,
+        defaults={"from_number": from_number[:40], "body": body, "kind": InboundKind.NURSE_OTHER},
+    )
+    if not created:
+        return inbound
+    task = task_for_ack_reply(nurses=nurses, text=body)
+    if task is not None and task.assigned_to is not None:
+        nurse = task.assigned_to
+        try:
+            task_acknowledge(task=task, nurse=nurse, actor=nurse.user)
+        except TaskStateError:
+            task = None
+    if task is not None:
+        inbound.kind = InboundKind.NURSE_ACK
+        inbound.save(update_fields=["kind"])
+    logger.info(
+        "inbound message %s (%s) from a nurse: kind=%s task=%s",
+        inbound.pk,
+        provider_message_id,
+        inbound.kind,
+        task.pk if task else None,
+    )
     return inbound

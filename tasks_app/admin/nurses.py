@@ -102,5 +102,6 @@ class NurseAdmin(admin.ModelAdmin):
             password=data.get("password1") or None,
             can_log_in=data.get("can_log_in") if "can_log_in" in form.fields else None,
             is_active=data["is_active"],
+            actor=request.user,
         )
         obj.save()

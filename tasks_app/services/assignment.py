@@ -13,9 +13,17 @@ from care_events.choices import NotificationType, Severity
 from care_events.notify import notification_request
 from care_events.platform.bus.dispatch import Actor, actor_id, emit
 from tasks_app.care_team import shift_window_label
-from tasks_app.models import OPEN_TASK_STATUSES, ActionType, EscalationTask, Nurse, NurseShift
+from tasks_app.models import (
+    OPEN_TASK_STATUSES,
+    ActionType,
+    EscalationTask,
+    HandOverReason,
+    Nurse,
+    NurseShift,
+)
 from tasks_app.notify import assignment_key, unassigned_key
 from tasks_app.selectors import unassigned_cause
+from tasks_app.services.acknowledgement import ack_code_choose, ack_timers_arm
 from tasks_app.services.nurses import supervisors
 
 logger = logging.getLogger(__name__)
@@ -51,14 +59,20 @@ def tasks_assign_waiting(*, older_than: dt.timedelta = dt.timedelta(seconds=30))
     return sum(task_assign(task_id=task_id) is not None for task_id in waiting)
 
 
-def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | None, actor: Actor = None) -> None:
-    """Hand a locked task to a locked nurse: task, nurse and shift counter change together, then the event and the
-    nurse's message. `previous_id`: the nurse it is taken from (a reassignment), or None (a first assignment);
-    `actor`: the user who reassigned it (None: round-robin)."""
+def task_hand_over(
+    *, task: EscalationTask, nurse: Nurse, previous_id: int | None, actor: Actor = None, reason: str = ""
+) -> None:
+    """Hand a locked task to a locked nurse: task, nurse and shift counter change together, with its new
+    acknowledgement code and timers, then the event (a reassignment's names its `reason`, a HandOverReason: by
+    default staff or round-robin) and the nurse's message. `previous_id`: the nurse it is taken from (a
+    reassignment), or None (a first assignment); `actor`: the user who reassigned it (None: the system)."""
     # Taken once the nurse is locked, so last_assigned_at follows commit order.
     now = timezone.now()
+    reason = reason or (HandOverReason.STAFF if actor_id(actor) is not None else HandOverReason.ROUND_ROBIN)
     task.status, task.assigned_to, task.assigned_at = EscalationTask.Status.ASSIGNED, nurse, now
-    task.save(update_fields=["status", "assigned_to", "assigned_at", "updated_at"])
+    task.acknowledged_at, task.ack_code = None, ack_code_choose(nurse=nurse, task=task)
+    task.save(update_fields=["status", "assigned_to", "assigned_at", "acknowledged_at", "ack_code", "updated_at"])
+    ack_timers_arm(task=task)
     Nurse.objects.filter(pk=nurse.pk).update(last_assigned_at=now)
     NurseShift.objects.filter(nurse=nurse, starts_at__lte=now, ends_at__gt=now).update(
         tasks_assigned=F("tasks_assigned") + 1
@@ -71,7 +85,7 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
     else:
         emit(
             "task/reassigned",
-            {"task_id": task.pk, "from_nurse_id": previous_id, "to_nurse_id": nurse.pk},
+            {"task_id": task.pk, "from_nurse_id": previous_id, "to_nurse_id": nurse.pk, "reason": reason},
             once_for=assignment,
             actor=actor_id(actor),
         )
@@ -150,6 +164,17 @@ def _lock_next_nurse(now: dt.datetime, care_team: str, exclude_id: int | None = 
     if candidates:
         return Nurse.objects.select_for_update(no_key=True).get(pk=candidates[0].pk)
     return None
+
+
+def nurse_next_lock(*, care_team: str, exclude_id: int | None = None) -> Nurse | None:
+    """The round-robin's next nurse of the team on shift now (not `exclude_id`), locked for the caller's transaction
+    (`_lock_next_nurse`): for the services that move a task themselves (tasks_app.services.handover)."""
+    return _lock_next_nurse(timezone.now(), care_team, exclude_id)
+
+
+def task_unassigned_alert(*, task: EscalationTask) -> None:
+    """The charge nurses' alert that nobody on shift can take `task`, once per task (`_alert_unassigned`)."""
+    _alert_unassigned(task)
 
 
 def _alert_unassigned(task: EscalationTask) -> None:

@@ -14,6 +14,7 @@ from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timers_cancel
 from care_events.platform.errors import ConflictError
 from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
+from tasks_app.services.acknowledgement import ACK_TIMERS, ack_timers_cancel
 from tasks_app.services.assignment import nurse_unavailable_reason, task_assign, task_hand_over
 from tasks_app.services.nurses import care_team_for
 
@@ -108,6 +109,7 @@ def task_acknowledge(*, task: EscalationTask, nurse: Nurse | None, actor: Actor 
         raise TaskStateError("Only the assignee can acknowledge this task.")
     task.status, task.acknowledged_at = EscalationTask.Status.ACKNOWLEDGED, timezone.now()
     task.save(update_fields=["status", "acknowledged_at", "updated_at"])
+    ack_timers_cancel(task_id=task.pk)  # nobody chases an acknowledged task (docs/handover.md)
     emit(
         "task/acknowledged",
         {"task_id": task.pk, "nurse_id": task.assigned_to_id},
@@ -143,7 +145,7 @@ def _close(
     task.status, task.resolution = status, resolution
     setattr(task, closed_at, timezone.now())
     task.save(update_fields=["status", closed_at, "resolution", "updated_at"])
-    timers_cancel(subject_id=task.pk, kinds=SLA_TIMERS)
+    timers_cancel(subject_id=task.pk, kinds=(*SLA_TIMERS, *ACK_TIMERS))
     emit(
         event_name,
         {"task_id": task.pk},

@@ -156,7 +156,8 @@ def test_a_task_resolved_before_75_percent_gets_neither_warning_nor_breach():
     with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
         drain()
     assert "task/sla_warning" not in event_names() and "task/sla_breach" not in event_names()
-    assert Timer.objects.filter(subject_id=task.pk, cancelled_at__isnull=False).count() == 2
+    # Its two SLA timers and its two acknowledgement timers (docs/handover.md), all cancelled.
+    assert Timer.objects.filter(subject_id=task.pk, cancelled_at__isnull=False).count() == 4
     assert not NotificationLog.objects.filter(type__in=["SLA_WARNING", "SLA_BREACH"]).exists()
 
 
@@ -199,7 +200,7 @@ def test_reassignment_keeps_the_deadlines_and_notifies_the_new_nurse():
         drain()
     assert task.assigned_to_id == second.pk
     assert (task.sla_warning_at, task.sla_breach_at) == deadlines
-    assert Timer.objects.filter(subject_id=task.pk).count() == 2
+    assert Timer.objects.filter(subject_id=task.pk, kind__startswith="SLA_").count() == 2
     assert set(NotificationLog.objects.filter(type="TASK_REASSIGNED").values_list("recipient_nurse_id", flat=True)) == {
         third.pk,
         second.pk,

@@ -75,6 +75,8 @@ class TimerKind(models.TextChoices):
     CHECKIN_DUE = "CHECKIN_DUE", "Check-in due"
     CHECKIN_NO_ANSWER = "CHECKIN_NO_ANSWER", "Check-in response window over"
     REPLY_REVIEW = "REPLY_REVIEW", "A patient's text nobody acted on: a nurse reviews it"
+    ACK_REMINDER = "ACK_REMINDER", "Not acknowledged: remind the assignee"
+    ACK_ESCALATION = "ACK_ESCALATION", "Not acknowledged: hand the task on"
 
 
 class TimerQuerySet(models.QuerySet["Timer"]):

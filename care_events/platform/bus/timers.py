@@ -86,6 +86,26 @@ def timer_reschedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datet
         _publish(timer.pk, timer.kind, timer.due_at)
 
 
+def timer_restart(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datetime) -> None:
+    """Arm the timer of `kind` and `subject_id` for `due_at`, whatever became of it before (fired, cancelled, given
+    up): a timer that runs again for a new occasion of its subject (a task's next assignment). The row is locked so
+    that a firing claim cannot interleave; a message published for its old due time finds it not due (or, once
+    fired, not pending) and does nothing."""
+    timer = Timer.objects.select_for_update().filter(kind=kind, subject_id=subject_id).first()
+    if timer is None:
+        timer_schedule(kind=kind, subject_id=subject_id, due_at=due_at)
+        return
+    publish = within_horizon(due_at)
+    timer.fired_at = timer.cancelled_at = timer.failed_at = None
+    timer.due_at, timer.attempts, timer.last_error = due_at, 0, ""
+    timer.published_at = timezone.now() if publish else None
+    timer.save(
+        update_fields=["fired_at", "cancelled_at", "failed_at", "due_at", "attempts", "last_error", "published_at"]
+    )
+    if publish:
+        _publish(timer.pk, timer.kind, timer.due_at)
+
+
 def timers_cancel(*, subject_id: uuid.UUID, kinds: Iterable[TimerKind]) -> int:
     return (
         Timer.objects.pending().filter(subject_id=subject_id, kind__in=list(kinds)).update(cancelled_at=timezone.now())

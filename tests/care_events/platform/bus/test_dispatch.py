@@ -23,8 +23,9 @@ from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_the_catalogue_has_the_nineteen_events():
-    # The seed's 18, and the patient's own texts (interaction/patient_replied).
+def test_the_catalogue_has_the_twenty_two_events():
+    # The seed's 18, the patient's own texts (interaction/patient_replied), checkin/sent, and the hand-overs
+    # (docs/handover.md).
     assert set(CATALOGUE) == {
         "task/created",
         "task/assigned",
@@ -46,8 +47,10 @@ def test_the_catalogue_has_the_nineteen_events():
         "interaction/response_received",
         "interaction/escalated",
         "interaction/patient_replied",
+        "task/handed_back",
+        "task/ack_escalated",
     }
-    assert len(CATALOGUE) == 20
+    assert len(CATALOGUE) == 22
 
 
 def test_an_unknown_event_name_is_a_clear_error_and_writes_nothing():

@@ -30,6 +30,7 @@ BACKSTOP_TASKS = {
     "bus.events_relay",
     "notifications.relay",
     "webhooks.relay",
+    "tasks_app.hand_over_sweep",
 }
 
 
