@@ -145,9 +145,7 @@ def _lock_next_nurse(now: dt.datetime, care_team: str, exclude_id: int | None = 
     candidates = list(_available_nurses(now, care_team, exclude_id)[:50])
     nurse_row = Nurse.objects.order_by()
     for candidate in candidates:
-        nurse = (
-            nurse_row.select_for_update(skip_locked=True, no_key=True, of=("self",)).filter(pk=candidate.pk).first()
-        )
+        nurse = nurse_row.select_for_update(skip_locked=True, no_key=True, of=("self",)).filter(pk=candidate.pk).first()
         if nurse is not None:
             return nurse
     if candidates:
