@@ -64,7 +64,7 @@ def pg_commits(servers: Servers) -> tuple[int, int]:
 
 
 def cost(bench: Bench) -> None:
-    count = 10 if bench.quick else 30
+    count = 30
     bench.begin(f"Celery messages, Redis commands, PostgreSQL commits and CPU per escalation ({count} one after "
                 "another; one worker, no Beat)")  # fmt: skip
     stack = bench.fresh(workers=1)
