@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.lab import Servers, say
+from bench.lab import Servers, say, truncate_product_tables
 
 RESULTS_DB = 2  # the lab Redis database where the no-op task reports
 
@@ -97,23 +97,6 @@ def results_redis() -> Any:
     import redis
 
     return redis.Redis.from_url(os.environ["BENCH_RESULTS_URL"])
-
-
-def truncate_product_tables() -> None:
-    from django.apps import apps
-    from django.db import connection
-
-    # The audit trail is append-only (its trigger refuses TRUNCATE): it keeps the earlier runs' rows, harmlessly.
-    audit_table = apps.get_model("care_events", "AuditEntry")._meta.db_table
-    tables = [
-        model._meta.db_table
-        for label in ("care_events", "tasks_app", "notifications")
-        for model in apps.get_app_config(label).get_models()
-        if model._meta.db_table != audit_table
-    ]
-    with connection.cursor() as cursor:
-        quoted = ", ".join(connection.ops.quote_name(t) for t in tables)
-        cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float, what: str, every: float = 0.05) -> float:

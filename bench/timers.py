@@ -16,10 +16,9 @@ from bench.harness import (
     results_redis,
     schedule_sla_timers,
     task_rows,
-    truncate_product_tables,
     wait_for,
 )
-from bench.lab import percentile, say
+from bench.lab import percentile, say, truncate_product_tables
 
 
 def timers(bench: Bench) -> None:
