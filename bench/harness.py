@@ -40,6 +40,7 @@ class Bench:
     quick: bool
     sweep_interval: int
     worker_env: dict[str, str] = field(default_factory=dict)  # --worker-env: more environment for the workers
+    latency_rates: list[str] = field(default_factory=lambda: ["1", "half"])  # --latency-rates
     figures: list[Figure] = field(default_factory=list)
     stack: Any = None
     throughput: float = 0.0  # escalations per second, once measured

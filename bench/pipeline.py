@@ -78,13 +78,15 @@ def throughput(bench: Bench) -> None:
 
 
 def latency(bench: Bench) -> None:
+    """At each of bench.latency_rates (escalations per second, or "half": half the measured throughput)."""
     seconds = 30 if bench.quick else 60
-    if not bench.throughput:
-        throughput(bench)  # half the throughput is one of the two rates
-    _latency_at(bench, 1.0, seconds)
-    half = bench.throughput / 2
-    if abs(half - 1.0) > 0.1:
-        _latency_at(bench, half, seconds)
+    for rate in bench.latency_rates:
+        if rate == "half":
+            if not bench.throughput:
+                throughput(bench)
+            _latency_at(bench, bench.throughput / 2, seconds)
+        else:
+            _latency_at(bench, float(rate), seconds)
 
 
 def _latency_at(bench: Bench, rate: float, seconds: int) -> None:

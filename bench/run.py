@@ -49,6 +49,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="more environment for the Celery workers, for an A/B run (e.g. DATABASE_CONN_MAX_AGE=0); repeatable",
     )
+    parser.add_argument(
+        "--latency-rates",
+        default="1,half",
+        help='escalations per second for the latency figure, comma-separated; "half": half the measured throughput',
+    )
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(args.only) - set(FIGURES)
@@ -71,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     say(f"lab: PostgreSQL 127.0.0.1:{servers.pg_port}, Redis 127.0.0.1:{servers.redis_port}, data in {servers.run_dir}")
     if args.worker_env:
         say(f"workers' extra environment: {args.worker_env}")
-    bench = Bench(servers=servers, quick=args.quick, sweep_interval=args.sweep_interval, worker_env=args.worker_env)
+    bench = Bench(
+        servers=servers,
+        quick=args.quick,
+        sweep_interval=args.sweep_interval,
+        worker_env=args.worker_env,
+        latency_rates=[rate.strip() for rate in args.latency_rates.split(",") if rate.strip()],
+    )
     started = time.monotonic()
     load = os.getloadavg()
     try:
