@@ -129,6 +129,17 @@ class CeleryStack:
             process.wait(timeout=10)
         self.workers = []
 
+    def stop_workers(self) -> None:
+        """SIGTERM, Celery's warm shutdown: the tasks in hand finish first. Beat keeps running."""
+        for process in self.workers:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in self.workers:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.workers = []
+
     def stop(self) -> None:
         for process in [*self.workers, *([self.beat] if self.beat else [])]:
             os.killpg(process.pid, signal.SIGTERM)

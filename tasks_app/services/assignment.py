@@ -135,16 +135,21 @@ def _lock_next_nurse(now: dt.datetime, care_team: str, exclude_id: int | None = 
     The lock is FOR NO KEY UPDATE (`no_key=True`), not FOR UPDATE: every insert or update of a row pointing at a
     nurse (her notification log, a task's assignee) takes FOR KEY SHARE on her row until it commits, and FOR
     UPDATE SKIP LOCKED would pass her over for that, losing her turn (measured: a spread of 2 in 200 tasks).
+
+    Only the nurse row is locked (`of=("self",)`, and no ordering: Nurse's default one joins auth_user): a lock that
+    took her user row too would be skipped while that row is written, and a login writes it (last_login), so a
+    nurse logging in at that moment would lose her turn.
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ROUND_ROBIN_LOCK, care_team])
     candidates = list(_available_nurses(now, care_team, exclude_id)[:50])
+    nurse_row = Nurse.objects.order_by()
     for candidate in candidates:
-        nurse = Nurse.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=candidate.pk).first()
+        nurse = nurse_row.select_for_update(skip_locked=True, no_key=True, of=("self",)).filter(pk=candidate.pk).first()
         if nurse is not None:
             return nurse
     if candidates:
-        return Nurse.objects.select_for_update(no_key=True).get(pk=candidates[0].pk)
+        return nurse_row.select_for_update(no_key=True, of=("self",)).get(pk=candidates[0].pk)
     return None
 
 

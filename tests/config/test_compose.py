@@ -144,6 +144,14 @@ def test_flower_is_reached_through_the_proxy_only_read_only_and_behind_its_own_c
     assert environment(SERVICES["flower"])["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
 
 
+def test_task_events_come_from_the_urgent_worker_only():
+    """Task events cost a worker's main process about 40 % of its CPU (docs/PERFORMANCE.md): off in settings, on
+    (-E) for the worker whose tasks Flower shows, and Flower does not switch them back on in every worker."""
+    assert option(command(SERVICES["flower"]), "--enable_events") == "False"
+    workers = {name: command(service) for name, service in SERVICES.items() if celery(service) == "worker"}
+    assert [name for name, words in workers.items() if "-E" in words] == ["worker-urgent"]
+
+
 def test_the_proxy_blocks_flowers_config_and_control_paths():
     blocked = re.search(r"@flower_blocked path (.*)", CADDYFILE)[1].split()
     assert "respond @flower_blocked" in CADDYFILE
