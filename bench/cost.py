@@ -101,7 +101,7 @@ def cost(bench: Bench) -> None:
     idle = len(monitor.between(idle_start, idle_end)) / (idle_end - idle_start)
     commands = monitor.between(window_start, window_end)
     verbs = Counter(command.split(" ", 1)[0].upper() for command in commands)
-    messages = [c for c in commands if re.match(r"LPUSH (default|urgent|backstop) ", c)]
+    messages = [c for c in commands if re.match(r"LPUSH (default|urgent|delivery|backstop) ", c)]
     names = Counter(message_name(c) for c in messages)
     total = (len(commands) - idle * (window_end - window_start)) / count
     per = {

@@ -86,7 +86,7 @@ def events_metrics() -> Iterator[Metric]:
 
 
 def handler_run_metrics(now: dt.datetime) -> Iterator[Metric]:
-    handlers = {handler.name for event_name in CATALOGUE for handler in handlers_for(event_name)}
+    handlers = {h.name for event_name in CATALOGUE for h in handlers_for(event_name) if not h.inline}
     counts = {
         (row["handler"], row["status"]): row["n"]
         for row in HandlerRun.objects.order_by().values("handler", "status").annotate(n=Count("*"))

@@ -84,19 +84,22 @@ class CeleryStack:
         )
 
     def start_workers(self, count: int = 2, concurrency: int = 2, *, backstop: bool = True) -> None:
-        """`count` workers on the urgent and default queues, and the backstop queue's own worker (as production runs
-        them: scripts/run.sh) unless `backstop` is False (one runs already)."""
+        """`count` workers on the urgent and default queues, and the delivery and backstop queues' own workers (as
+        production runs them: scripts/run.sh) unless `backstop` is False (they run already)."""
         first, self._started = self._started, self._started + count
-        queues = [("urgent,default", concurrency, f"w{n}") for n in range(first, first + count)]
+        queues = [("urgent,default", concurrency, f"w{n}", "prefork") for n in range(first, first + count)]
         if backstop:
-            queues.append(("backstop", 1, f"backstop{first}"))
-        for queue, processes, name in queues:
+            queues.append(("delivery", 8, f"delivery{first}", "threads"))
+            queues.append(("backstop", 1, f"backstop{first}", "prefork"))
+        for queue, processes, name, pool in queues:
             self.workers.append(
                 self._spawn(
                     name,
                     "worker",
                     "-Q",
                     queue,
+                    "-P",
+                    pool,
                     "--concurrency",
                     str(processes),
                     "--hostname",

@@ -26,7 +26,8 @@ URGENT_ACTIONS = (ActionType.URGENT_HANDOFF, ActionType.EMERGENCY_GUIDANCE)
 ROUND_ROBIN_LOCK = 0x5E9_0A55
 
 
-@transaction.atomic
+# No savepoint when called inside a transaction (the handler run's, a reassignment's): a failure is the caller's.
+@transaction.atomic(savepoint=False)
 def task_assign(*, task_id: uuid.UUID, exclude_nurse_id: int | None = None, actor: Actor = None) -> Nurse | None:
     """Round-robin: give an OPEN task to the next nurse on shift. A task with an assignee is never reassigned
     here, so a redelivered `task/created` changes nothing. Nobody available: the task stays OPEN, supervisors
@@ -82,6 +83,7 @@ def task_hand_over(*, task: EscalationTask, nurse: Nurse, previous_id: int | Non
         episode_id=task.episode_id,
         urgent=task.severity == Severity.CRITICAL or task.action_type in URGENT_ACTIONS,
         dedupe_key=assignment_key(task_id=task.pk, nurse_id=nurse.pk, assigned_at=now),
+        rows={"task_id": task, "recipient_nurse_id": nurse},  # locked here: its row is written without reading them
     )
     logger.info("task %s assigned to nurse %s", task.pk, nurse.pk)
 
@@ -142,15 +144,15 @@ def _lock_next_nurse(now: dt.datetime, care_team: str, exclude_id: int | None = 
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ROUND_ROBIN_LOCK, care_team])
-    candidates = list(_available_nurses(now, care_team, exclude_id)[:50])
-    nurse_row = Nurse.objects.order_by()
-    for candidate in candidates:
-        nurse = nurse_row.select_for_update(skip_locked=True, no_key=True, of=("self",)).filter(pk=candidate.pk).first()
-        if nurse is not None:
-            return nurse
-    if candidates:
-        return nurse_row.select_for_update(no_key=True, of=("self",)).get(pk=candidates[0].pk)
-    return None
+    candidates = _available_nurses(now, care_team, exclude_id)
+    # One statement: the first candidate in turn order that no other transaction holds, locked.
+    nurse = candidates.select_for_update(skip_locked=True, no_key=True, of=("self",)).first()
+    if nurse is not None:
+        return nurse
+    first = candidates.values_list("pk", flat=True).first()
+    if first is None:
+        return None
+    return Nurse.objects.order_by().select_for_update(no_key=True, of=("self",)).get(pk=first)
 
 
 def _alert_unassigned(task: EscalationTask) -> None:
