@@ -1,6 +1,7 @@
 """tasks_app's subscriptions to events and timers: one-line adapters from the bus to a service.
 
-The seed's assign-task, monitor-sla (inline: in the creating transaction) and handle-checkin-response, plus the call task for an unanswered check-in.
+The seed's assign-task, monitor-sla (inline: in the creating transaction) and handle-checkin-response, plus the
+call task for an unanswered check-in.
 Found through the registries (imported in TasksAppConfig.ready()); the whole table is in docs/events.md.
 """
 

@@ -7,9 +7,9 @@ docs/events.md (The cost of one escalation)."""
 import pytest
 from django.db import connection
 
-from care_events.services.interactions import interaction_response_record, interaction_start
 from care_events.platform.bus.dispatch import handler_run_execute
 from care_events.platform.bus.models import HandlerRun
+from care_events.services.interactions import interaction_response_record, interaction_start
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
 from tests.care_events.factories import EpisodeFactory

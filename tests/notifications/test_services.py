@@ -7,8 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from care_events.notify import notification_request
-from care_events.platform.bus.dispatch import handler_run_execute
-from care_events.platform.bus.models import Event, HandlerRun
+from care_events.platform.bus.models import Event
 from notifications.backends import OutgoingMessage
 from notifications.backends.twilio import TwilioSmsBackend
 from notifications.models import NotificationLog

@@ -22,18 +22,18 @@ def _statement(model: type[models.Model], key: tuple[str, ...]) -> tuple[str, tu
     # An auto id is the database's; any other primary key (a UUID) is written from Python.
     fields = tuple(f for f in meta.concrete_fields if not isinstance(f, AutoFieldMixin))
     quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in key)}) DO NOTHING RETURNING {quote(meta.pk.column)}"
-    )
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    conflict = ", ".join(quote(str(meta.get_field(name).column)) for name in key)  # type: ignore[union-attr]
+    table, pk, values = quote(meta.db_table), quote(str(meta.pk.column)), ", ".join(["%s"] * len(fields))  # type: ignore[union-attr]
+    # Quoted names of the model's own table and columns: no value of anyone's is in the text.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({conflict}) DO NOTHING RETURNING {pk}"  # noqa: S608
     return sql, fields
 
 
 def insert_once(row: M, *, key: tuple[str, ...]) -> bool:
-    """Insert `row` unless a row with its `key` (the fields of a unique constraint) exists. True: inserted (`row` is now saved, its id set); False: the
-    existing row wins and `row` stays unsaved (read the existing one by its key). No model signals are sent: use it
-    only for models that have none (the bus's events, message logs)."""
+    """Insert `row` unless a row with its `key` (the fields of a unique constraint) exists. True: inserted (`row` is
+    now saved, its id set); False: the existing row wins and `row` stays unsaved (read the existing one by its key).
+    No model signals are sent: use it only for models that have none (the bus's events and timers, message logs)."""
     sql, fields = _statement(type(row), key)
     values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
     with connection.cursor() as cursor:

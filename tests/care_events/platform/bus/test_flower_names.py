@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from care_events.platform.bus.catalogue import DEFAULT, URGENT
+from care_events.platform.bus.catalogue import URGENT
 from care_events.platform.bus.dispatch import handler_runs_redrive, handler_runs_relay
 from care_events.platform.bus.models import HandlerRun, TimerKind
 from care_events.platform.bus.timers import timer_schedule
