@@ -39,8 +39,8 @@ def proxied(celery_stack):
 
 
 def escalate(**fields) -> EscalationTask:
-    """One escalation, through to its nurse's message SENT: four tasks (assign-task, monitor-sla,
-    send-notification, the delivery), each in a worker."""
+    """One escalation, through to its nurse's message SENT: one task in a worker (assign-task, which writes and
+    sends the message in its transaction; the SLA timers are written with the task)."""
     task = EscalationTaskFactory(**fields)
     wait_until(
         lambda: NotificationLog.objects.filter(task=task, type="TASK_ASSIGNED", status="SENT").exists(),
@@ -62,8 +62,7 @@ def test_workers_keep_their_connections_and_reconnect_after_postgresql_closes_th
         escalate()
     now = time.time()
     wait_until(lambda: sweep_finished_after(now), timeout=30, what="a sweep in the backstop worker")
-    tasks_run = HandlerRun.objects.filter(status="SUCCEEDED").count() + NotificationLog.objects.count()
-    assert tasks_run >= 12
+    assert HandlerRun.objects.filter(status="SUCCEEDED").count() >= 3
     # Without reuse every task opened its own connection (Celery's Django fixup closed it around each task).
     assert proxied.accepted <= POOL_PROCESSES
 
@@ -81,6 +80,6 @@ def test_workers_keep_their_connections_and_reconnect_after_postgresql_closes_th
     # The first task of each process after the cut found its connection dead before its first query (the health
     # check) and opened a new one: nothing failed, nothing was retried.
     after = HandlerRun.objects.filter(created_at__gte=cut_at)
-    assert after.count() >= 3 and set(after.values_list("status", "attempts")) == {("SUCCEEDED", 1)}
+    assert after.count() >= 1 and set(after.values_list("status", "attempts")) == {("SUCCEEDED", 1)}
     assert set(Timer.objects.filter(subject_id=task.pk).values_list("attempts", "last_error")) == {(1, "")}
     assert POOL_PROCESSES < proxied.accepted <= 2 * POOL_PROCESSES
