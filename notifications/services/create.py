@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from care_events.choices import Channel, NotificationType
 from care_events.models import Episode, Patient
+from care_events.platform.bus.catalogue import DELIVERY
 from care_events.platform.bus.insert import insert_once
 from care_events.platform.bus.publish import publish
 from notifications.messages import render_for_nurse, render_for_patient
@@ -26,11 +27,6 @@ from tasks_app.models import EscalationTask, Nurse
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=models.Model)
-
-# Where a real provider's call is made: a worker of its own built for waiting on the network (a thread pool:
-# scripts/run.sh, docker-compose.yml, docs/operations.md#workers-and-queues), so a slow provider never holds the
-# workers that assign tasks. An in-process backend (the local one) sends in the asking transaction instead.
-DELIVERY_QUEUE = "delivery"
 
 
 def notification_create(
@@ -161,7 +157,8 @@ def message_deadline(notification_type: str, task: EscalationTask | None) -> dt.
 
 
 def delivery_publish(*, notification_id: uuid.UUID, urgent: bool, after_commit: bool = True) -> None:
-    """The delivery's message (care_events.platform.bus.publish) on DELIVERY_QUEUE: a lost one is the relay's
+    """The delivery's message (care_events.platform.bus.publish) on the DELIVERY queue (a worker of threads; an in-process backend sends in the asking transaction instead,
+    notifications.services.delivery): a lost one is the relay's
     (notifications.services.delivery.notifications_relay). Urgent or not, one queue: the delivery worker's threads
     take messages as they come, so an urgent one never waits behind a slow provider's call (`urgent` is kept for
     the callers' sake)."""
@@ -170,6 +167,6 @@ def delivery_publish(*, notification_id: uuid.UUID, urgent: bool, after_commit: 
     publish(
         notification_deliver_task,
         args=[str(notification_id)],
-        queue=DELIVERY_QUEUE,
+        queue=DELIVERY,
         after_commit=after_commit,
     )
