@@ -312,8 +312,7 @@ def record_servers(urls: dict[str, str]) -> None:
 
 def ready(web_url: str, flower_url: str, seconds: float = 300) -> None:
     """Wait until the web app answers /healthz, Flower its port, and the three workers (urgent+default, delivery,
-    backstop) a
-    ping; name what does not, after `seconds`."""
+    backstop) a ping; name what does not, after `seconds`."""
     from celery import Celery
 
     broker = Celery(broker=os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"])
