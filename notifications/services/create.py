@@ -157,11 +157,11 @@ def message_deadline(notification_type: str, task: EscalationTask | None) -> dt.
 
 
 def delivery_publish(*, notification_id: uuid.UUID, urgent: bool, after_commit: bool = True) -> None:
-    """The delivery's message (care_events.platform.bus.publish) on the DELIVERY queue (a worker of threads; an in-process backend sends in the asking transaction instead,
-    notifications.services.delivery): a lost one is the relay's
-    (notifications.services.delivery.notifications_relay). Urgent or not, one queue: the delivery worker's threads
-    take messages as they come, so an urgent one never waits behind a slow provider's call (`urgent` is kept for
-    the callers' sake)."""
+    """The delivery's message (care_events.platform.bus.publish) on the DELIVERY queue, whose worker runs threads
+    (an in-process backend sends in the asking transaction instead: notifications.services.delivery); a lost one is
+    the relay's (notifications.services.delivery.notifications_relay). Urgent or not, one queue: the delivery
+    worker's threads take messages as they come, so an urgent one never waits behind a slow provider's call
+    (`urgent` is kept for the callers' sake)."""
     from notifications.tasks import notification_deliver_task
 
     publish(
