@@ -85,6 +85,24 @@ class Servers:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
+def truncate_product_tables() -> None:
+    """Empty the product's tables between figures (bench/) and runs (chaos/)."""
+    from django.apps import apps
+    from django.db import connection
+
+    # The audit trail is append-only (its trigger refuses TRUNCATE): it keeps the earlier runs' rows, harmlessly.
+    audit_table = apps.get_model("care_events", "AuditEntry")._meta.db_table
+    tables = [
+        model._meta.db_table
+        for label in ("care_events", "tasks_app", "notifications")
+        for model in apps.get_app_config(label).get_models()
+        if model._meta.db_table != audit_table
+    ]
+    with connection.cursor() as cursor:
+        quoted = ", ".join(connection.ops.quote_name(t) for t in tables)
+        cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+
+
 def lab_environment(servers: Servers) -> dict[str, str]:
     """What every process of the lab runs with: Django's test settings on the lab's servers."""
     return {

@@ -7,6 +7,7 @@ domain's below (`checkin_key`), the escalation tasks' in tasks_app/notify.py.
 """
 
 import uuid
+from collections.abc import Mapping
 
 from care_events.choices import NotificationType
 from care_events.platform.bus.dispatch import emit
@@ -22,7 +23,11 @@ def notification_request(
     task_id: uuid.UUID | None = None,
     episode_id: uuid.UUID | None = None,
     urgent: bool = False,
+    rows: Mapping[str, object] | None = None,
 ) -> Event:
+    """Ask for one message, in the caller's transaction (its row is written there, by an inline handler). `rows`:
+    rows the caller holds, by payload field ("task_id": the task, "recipient_nurse_id": the nurse), so that they are
+    not read again."""
     return emit(
         "notification/send",
         {
@@ -35,6 +40,7 @@ def notification_request(
             "urgent": urgent,
         },
         once_for=(dedupe_key,),
+        rows=rows,
     )
 
 

@@ -109,7 +109,7 @@ def broker_reconnect() -> None:
 
 
 def truncate_product_tables() -> None:
-    from bench.run import truncate_product_tables as truncate
+    from bench.lab import truncate_product_tables as truncate
 
     truncate()
 

@@ -1,4 +1,7 @@
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
+from django.db import close_old_connections
 
 from config.settings_module import require_settings_module
 
@@ -13,3 +16,16 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(
     ["care_events.platform.bus", "care_events.platform.api_clients", "care_events.platform.webhooks"]
 )
+
+
+@signals.task_prerun.connect(dispatch_uid="sequora.task_prerun.close_old_connections")
+@signals.task_postrun.connect(dispatch_uid="sequora.task_postrun.close_old_connections")
+def _close_old_connections(*, task: Any = None, **kwargs: Any) -> None:
+    """A worker's database connections live as a web request's do: kept from task to task for CONN_MAX_AGE, and
+    checked before a task's first query (CONN_HEALTH_CHECKS), so the task after a PostgreSQL restart reconnects
+    instead of failing. Celery's Django fixup would otherwise close them around every task (about 10 ms of
+    PostgreSQL CPU per new connection, four per escalation); CELERY_DB_REUSE_MAX stops it (config/settings/celery.py).
+    A task run eagerly (`.apply()` in a test) runs inside its caller's transaction: nothing is closed there."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    close_old_connections()

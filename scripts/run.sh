@@ -26,7 +26,7 @@ export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-$WEB}
 RUN=${SEQUORA_RUN_DIR:-.run}
 LOGS=$RUN/logs
 VERBOSE=${SEQUORA_VERBOSE:-}
-PROCESSES="web worker backstop beat flower"
+PROCESSES="web worker delivery backstop beat flower"
 py=.venv/bin/python
 
 port_taken() { # port_taken PORT: something already listens on it
@@ -126,10 +126,14 @@ supervise() { # supervise NAME COMMAND...: start COMMAND again whenever it dies,
     done
 }
 
-echo "Starting the web app, two Celery workers, Beat and Flower ..."
+echo "Starting the web app, three Celery workers, Beat and Flower ..."
 # gunicorn's settings, its access log without query strings included, are production's (config/gunicorn.py).
 supervise web .venv/bin/gunicorn -c config/gunicorn.py config.wsgi --bind "$BIND:$PORT" --workers 2 &
 supervise worker .venv/bin/celery -A config.celery_app worker -Q urgent,default --loglevel INFO --concurrency 2 &
+# A real provider's calls (Twilio, email, push) on their own queue, in threads: they wait on the network, and a slow
+# provider never holds the worker that assigns tasks (docs/operations.md#workers-and-queues).
+supervise delivery .venv/bin/celery -A config.celery_app worker -Q delivery -P threads --concurrency 16 \
+    --hostname delivery@%h --loglevel INFO &
 # The backstops (timer sweep, relays, the timers' horizon job) on their own queue and process: a backlog of ordinary
 # work never delays them (docs/architecture.md#durability).
 supervise backstop .venv/bin/celery -A config.celery_app worker -Q backstop --hostname backstop@%h --loglevel INFO \
@@ -170,7 +174,7 @@ else
     echo "      .venv/bin/python manage.py demo"
 fi
 if [ -z "$VERBOSE" ]; then
-    echo "  Logs: $LOGS/{web,worker,backstop,beat,flower}.log; errors appear here too, one line each"
+    echo "  Logs: $LOGS/{web,worker,delivery,backstop,beat,flower}.log; errors appear here too, one line each"
     echo "        (SEQUORA_VERBOSE=1 bash scripts/run.sh prints every line here instead)."
 fi
 wait

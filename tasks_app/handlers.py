@@ -1,6 +1,7 @@
 """tasks_app's subscriptions to events and timers: one-line adapters from the bus to a service.
 
-The seed's assign-task, monitor-sla and handle-checkin-response, plus the call task for an unanswered check-in.
+The seed's assign-task, monitor-sla (inline: in the creating transaction) and handle-checkin-response, plus the
+call task for an unanswered check-in.
 Found through the registries (imported in TasksAppConfig.ready()); the whole table is in docs/events.md.
 """
 
@@ -8,7 +9,7 @@ import datetime as dt
 import uuid
 
 from care_events.platform.bus.catalogue import URGENT
-from care_events.platform.bus.dispatch import Payload, subscribe
+from care_events.platform.bus.dispatch import Payload, Rows, subscribe
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timer_handler
 from tasks_app.services.acknowledgement import ack_reminder_send
@@ -24,9 +25,10 @@ def assign_task(payload: Payload) -> None:
     task_assign(task_id=payload["task_id"])
 
 
-@subscribe("task/created", name="monitor-sla")
-def monitor_sla(payload: Payload) -> None:
-    sla_timers_schedule(task_id=payload["task_id"])
+# Inline: the SLA timers are rows written in the transaction that creates the task (no message of their own).
+@subscribe("task/created", name="monitor-sla", inline=True)
+def monitor_sla(payload: Payload, rows: Rows) -> None:
+    sla_timers_schedule(task_id=payload["task_id"], task=rows.get("task_id"))
 
 
 @timer_handler(TimerKind.SLA_WARNING)

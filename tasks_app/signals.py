@@ -17,4 +17,5 @@ def record_task_created(sender: type[EscalationTask], instance: EscalationTask, 
             {"task_id": instance.pk},
             once_for=(instance.pk,),
             actor=acting_user_id(),
+            rows={"task_id": instance},  # for its inline handler (the SLA timers): not read again
         )

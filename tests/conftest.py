@@ -30,8 +30,22 @@ def celery_stack(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def worker(celery_stack):
-    """The running stack, with Twilio's request log cleared and both workers up."""
+def worker(celery_stack, settings):
+    """The running stack, with Twilio's request log cleared and both workers up. This process runs with the
+    workers' settings too: work it commits runs its inline handlers here (a task's SLA timers, a message's row and
+    the choice of its backend), as a web process does beside its workers."""
+    from config.settings.product import NOTIFICATION_BACKEND_ALIASES
+    from tests.worker import WORKER_SETTINGS
+
+    for name, value in WORKER_SETTINGS.items():
+        if name != "NOTIFICATION_SMS_BACKEND":
+            setattr(settings, name, int(value))
+    settings.NOTIFICATION_BACKENDS = {
+        **settings.NOTIFICATION_BACKENDS,
+        "SMS": NOTIFICATION_BACKEND_ALIASES[WORKER_SETTINGS["NOTIFICATION_SMS_BACKEND"]],
+    }
+    for name, value in celery_stack.twilio.settings_overrides().items():
+        setattr(settings, name, float(value) if name == "TWILIO_TIMEOUT_SECONDS" else value)
     celery_stack.twilio.reset()
     if not celery_stack.workers:
         celery_stack.start_workers()

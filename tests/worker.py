@@ -89,19 +89,22 @@ class CeleryStack:
         )
 
     def start_workers(self, count: int = 2, concurrency: int = 2, *, backstop: bool = True) -> None:
-        """`count` workers on the urgent and default queues, and the backstop queue's own worker (as production runs
-        them: scripts/run.sh) unless `backstop` is False (one runs already)."""
+        """`count` workers on the urgent and default queues, and the delivery and backstop queues' own workers (as
+        production runs them: scripts/run.sh) unless `backstop` is False (they run already)."""
         first, self._started = self._started, self._started + count
-        queues = [("urgent,default", concurrency, f"w{n}") for n in range(first, first + count)]
+        queues = [("urgent,default", concurrency, f"w{n}", "prefork") for n in range(first, first + count)]
         if backstop:
-            queues.append(("backstop", 1, f"backstop{first}"))
-        for queue, processes, name in queues:
+            queues.append(("delivery", 8, f"delivery{first}", "threads"))
+            queues.append(("backstop", 1, f"backstop{first}", "prefork"))
+        for queue, processes, name, pool in queues:
             self.workers.append(
                 self._spawn(
                     name,
                     "worker",
                     "-Q",
                     queue,
+                    "-P",
+                    pool,
                     "--concurrency",
                     str(processes),
                     "--hostname",
@@ -132,6 +135,17 @@ class CeleryStack:
         for process in self.workers:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+        self.workers = []
+
+    def stop_workers(self) -> None:
+        """SIGTERM, Celery's warm shutdown: the tasks in hand finish first. Beat keeps running."""
+        for process in self.workers:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in self.workers:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
         self.workers = []
 
     def stop(self) -> None:

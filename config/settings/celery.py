@@ -22,8 +22,6 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # A second queue, "urgent", is chosen per message (SLA breaches, urgent hand-offs and their notifications) so
 # they never wait behind routine work; workers consume both (-Q urgent,default), and Celery creates queues. A
 # third, "backstop", has a worker of its own (below).
-CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower
-CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing happens after a commit, inside a request or a worker: if Redis is down, give up quickly and let
 # the relay publish the committed row later instead of hanging the caller.
@@ -33,6 +31,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 1,
 }
+
+# --- Celery: worker database connections and task events (docs/PERFORMANCE.md) -----------------------------------
+# Celery's Django fixup closes the database connection before and after every task unless CELERY_DB_REUSE_MAX is set,
+# so CONN_MAX_AGE never applied in a worker: a new connection (about 10 ms of PostgreSQL CPU) per task. Set, the
+# fixup only closes it every this many tasks; config/celery_app.py calls close_old_connections() around each task
+# instead, so CONN_MAX_AGE and CONN_HEALTH_CHECKS govern a worker's connections as they do a web request's.
+CELERY_DB_REUSE_MAX = 1000
+# Task events (task-sent, -received, -started, -succeeded: a Redis PUBLISH each) cost a worker's main process about
+# 40 % of its CPU: off. Worker heartbeats still go out, so Flower lists every worker; the tasks of a worker started
+# with -E (and of any worker while `celery control enable_events` is in force) show in Flower. Flower re-enables them
+# on every worker every 5 s unless started with --enable_events=False (docker-compose.yml does).
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TASK_SEND_SENT_EVENT = False
 
 # --- Timers' horizon, backstops (docs/architecture.md#durability) ----------------------------------------------
 # A timer (an SLA stage, a check-in) is only a row until it is due within this many seconds; then its ETA or

@@ -333,7 +333,7 @@ class _Story(Timeline):
                 "take other nurses off shift while the demo runs, or run it without --resolve",
             )
         sla = (TimerKind.SLA_WARNING, TimerKind.SLA_BREACH)
-        # The timers are written by monitor-sla, beside the assignment: resolving before they exist would show
+        # The timers are written by monitor-sla, inline, with the task: resolving before they exist would show
         # nothing being cancelled.
         self.wait(
             RESOLUTION,

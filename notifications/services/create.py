@@ -7,13 +7,18 @@
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
+from django.db import models
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from care_events.choices import Channel, NotificationType
 from care_events.models import Episode, Patient
-from care_events.platform.bus.catalogue import DEFAULT, URGENT
+from care_events.platform.bus.catalogue import DELIVERY
+from care_events.platform.bus.insert import insert_once
 from care_events.platform.bus.publish import publish
 from notifications.messages import render_for_nurse, render_for_patient
 from notifications.models import NotificationLog, NotificationStatus
@@ -21,6 +26,8 @@ from notifications.services.channels import nurse_first_channel
 from tasks_app.models import EscalationTask, Nurse
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=models.Model)
 
 
 def notification_create(
@@ -32,16 +39,26 @@ def notification_create(
     task_id: uuid.UUID | None = None,
     episode_id: uuid.UUID | None = None,
     urgent: bool = False,
+    rows: Mapping[str, Any] | None = None,
+    deliver: Callable[[NotificationLog], None] | None = None,
 ) -> NotificationLog:
     """The row of one message asked for by a `notification/send` payload (the `send-notification` handler): to a
-    nurse on her preferred channel, to a patient by SMS (or WhatsApp, as they prefer)."""
-    existing = NotificationLog.objects.filter(dedupe_key=dedupe_key).first()
-    if existing is not None:  # a repeated event: found before anything else is looked up
-        return existing
-    task = EscalationTask.objects.filter(pk=task_id).first() if task_id else None
-    # The payload schema requires exactly one recipient.
-    nurse = Nurse.objects.get(pk=recipient_nurse_id) if recipient_nurse_id else None
-    patient = Patient.objects.get(pk=recipient_patient_id) if recipient_patient_id else None
+    nurse on her preferred channel, to a patient by SMS (or WhatsApp, as they prefer). `rows`: the task and nurse
+    the asking transaction holds, by payload field ("task_id", "recipient_nurse_id"), used instead of reading them
+    again; `deliver`: as in `notification_row_create`."""
+    known = rows or {}
+    task = _known(known, "task_id", task_id, EscalationTask.objects.order_by())
+    # The payload schema requires exactly one recipient. Nurse.Meta.ordering joins auth_user: dropped (.order_by()).
+    nurse = _known(known, "recipient_nurse_id", recipient_nurse_id, Nurse.objects.order_by())
+    patient = Patient.objects.filter(pk=recipient_patient_id).order_by().first() if recipient_patient_id else None
+    if recipient_nurse_id and nurse is None:
+        raise Nurse.DoesNotExist(f"nurse {recipient_nurse_id}")
+    if recipient_patient_id and patient is None:
+        raise Patient.DoesNotExist(f"patient {recipient_patient_id}")
+    # The task's episode is the message's: not read, only its id is written.
+    episode = None
+    if episode_id and (task is None or task.episode_id != episode_id):
+        episode = Episode.objects.filter(pk=episode_id).order_by().first()
     return notification_row_create(
         notification_type=notification_type,
         dedupe_key=dedupe_key,
@@ -49,11 +66,22 @@ def notification_create(
         recipient_nurse=nurse,
         recipient_patient=patient,
         task=task,
-        episode=Episode.objects.filter(pk=episode_id).first() if episode_id else None,
+        episode=episode,
         urgent=urgent,
         deadline=message_deadline(notification_type, task),
         whatsapp=patient is not None and patient.prefers_whatsapp,
+        deliver=deliver,
     )
+
+
+def _known(rows: Mapping[str, Any], field: str, pk: object, queryset: QuerySet[M]) -> M | None:
+    """The row the caller passed for `field` if it is the one the payload names, else read (None: no id)."""
+    if not pk:
+        return None
+    row = rows.get(field)
+    if row is not None and row.pk == pk:
+        return cast(M, row)
+    return queryset.filter(pk=pk).first()
 
 
 def notification_row_create(
@@ -70,14 +98,13 @@ def notification_row_create(
     whatsapp: bool = False,
     replaces: NotificationLog | None = None,
     words: tuple[str, str] | None = None,
+    deliver: Callable[[NotificationLog], None] | None = None,
 ) -> NotificationLog:
-    """Write the row of one message (or find the one its `dedupe_key` names: the key is unique) and publish its
-    delivery after the commit. `words` (subject, body) are rendered for the recipient and channel unless given (a
-    re-send keeps the failed row's). A patient who opted out gets a CANCELLED row, never a text."""
-    existing = NotificationLog.objects.filter(dedupe_key=dedupe_key).first()
-    if existing is not None:
-        return existing
-    episode = episode or (task.episode if task else None)
+    """Write the row of one message (or find the one its `dedupe_key` names: the key is unique) and start its
+    delivery: `deliver(row)` for a new pending row (notifications.services.delivery.notification_send: in this
+    transaction when the backend is in-process), by default a message published after the commit. `words`
+    (subject, body) are rendered for the recipient and channel unless given (a re-send keeps the failed row's). A
+    patient who opted out gets a CANCELLED row, never a text."""
     log = NotificationLog(
         type=notification_type,
         dedupe_key=dedupe_key,
@@ -92,16 +119,23 @@ def notification_row_create(
         deadline=deadline,
         replaces=replaces,
     )
+    if episode is None and task is not None:
+        log.episode_id = task.episode_id  # not read: only its id is written
     if words is None:
         words = _render(log)
     log.subject, log.body = words
     if recipient_patient is not None and not recipient_patient.sms_consent:
         log.status, log.error_code = NotificationStatus.CANCELLED, "opted_out"
-    log.save()
+    # One statement, no savepoint: a repeated request (or two at once) meets the first row at the unique key.
+    if not insert_once(log, key=("dedupe_key",)):
+        return NotificationLog.objects.order_by().get(dedupe_key=dedupe_key)
     if replaces is not None:
         logger.warning("notification %s replaced by %s on %s", replaces.pk, log.pk, channel)
     if log.status == NotificationStatus.PENDING:
-        delivery_publish(notification_id=log.pk, urgent=log.urgent)
+        if deliver is not None:
+            deliver(log)
+        else:
+            delivery_publish(notification_id=log.pk, urgent=log.urgent)
     return log
 
 
@@ -124,9 +158,16 @@ def message_deadline(notification_type: str, task: EscalationTask | None) -> dt.
 
 
 def delivery_publish(*, notification_id: uuid.UUID, urgent: bool, after_commit: bool = True) -> None:
-    """The delivery's message (care_events.platform.bus.publish): a lost one is the relay's
-    (notifications.services.delivery.notifications_relay)."""
+    """The delivery's message (care_events.platform.bus.publish) on the DELIVERY queue, whose worker runs threads
+    (an in-process backend sends in the asking transaction instead: notifications.services.delivery); a lost one is
+    the relay's (notifications.services.delivery.notifications_relay). Urgent or not, one queue: the delivery
+    worker's threads take messages as they come, so an urgent one never waits behind a slow provider's call
+    (`urgent` is kept for the callers' sake)."""
     from notifications.tasks import notification_deliver_task
 
-    queue = URGENT if urgent else DEFAULT
-    publish(notification_deliver_task, args=[str(notification_id)], queue=queue, after_commit=after_commit)
+    publish(
+        notification_deliver_task,
+        args=[str(notification_id)],
+        queue=DELIVERY,
+        after_commit=after_commit,
+    )

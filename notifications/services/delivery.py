@@ -8,6 +8,8 @@ message's deadline; permanent ones fail it at once. docs/architecture.md#durabil
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -29,15 +31,67 @@ from notifications.backends.base import (
 from notifications.backends.local import LocalBackend
 from notifications.messages import push_actions
 from notifications.models import NotificationLog, NotificationStatus
-from notifications.services.create import delivery_publish
+from notifications.services.create import delivery_publish, notification_create
 from notifications.services.fallback import is_urgent_alert, notification_fallback
-from notifications.services.status import PROVIDER_STATUSES, notification_provider_report, notification_status_set
+from notifications.services.status import (
+    PROVIDER_STATUSES,
+    notification_announce,
+    notification_provider_report,
+    notification_status_set,
+)
 from notifications.throttle import send_slot_wait
 
 logger = logging.getLogger(__name__)
 
 # A message with neither a deadline nor an open task to live for (none is created so) gives up after this long.
 DEFAULT_LIFETIME = dt.timedelta(hours=24)
+
+
+def notification_send(*, rows: Mapping[str, Any] | None = None, **request: Any) -> NotificationLog:
+    """A `notification/send` request, inside the transaction that asks for it (the `send-notification` inline
+    handler): the message's row, then its delivery (`_deliver_new`)."""
+    return notification_create(**request, rows=rows, deliver=_deliver_new)
+
+
+def _deliver_new(log: NotificationLog) -> None:
+    """A new pending row, just inserted by this transaction. An in-process backend (the local one) is sent to here,
+    in the same transaction, after the row was written: nobody else can see the row before this commits, so it is
+    this transaction's claim, and there is no attempt in doubt to ask about (a rollback takes the row and the
+    attempt back together). A real provider's call is a message to the delivery worker (`delivery_publish`), after
+    the commit; a lost one is the relay's."""
+    backend = get_backend(log.channel)
+    if not isinstance(backend, LocalBackend):
+        delivery_publish(notification_id=log.pk, urgent=log.urgent)
+        return
+    now = timezone.now()
+    result = backend.send(_message(log))
+    # Sent and, the local outbox being the recipient, delivered at once: one write, then the status path's event.
+    NotificationLog.objects.filter(pk=log.pk).update(
+        attempts=1,
+        last_attempt_at=now,
+        status=NotificationStatus.DELIVERED,
+        provider=result.provider,
+        provider_message_id=result.message_id,
+        provider_status=backend.fetch_status(result.message_id)[0],
+        sent_at=now,
+        delivered_at=now,
+        updated_at=now,
+    )
+    log.status, log.sent_at, log.delivered_at = NotificationStatus.DELIVERED, now, now
+    notification_announce(log, NotificationStatus.PENDING)
+    logger.info("notification %s sent via %s (%s)", log.pk, result.provider, result.message_id)
+
+
+def _message(log: NotificationLog) -> OutgoingMessage:
+    return OutgoingMessage(
+        channel=log.channel,
+        to=_address(log),
+        body=log.body,
+        subject=log.subject,
+        whatsapp=log.whatsapp,
+        status_callback_url=f"{settings.PUBLIC_BASE_URL.rstrip('/')}/webhooks/twilio/status/{log.pk}/",
+        extra=push_actions(log) if log.channel == Channel.PUSH else None,
+    )
 
 
 def notification_deliver(*, notification_id: uuid.UUID) -> float | None:
@@ -54,15 +108,7 @@ def notification_deliver(*, notification_id: uuid.UUID) -> float | None:
     if claimed is None:
         return None
     log, in_doubt_since = claimed
-    message = OutgoingMessage(
-        channel=log.channel,
-        to=_address(log),
-        body=log.body,
-        subject=log.subject,
-        whatsapp=log.whatsapp,
-        status_callback_url=f"{settings.PUBLIC_BASE_URL.rstrip('/')}/webhooks/twilio/status/{log.pk}/",
-        extra=push_actions(log) if log.channel == Channel.PUSH else None,
-    )
+    message = _message(log)
     try:
         result = _already_sent(log, message, backend, in_doubt_since) if in_doubt_since else None
     except Exception as exc:

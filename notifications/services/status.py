@@ -77,11 +77,13 @@ def notification_status_set(
             fields += ["error_code", "error_message"]
     log.save(update_fields=fields)
     if moved:
-        _announce(log, previous)
+        notification_announce(log, previous)
     return moved
 
 
-def _announce(log: NotificationLog, previous: str) -> None:
+def notification_announce(log: NotificationLog, previous: str) -> None:
+    """The events of a status move just written on `log` (also used by an in-process delivery that writes the move
+    itself: notifications.services.delivery)."""
     if previous == S.PENDING and log.status in (S.SENT, S.DELIVERED, S.READ):
         emit("notification/delivered", {"notification_id": log.pk}, once_for=(log.pk,))
     if log.status == S.READ:

@@ -22,9 +22,11 @@ STAGES: dict[TimerKind, tuple[str, NotificationType]] = {
 }
 
 
-def sla_timers_schedule(*, task_id: uuid.UUID) -> None:
-    """Start the two SLA timers of an open task (a repeated call finds them: one timer per kind and task)."""
-    task = EscalationTask.objects.get(pk=task_id)
+def sla_timers_schedule(*, task_id: uuid.UUID, task: EscalationTask | None = None) -> None:
+    """Start the two SLA timers of an open task (a repeated call finds them: one timer per kind and task). `task`:
+    the row, when the caller holds it (the creating transaction), so it is not read again."""
+    if task is None or task.pk != task_id:
+        task = EscalationTask.objects.get(pk=task_id)
     if task.is_open:
         timer_schedule(kind=TimerKind.SLA_WARNING, subject_id=task.pk, due_at=task.sla_warning_at)
         timer_schedule(kind=TimerKind.SLA_BREACH, subject_id=task.pk, due_at=task.sla_breach_at)

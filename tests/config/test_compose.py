@@ -21,13 +21,19 @@ REQUIRED_VAR = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*:\?[^}]+\}$")  # ${VAR:?message
 SECRET_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:\?[^}]+|:-)?\}$")
 # The secrets in .env, and the services that need each.
 SECRETS = {
-    "POSTGRES_PASSWORD": {"postgres", "migrate", "web", "worker-urgent", "worker-default", "worker-backstop"},
-    "REDIS_PASSWORD": {"redis", "web", "worker-urgent", "worker-default", "worker-backstop", "beat", "flower"},
-    "DJANGO_SECRET_KEY": {"migrate", "web", "worker-urgent", "worker-default", "worker-backstop", "beat", "flower"},
+    "POSTGRES_PASSWORD": {
+        "postgres", "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop"
+    },
+    "REDIS_PASSWORD": {
+        "redis", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop", "beat", "flower"
+    },
+    "DJANGO_SECRET_KEY": {
+        "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop", "beat", "flower"
+    },
     "FLOWER_PASSWORD_HASH": {"proxy"},
-    "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default"},
-    "VAPID_PRIVATE_KEY": {"worker-urgent", "worker-default"},
-    "ANYMAIL_SETTINGS": {"worker-urgent", "worker-default"},
+    "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default", "worker-delivery"},
+    "VAPID_PRIVATE_KEY": {"worker-urgent", "worker-default", "worker-delivery"},
+    "ANYMAIL_SETTINGS": {"worker-urgent", "worker-default", "worker-delivery"},
 }
 CADDYFILE = (ROOT / "deploy" / "Caddyfile").read_text()
 
@@ -99,7 +105,9 @@ def test_exactly_one_migrate_job_runs_once_before_every_app_service():
 def test_one_worker_per_queue_each_given_time_for_a_warm_shutdown():
     workers = {name: service for name, service in SERVICES.items() if celery(service) == "worker"}
     queues = sorted(option(command(service), "-Q") for service in workers.values())
-    assert queues == ["backstop", "default", "urgent"], "one worker per queue: urgent, default and the backstops"
+    assert queues == ["backstop", "default", "delivery", "urgent"], (
+        "one worker per queue: urgent, default, the providers' calls and the backstops"
+    )
     names = [option(command(service), "--hostname").split("@")[0] for service in workers.values()]
     assert len(set(names)) == len(names), "each worker has its own node name (its health check pings it)"
     for name, service in workers.items():
@@ -142,6 +150,14 @@ def test_flower_is_reached_through_the_proxy_only_read_only_and_behind_its_own_c
     assert REQUIRED_VAR.match(environment(SERVICES["proxy"])["FLOWER_PASSWORD_HASH"])
     # It keeps the app's settings (the merge into its own environment did not drop them).
     assert environment(SERVICES["flower"])["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+
+
+def test_task_events_come_from_the_urgent_worker_only():
+    """Task events cost a worker's main process about 40 % of its CPU (docs/PERFORMANCE.md): off in settings, on
+    (-E) for the worker whose tasks Flower shows, and Flower does not switch them back on in every worker."""
+    assert option(command(SERVICES["flower"]), "--enable_events") == "False"
+    workers = {name: command(service) for name, service in SERVICES.items() if celery(service) == "worker"}
+    assert [name for name, words in workers.items() if "-E" in words] == ["worker-urgent"]
 
 
 def test_the_proxy_blocks_flowers_config_and_control_paths():

@@ -59,6 +59,21 @@ def test_a_nurse_another_transaction_points_at_keeps_her_turn():
     assert EscalationTask.objects.get(pk=task.pk).assigned_to_id == first.pk
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_nurse_logging_in_keeps_her_turn():
+    """A login writes the nurse's user row (last_login) and holds its lock until it commits; choosing her locks
+    only her nurse row, so she is not passed over for it."""
+    db = connection.settings_dict
+    with time_machine.travel(T0, tick=True):
+        first = on_shift(2)[0]  # the second is whom a lock that took her user row too would pass the task to
+        with psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"]) as login:
+            login.execute("UPDATE auth_user SET last_login = now() WHERE id = %s", [first.user_id])
+            task = EscalationTaskFactory()
+            drain()
+            login.rollback()
+    assert EscalationTask.objects.get(pk=task.pk).assigned_to_id == first.pk
+
+
 def test_assignment_skips_nurses_off_shift_inactive_or_full():
     with time_machine.travel(T0, tick=True):
         available = on_shift(1)[0]

@@ -25,6 +25,9 @@ URGENT = "urgent"
 DEFAULT = "default"
 # The sweep, the relays and the timers' horizon job: their own queue and worker (CELERY_TASK_ROUTES).
 BACKSTOP = "backstop"
+# A real provider's calls (notifications.deliver): their own queue and a worker of threads, so a slow provider never
+# holds the workers that assign tasks (docs/operations.md#workers-and-queues).
+DELIVERY = "delivery"
 
 
 class Payload(serializers.Serializer):

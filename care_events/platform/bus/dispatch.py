@@ -6,6 +6,11 @@ stays PENDING in PostgreSQL and the Beat relay publishes it again. Running claim
 (care_events.platform.bus.retry)
 and commits the handler's writes together with the run's SUCCEEDED status, so a redelivered or duplicated message
 finds nothing to do. The whole model: docs/architecture.md#durability.
+
+An inline handler (`subscribe(..., inline=True)`) has no run and no message: it runs inside `emit`, in the emitter's
+transaction, so its writes commit or roll back with the event (and with the handler run that emitted it, whose
+claim then covers both). For work that is a few rows more in a transaction that is open anyway (a message's log row
+in the assignment that asks for it), never for a call that waits on the outside world.
 """
 
 import contextlib
@@ -14,16 +19,17 @@ import datetime as dt
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from care_events.platform.bus.catalogue import CATALOGUE, DEFAULT
+from care_events.platform.bus.insert import insert_once
 from care_events.platform.bus.models import Event, HandlerRun
 from care_events.platform.bus.publish import publish
 from care_events.platform.bus.retry import HANDLER_RUNS, claim, failure_record, relay_backoff, relay_take
@@ -38,6 +44,9 @@ logger = logging.getLogger(__name__)
 # A handler gets the event's payload as its schema reads it: UUIDs as uuid.UUID, numbers as int.
 Payload = dict[str, Any]
 HandlerFunc = Callable[[Payload], None]
+# Rows the emitter holds already, by payload field ("task_id": the task), handed to inline handlers so that they do
+# not read them again; a handler checks a row's id against the payload's before it trusts it.
+Rows = Mapping[str, Any]
 
 # Who acted: a user (request.user), or None for the system's own work (handlers, timers, the webhooks).
 Actor = Union["AbstractBaseUser", "AnonymousUser", None]
@@ -92,25 +101,33 @@ class EventPayloadError(ApplicationError):
 class Handler:
     name: str
     event_name: str
-    func: HandlerFunc
+    func: Callable[..., None]
     queue: str
+    inline: bool = False
 
 
 _handlers: dict[str, Handler] = {}
 
 
-def subscribe(event_name: str, *, name: str, queue: str = DEFAULT) -> Callable[[HandlerFunc], HandlerFunc]:
+def subscribe(
+    event_name: str, *, name: str, queue: str = DEFAULT, inline: bool = False
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register `func(payload)` to run once for every `event_name` event (an Inngest function's trigger).
 
     `name` is stored in run rows and shown in Flower and admin: keep it stable once events have been emitted.
+
+    `inline`: `func(payload, rows)` runs inside `emit`, in the emitter's transaction, with the rows the emitter
+    passed (`Rows`); no HandlerRun is written and no message sent (so admin, /readyz and the metrics, which count
+    runs, never see it: it succeeded exactly when the event's transaction committed). An exception in it is the
+    emitter's: its transaction rolls back and is retried as a whole (a handler run's retry, a request's 500).
     """
     if event_name not in CATALOGUE:
         raise UnknownEventError(event_name)
 
-    def register(func: HandlerFunc) -> HandlerFunc:
+    def register(func: Callable[..., None]) -> Callable[..., None]:
         if name in _handlers:
             raise ValueError(f"Handler name {name!r} is registered twice.")
-        _handlers[name] = Handler(name=name, event_name=event_name, func=func, queue=queue)
+        _handlers[name] = Handler(name=name, event_name=event_name, func=func, queue=queue, inline=inline)
         return func
 
     return register
@@ -133,35 +150,44 @@ def payload_read(name: str, data: Any) -> Payload:
     return dict(serializer.validated_data)
 
 
-def emit(name: str, data: Payload, *, once_for: Sequence[object] = (), actor: int | None = None) -> Event:
-    """Record an event in the caller's transaction; its handlers are published once that transaction commits.
-    `actor` is the id of the user who caused it (`actor_id(request.user)`; None: the system's own work).
+def emit(
+    name: str, data: Payload, *, once_for: Sequence[object] = (), actor: int | None = None, rows: Rows | None = None
+) -> Event:
+    """Record an event in the caller's transaction; its handlers are published once that transaction commits (its
+    inline handlers run now, in it, given `rows`). `actor` is the id of the user who caused it
+    (`actor_id(request.user)`; None: the system's own work).
 
     `once_for`: the ids of the fact the event records (an episode's discharge: the episode's id). An event about the
     same fact again returns the first event and dispatches nothing again (its key: `EventType.key`).
     """
     # UUIDs and datetimes become strings: the row stores exactly what a JSON Celery message could carry.
-    stored = json.loads(json.dumps(payload_read(name, data), cls=DjangoJSONEncoder))
+    payload = payload_read(name, data)
+    stored = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
     idempotency_key = CATALOGUE[name].key(*once_for) if once_for else None
-    with transaction.atomic():
-        if idempotency_key is not None:
-            existing = Event.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return existing
-        try:
-            # A savepoint: two concurrent emits with one key meet at the unique index, and the loser reads the
-            # winner's row instead of failing the caller's whole transaction.
-            with transaction.atomic():
-                event = Event.objects.create(name=name, data=stored, idempotency_key=idempotency_key, actor=actor)
-        except IntegrityError:
-            return Event.objects.get(idempotency_key=idempotency_key)
+    handlers = handlers_for(name)
+    # No savepoint: inside a transaction already (a handler's, a request's) this is part of it, and a failure here
+    # is the caller's; on its own, the event and its runs still commit together.
+    with transaction.atomic(savepoint=False):
+        event = Event(name=name, data=stored, idempotency_key=idempotency_key, actor=actor)
+        # Two concurrent emits with one key meet at the unique index: the loser inserts nothing and returns the
+        # winner's row (committed, or it waited for the winner's commit at the index).
+        if not insert_once(event, key=("idempotency_key",)):
+            return Event.objects.order_by().get(idempotency_key=idempotency_key)
         # enqueued_at is set now, with the row, rather than after the publish: a worker that takes the message the
         # instant it is published must find the row unlocked (runs_publish).
         now = timezone.now()
-        runs = HandlerRun.objects.bulk_create(
-            HandlerRun(event=event, handler=handler.name, queue=handler.queue, enqueued_at=now)
-            for handler in handlers_for(name)
+        queued = [handler for handler in handlers if not handler.inline]
+        runs = (
+            HandlerRun.objects.bulk_create(
+                HandlerRun(event=event, handler=handler.name, queue=handler.queue, enqueued_at=now)
+                for handler in queued
+            )
+            if queued
+            else []
         )
+        for handler in handlers:
+            if handler.inline:
+                handler.func(payload, rows or {})
     logger.info("event %s %s recorded with %d handler runs", name, event.pk, len(runs))
     runs_publish([(run.pk, run.handler, run.queue) for run in runs])
     return event
@@ -219,7 +245,10 @@ def handler_run_execute(*, run_id: int) -> bool:
             if run is None:
                 return False
             started = timezone.now()
-            _handlers[run.handler].func(payload_read(run.event.name, run.event.data))
+            handler = _handlers[run.handler]
+            payload = payload_read(run.event.name, run.event.data)
+            # A run of a handler that is inline now (written before it became so) runs once, like any.
+            handler.func(payload, {}) if handler.inline else handler.func(payload)
             HandlerRun.objects.filter(pk=run.pk).update(
                 status=HandlerRun.Status.SUCCEEDED,
                 attempts=run.attempts + 1,

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from care_events.platform.bus.catalogue import DEFAULT
+from care_events.platform.bus.insert import insert_once
 from care_events.platform.bus.models import Timer, TimerKind
 from care_events.platform.bus.publish import publish
 from care_events.platform.bus.retry import TIMERS, claim, failure_record, relay_take, within_horizon
@@ -66,12 +67,10 @@ def timer_schedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datetim
     """Create the timer (or find the one scheduled before: one per kind and subject), and publish its fast path
     after the commit if it is due within the horizon (the horizon job publishes it later otherwise)."""
     publish = within_horizon(due_at)
-    timer, created = Timer.objects.get_or_create(
-        kind=kind,
-        subject_id=subject_id,
-        defaults={"due_at": due_at, "published_at": timezone.now() if publish else None},
-    )
-    if created and publish:
+    timer = Timer(kind=kind, subject_id=subject_id, due_at=due_at, published_at=timezone.now() if publish else None)
+    if not insert_once(timer, key=("kind", "subject_id")):
+        return Timer.objects.order_by().get(kind=kind, subject_id=subject_id)
+    if publish:
         _publish(timer.pk, timer.kind, timer.due_at)
     return timer
 

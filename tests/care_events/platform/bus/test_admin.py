@@ -21,7 +21,7 @@ def test_the_event_log_runs_and_timers_are_viewable(admin_client, name):
 
 def test_a_failed_run_is_listed_and_redriven_from_admin(admin_client):
     EscalationTaskFactory()
-    run = HandlerRun.objects.get(handler="monitor-sla")
+    run = HandlerRun.objects.get(handler="assign-task")
     HandlerRun.objects.filter(pk=run.pk).update(status="FAILED", attempts=8, last_error="RuntimeError: boom")
 
     listed = admin_client.get(reverse("admin:care_events_handlerrun_changelist"), {"status__exact": "FAILED"})

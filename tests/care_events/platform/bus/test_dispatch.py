@@ -2,6 +2,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import transaction
 
 from care_events.notify import notification_request
 from care_events.platform.bus import dispatch
@@ -139,25 +140,35 @@ def test_emit_many_validates_everything_before_writing_anything():
 
 def test_a_handler_run_succeeds_once_and_a_redelivery_finds_nothing_to_do():
     task = EscalationTaskFactory()  # its save emitted task/created
-    run = HandlerRun.objects.get(event__name="task/created", handler="monitor-sla")
+    # monitor-sla is inline: the SLA timers were written with the task, and it has no run.
+    assert set(Timer.objects.filter(subject_id=task.pk).values_list("kind", flat=True)) == {"SLA_WARNING", "SLA_BREACH"}
+    run = HandlerRun.objects.get(event__name="task/created")
+    assert run.handler == "assign-task"
     assert handler_run_execute(run_id=run.pk) is True
     assert handler_run_execute(run_id=run.pk) is False
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("SUCCEEDED", 1)
-    assert set(Timer.objects.filter(subject_id=task.pk).values_list("kind", flat=True)) == {"SLA_WARNING", "SLA_BREACH"}
+
+
+def test_an_inline_handler_runs_in_the_emitting_transaction_and_rolls_back_with_it():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        task = EscalationTaskFactory()
+        assert Timer.objects.filter(subject_id=task.pk).count() == 2  # written by monitor-sla, inline, already
+        raise RuntimeError("the creating transaction fails")
+    assert not Timer.objects.exists() and not HandlerRun.objects.exists()
 
 
 def test_a_failing_handler_is_retried_with_backoff_then_failed_and_can_be_redriven(monkeypatch):
     EscalationTaskFactory()
-    run = HandlerRun.objects.get(event__name="task/created", handler="monitor-sla")
+    run = HandlerRun.objects.get(event__name="task/created", handler="assign-task")
 
     def broken(payload):
         raise RuntimeError("database said no")
 
-    # A subscriber that always fails, in place of monitor-sla for this test only: the bus's failure path is the
+    # A subscriber that always fails, in place of assign-task for this test only: the bus's failure path is the
     # thing under test, and no real handler fails on demand.
     monkeypatch.setitem(
-        dispatch._handlers, "monitor-sla", dispatch.Handler("monitor-sla", "task/created", broken, "default")
+        dispatch._handlers, "assign-task", dispatch.Handler("assign-task", "task/created", broken, "urgent")
     )
     with pytest.raises(HandlerFailedError) as excinfo:
         handler_run_execute(run_id=run.pk)

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from care_events.platform.bus.catalogue import DEFAULT, URGENT
+from care_events.platform.bus.catalogue import URGENT
 from care_events.platform.bus.dispatch import handler_runs_redrive, handler_runs_relay
 from care_events.platform.bus.models import HandlerRun, TimerKind
 from care_events.platform.bus.timers import timer_schedule
@@ -35,10 +35,10 @@ def test_emit_publishes_each_run_named_after_its_handler_with_its_id_only(
     published, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        task = EscalationTaskFactory()  # its save emits task/created: assign-task (urgent) and monitor-sla
+        task = EscalationTaskFactory()  # its save emits task/created: assign-task (urgent); monitor-sla is inline
     runs = {run.handler: run for run in HandlerRun.objects.filter(event__data__task_id=str(task.pk))}
     messages = {message.headers["shadow"]: message for message in published}
-    assert set(messages) == {"assign-task", "monitor-sla"}
+    assert set(messages) == {"assign-task"}
     for handler, message in messages.items():
         assert message.task == HANDLER_RUN_TASK
         assert message.headers["task"] == HANDLER_RUN_TASK
@@ -56,7 +56,7 @@ def test_the_relay_publishes_a_lost_run_under_its_handler_name(published):
     HandlerRun.objects.filter(event__data__task_id=str(task.pk)).update(
         next_attempt_at=five_minutes_ago, enqueued_at=five_minutes_ago
     )
-    assert handler_runs_relay() == 2
+    assert handler_runs_relay() == 1
     message = next(message for message in published if message.args == [run.pk])
     assert message.headers["shadow"] == "assign-task"
     assert message.queue == URGENT
@@ -65,13 +65,13 @@ def test_the_relay_publishes_a_lost_run_under_its_handler_name(published):
 
 def test_a_redriven_run_is_published_under_its_handler_name(published, django_capture_on_commit_callbacks):
     task = EscalationTaskFactory()
-    run = HandlerRun.objects.get(event__data__task_id=str(task.pk), handler="monitor-sla")
+    run = HandlerRun.objects.get(event__data__task_id=str(task.pk), handler="assign-task")
     HandlerRun.objects.filter(pk=run.pk).update(status=HandlerRun.Status.FAILED, attempts=8)
     with django_capture_on_commit_callbacks(execute=True):
         assert handler_runs_redrive(run_ids=[run.pk]) == 1
     [message] = published
-    assert message.headers["shadow"] == "monitor-sla"
-    assert message.queue == DEFAULT
+    assert message.headers["shadow"] == "assign-task"
+    assert message.queue == URGENT
     assert_ids_only(message, run.pk)
 
 

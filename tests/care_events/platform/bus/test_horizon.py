@@ -80,9 +80,10 @@ def test_a_timer_within_the_horizon_is_published_at_scheduling_and_not_again_by_
 
 @pytest.mark.django_db
 def test_the_sweep_fires_a_due_timer_no_message_was_published_for(published):
-    task = EscalationTaskFactory(sla_minutes=120)  # its SLA timers are scheduled by monitor-sla, not here
-    timer = Timer.objects.create(kind=TimerKind.SLA_BREACH, subject_id=task.pk, due_at=timezone.now())
-    assert timer.published_at is None
+    task = EscalationTaskFactory(sla_minutes=120)  # its SLA timers are scheduled by monitor-sla, inline, at its save
+    # Its breach timer comes due with no message published for it (as if Redis lost it).
+    Timer.objects.filter(kind=TimerKind.SLA_BREACH, subject_id=task.pk).update(due_at=timezone.now(), published_at=None)
+    timer = Timer.objects.get(kind=TimerKind.SLA_BREACH, subject_id=task.pk)
     assert timers_fire_due() == 1
     timer.refresh_from_db()
     assert timer.fired_at is not None and timer.published_at is None
@@ -135,10 +136,10 @@ def test_nothing_writes_to_a_run_once_its_message_is_out(published, django_captu
     after_task_publish.connect(message_out, weak=False)
     try:
         with connection.execute_wrapper(watch), django_capture_on_commit_callbacks(execute=True):
-            EscalationTaskFactory()  # task/created: assign-task and monitor-sla published after the commit
+            EscalationTaskFactory()  # task/created: assign-task published after the commit (monitor-sla is inline)
     finally:
         after_task_publish.disconnect(message_out)
-    assert len(out) == 2
+    assert len(out) == 1
     assert [sql for sql in after_publish if "care_events_handlerrun" in sql] == []
     assert HandlerRun.objects.filter(enqueued_at=None).count() == 0  # stamped with the row, before the publish
 
@@ -179,17 +180,17 @@ def test_a_run_still_pending_is_relayed_again_after_twice_the_wait_not_every_gra
     """Queued behind a backlog longer than the grace, a message is not lost: publishing it again every grace period
     multiplied the backlog (thousands of duplicates in the worker tests). Each relay of a run waits as long again as
     the run had waited before the last one."""
-    EscalationTaskFactory()  # two runs, enqueued with the row; no worker takes them here
+    EscalationTaskFactory()  # its run (assign-task), enqueued with the row; no worker takes it here
     grace = dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS)
     start = HandlerRun.objects.get(handler="assign-task").enqueued_at
     second = dt.timedelta(seconds=1)
     for offset, relayed in [
-        (grace + second, 2),  # the first relay: a grace after the publish
+        (grace + second, 1),  # the first relay: a grace after the publish
         (grace + 2 * second, 0),
         (2 * grace + 1.5 * second, 0),  # a grace since the relay, but not yet as long as the wait before it
-        (2 * grace + 3 * second, 2),
+        (2 * grace + 3 * second, 1),
         (4 * grace + 5 * second, 0),
-        (4 * grace + 7 * second, 2),
+        (4 * grace + 7 * second, 1),
     ]:
         with time_machine.travel(start + offset, tick=False):
             assert handler_runs_relay() == relayed, offset
@@ -198,14 +199,14 @@ def test_a_run_still_pending_is_relayed_again_after_twice_the_wait_not_every_gra
 @pytest.mark.django_db
 def test_a_retry_due_beyond_the_horizon_is_not_held_by_celery_but_relayed_when_due(monkeypatch, settings, published):
     EscalationTaskFactory()
-    run = HandlerRun.objects.get(handler="monitor-sla")
+    run = HandlerRun.objects.get(handler="assign-task")
 
     def broken(payload: dict) -> None:
         raise RuntimeError("database said no")
 
-    # A subscriber that fails, in place of monitor-sla for this test only: the retry path is the thing under test.
+    # A subscriber that fails, in place of assign-task for this test only: the retry path is the thing under test.
     monkeypatch.setitem(
-        dispatch._handlers, "monitor-sla", dispatch.Handler("monitor-sla", "task/created", broken, "default")
+        dispatch._handlers, "assign-task", dispatch.Handler("assign-task", "task/created", broken, "urgent")
     )
     settings.TIMER_HORIZON_SECONDS = 0  # every retry's wait is beyond it
     result = handler_run_task.apply(args=[run.pk])  # the task's own code, in this process
@@ -218,8 +219,8 @@ def test_a_retry_due_beyond_the_horizon_is_not_held_by_celery_but_relayed_when_d
     assert handler_runs_relay() == 0  # not due yet
     due = run.next_attempt_at + dt.timedelta(seconds=settings.RELAY_GRACE_SECONDS + 1)
     with time_machine.travel(due, tick=False):
-        assert handler_runs_relay() == 2  # with its sibling assign-task, which nothing ran here
-    assert [message.args for message in published if message.headers["shadow"] == "monitor-sla"] == [[run.pk]]
+        assert handler_runs_relay() == 1
+    assert [message.args for message in published if message.headers["shadow"] == "assign-task"] == [[run.pk]]
 
 
 @pytest.mark.django_db

@@ -23,11 +23,13 @@ def test_every_handler_is_on_its_events_row_with_its_queue():
     rows, documented, event = _rows(), set(), ""
     for cells in rows:
         event = cells[0] or event  # a continuation row keeps the event above it
-        match = re.fullmatch(r"`([a-z-]+)`( \(urgent\))?", cells[2])
+        match = re.fullmatch(r"`([a-z-]+)`(?: \((urgent|inline)\))?", cells[2])
         if match:
-            documented.add((event, match.group(1), bool(match.group(2))))
+            documented.add((event, match.group(1), match.group(2) or ""))
     registered = {
-        (f"`{name}`", handler.name, handler.queue == URGENT) for name in CATALOGUE for handler in handlers_for(name)
+        (f"`{name}`", handler.name, "inline" if handler.inline else "urgent" if handler.queue == URGENT else "")
+        for name in CATALOGUE
+        for handler in handlers_for(name)
     }
     assert registered == documented
 

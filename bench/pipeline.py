@@ -1,0 +1,165 @@
+"""The escalation pipeline under load: throughput and CPU per escalation beside a no-op task, latency at 1/s and at
+half the throughput, and fairness between nurses."""
+
+import statistics
+import time
+from collections import Counter
+
+from bench.cpu import CpuMeter
+from bench.harness import (
+    Bench,
+    Figure,
+    creation_to_sent,
+    escalation,
+    ms,
+    nurses_on_shift,
+    publish_noops,
+    results_redis,
+    sent_count,
+    wait_for,
+)
+from bench.lab import percentile
+
+
+def throughput(bench: Bench) -> None:
+    bench.begin("pipeline throughput and CPU per escalation (one worker, concurrency 2)")
+    n_noop, n_esc = (500, 100) if bench.quick else (3000, 400)
+    stack = bench.fresh(workers=1)
+    nurses_on_shift(10)
+    r = results_redis()
+    publish_noops(50, key="warm")  # the pool's first tasks pay for imports and connections
+    wait_for(lambda: int(r.get("warm") or 0) == 50, timeout=60, what="warm-up no-ops")
+    escalation()  # the first assignment pays for imports and connections too
+    wait_for(lambda: sent_count() == 1, timeout=60, what="the warm-up escalation")
+    meter = CpuMeter(bench.servers, stack)
+    meter.measure_idle()
+
+    window = meter.start()
+    started = time.monotonic()
+    publish_noops(n_noop, key="tp")
+    done = wait_for(lambda: int(r.get("tp") or 0) >= n_noop, timeout=600, what="no-op tasks", every=0.01)
+    noop_rate = n_noop / (done - started)
+    noop_cpu = meter.per_unit(window, n_noop)
+
+    from django.db import transaction
+
+    window = meter.start()
+    started = time.monotonic()
+    with transaction.atomic():
+        for _ in range(n_esc):
+            escalation()
+    done = wait_for(lambda: sent_count() == n_esc + 1, timeout=900, what="escalations sent", every=0.05)
+    rate = n_esc / (done - started)
+    esc_cpu = meter.per_unit(window, n_esc)
+    ratio = rate / noop_rate
+    units = esc_cpu.total / noop_cpu.total
+    bench.throughput = rate
+    bench.add(
+        Figure(
+            "pipeline throughput",
+            f"{rate:.1f} escalations/s ({n_esc} created in one transaction → all TASK_ASSIGNED sent)",
+            f"{noop_rate:.0f} no-op tasks/s ({n_noop})",
+            "≥ 0.25 of the no-op rate",
+            ratio >= 0.25,
+            f"ratio {ratio:.3f}",
+            {"escalations_per_s": rate, "noop_per_s": noop_rate, "ratio": ratio},
+        )
+    )
+    bench.add(
+        Figure(
+            "CPU per escalation",
+            f"{units:.1f} no-ops: {esc_cpu.line()} per escalation",
+            f"no-op {noop_cpu.line()}; idle {meter.idle.line()} per second, taken off",
+            "≤ 5 no-ops",
+            units <= 5,
+            data={"no_op_units": units, "escalation": esc_cpu.as_dict(), "noop": noop_cpu.as_dict()},
+        )
+    )
+
+
+def latency(bench: Bench) -> None:
+    """At each of bench.latency_rates (escalations per second, or "half": half the measured throughput)."""
+    seconds = 30 if bench.quick else 60
+    for rate in bench.latency_rates:
+        if rate == "half":
+            if not bench.throughput:
+                throughput(bench)
+            _latency_at(bench, bench.throughput / 2, seconds)
+        else:
+            _latency_at(bench, float(rate), seconds)
+
+
+def _latency_at(bench: Bench, rate: float, seconds: int) -> None:
+    count = max(1, round(rate * seconds))
+    bench.begin(f"latency at a steady {rate:.2f}/s for {seconds} s (one worker, concurrency 2)")
+    bench.fresh(workers=1)
+    nurses_on_shift(10)
+    r = results_redis()
+    publish_noops(20, key="warm")
+    wait_for(lambda: int(r.get("warm") or 0) == 20, timeout=60, what="warm-up no-ops")
+    publish_noops(count, key="lat", rate=rate)
+    wait_for(lambda: r.llen("lat") == count, timeout=300, what="no-op latencies")
+    noop = [float(v) for v in r.lrange("lat", 0, -1)]
+
+    escalation()
+    wait_for(lambda: sent_count() == 1, timeout=60, what="the warm-up escalation")
+    from notifications.models import NotificationLog
+
+    NotificationLog.objects.all().update(sent_at=None)  # the warm-up is not measured
+    start = time.monotonic()
+    for n in range(count):
+        pause = start + n / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        escalation()
+    wait_for(lambda: sent_count() == count, timeout=900, what="escalations sent", every=0.5)
+    values = creation_to_sent()
+    p50, p99, worst = statistics.median(values), percentile(values, 99), max(values)
+    n50, n99 = statistics.median(noop), percentile(noop, 99)
+    bench.add(
+        Figure(
+            f"latency creation → SENT at {rate:.2f}/s",
+            f"p50 {ms(p50)}, p99 {ms(p99)}, max {ms(worst)} ({len(values)} at {rate:.2f}/s for {seconds} s)",
+            f"no-op publish → start p50 {ms(n50)}, p99 {ms(n99)}, max {ms(max(noop))}",
+            "p99 ≤ 10x the no-op p99",
+            p99 <= 10 * n99,
+            f"{p99 / n99:.0f}x the no-op p99",
+            {"rate": rate, "p50": p50, "p99": p99, "max": worst, "noop_p50": n50, "noop_p99": n99},
+        )
+    )
+
+
+def fairness(bench: Bench) -> None:
+    count = 200 if bench.quick else 1000
+    bench.begin(f"fairness: {count} tasks, 10 nurses, two worker processes (concurrency 2 each)")
+    from django.db import transaction
+
+    from care_events.platform.bus.models import Event
+    from tasks_app.models import EscalationTask
+
+    bench.fresh(workers=2)
+    nurses = nurses_on_shift(10)
+    for start in range(0, count, 50):
+        with transaction.atomic():
+            for _ in range(min(50, count - start)):
+                escalation()
+    wait_for(
+        lambda: EscalationTask.objects.filter(status="ASSIGNED").count() == count,
+        timeout=900,
+        what="every task assigned",
+        every=0.5,
+    )
+    per_nurse = Counter(EscalationTask.objects.values_list("assigned_to_id", flat=True))
+    counts = [per_nurse.get(n.pk, 0) for n in nurses]
+    assigned = Counter(Event.objects.filter(name="task/assigned").values_list("data__task_id", flat=True))
+    twice = sum(1 for n in assigned.values() if n > 1)
+    spread = max(counts) - min(counts)
+    bench.add(
+        Figure(
+            "fairness",
+            f"per nurse {min(counts)}-{max(counts)} (spread {spread}); {twice} tasks assigned twice",
+            "—",
+            "spread ≤ 1, none twice",
+            spread <= 1 and twice == 0,
+        )
+    )
