@@ -5,7 +5,6 @@ import logging
 import uuid
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from care_events.choices import NotificationType, Severity
@@ -22,7 +21,7 @@ from tasks_app.models import (
 )
 from tasks_app.notify import assignment_key, unassigned_key
 from tasks_app.selectors import unassigned_cause
-from tasks_app.services.acknowledgement import ack_code_choose, ack_timers_arm
+from tasks_app.services.acknowledgement import ack_code_save, ack_timers_arm
 from tasks_app.services.nurses import supervisors
 
 logger = logging.getLogger(__name__)
@@ -70,13 +69,10 @@ def task_hand_over(
     now = timezone.now()
     reason = reason or (HandOverReason.STAFF if actor_id(actor) is not None else HandOverReason.ROUND_ROBIN)
     task.status, task.assigned_to, task.assigned_at = EscalationTask.Status.ASSIGNED, nurse, now
-    task.acknowledged_at, task.ack_code = None, ack_code_choose(nurse=nurse, task=task)
-    task.save(update_fields=["status", "assigned_to", "assigned_at", "acknowledged_at", "ack_code", "updated_at"])
+    task.acknowledged_at = None
+    ack_code_save(task=task, nurse=nurse)
     ack_timers_arm(task=task)
-    Nurse.objects.filter(pk=nurse.pk).update(last_assigned_at=now)
-    NurseShift.objects.filter(nurse=nurse, starts_at__lte=now, ends_at__gt=now).update(
-        tasks_assigned=F("tasks_assigned") + 1
-    )
+    _nurse_turn_taken(nurse_id=nurse.pk, now=now)
     assignment = (task.pk, nurse.pk, now)  # the fact both the event and the nurse's message are once for
     if previous_id is None:
         emit("task/assigned", {"task_id": task.pk, "nurse_id": nurse.pk}, once_for=assignment, actor=actor_id(actor))
@@ -100,6 +96,17 @@ def task_hand_over(
         rows={"task_id": task, "recipient_nurse_id": nurse},  # locked here: its row is written without reading them
     )
     logger.info("task %s assigned to nurse %s", task.pk, nurse.pk)
+
+
+def _nurse_turn_taken(*, nurse_id: int, now: dt.datetime) -> None:
+    """Her place in the round-robin (last_assigned_at) and her shift's counter, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH nurse AS (UPDATE tasks_app_nurse SET last_assigned_at = %(now)s WHERE id = %(nurse)s RETURNING id) "
+            "UPDATE tasks_app_nurseshift SET tasks_assigned = tasks_assigned + 1 "
+            "WHERE nurse_id IN (SELECT id FROM nurse) AND starts_at <= %(now)s AND ends_at > %(now)s",
+            {"now": now, "nurse": nurse_id},
+        )
 
 
 def nurse_unavailable_reason(*, nurse: Nurse, now: dt.datetime, allow_over_limit: bool = False) -> str | None:

@@ -18,9 +18,10 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from care_events.platform.bus.catalogue import DEFAULT
@@ -85,24 +86,35 @@ def timer_reschedule(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datet
         _publish(timer.pk, timer.kind, timer.due_at)
 
 
-def timer_restart(*, kind: TimerKind, subject_id: uuid.UUID, due_at: dt.datetime) -> None:
-    """Arm the timer of `kind` and `subject_id` for `due_at`, whatever became of it before (fired, cancelled, given
-    up): a timer that runs again for a new occasion of its subject (a task's next assignment). The row is locked so
-    that a firing claim cannot interleave; a message published for its old due time finds it not due (or, once
-    fired, not pending) and does nothing."""
-    timer = Timer.objects.select_for_update().filter(kind=kind, subject_id=subject_id).first()
-    if timer is None:
-        timer_schedule(kind=kind, subject_id=subject_id, due_at=due_at)
+def timers_restart(*, subject_id: uuid.UUID, due: Iterable[tuple[TimerKind, dt.datetime]]) -> None:
+    """Arm the subject's timers of these kinds for these times, whatever became of them before (fired, cancelled,
+    given up): timers that run again for a new occasion of their subject (a task's next assignment).
+
+    One statement for all of them: INSERT … ON CONFLICT (kind, subject_id) DO UPDATE. The upsert locks an existing
+    row like an UPDATE, so a firing claim cannot interleave; a message published for an old due time finds the row
+    not due (or, once fired, not pending) and does nothing."""
+    now = timezone.now()
+    rows = [(kind, due_at, now if within_horizon(due_at) else None) for kind, due_at in due]
+    if not rows:
         return
-    publish = within_horizon(due_at)
-    timer.fired_at = timer.cancelled_at = timer.failed_at = None
-    timer.due_at, timer.attempts, timer.last_error = due_at, 0, ""
-    timer.published_at = timezone.now() if publish else None
-    timer.save(
-        update_fields=["fired_at", "cancelled_at", "failed_at", "due_at", "attempts", "last_error", "published_at"]
-    )
-    if publish:
-        _publish(timer.pk, timer.kind, timer.due_at)
+    values = ", ".join(["(%s, %s, %s, NULL, NULL, NULL, %s, 0, '', %s)"] * len(rows))
+    params: list[Any] = []
+    for kind, due_at, published_at in rows:
+        params += [kind, subject_id, due_at, published_at, now]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # The model's own table and columns; every value is a parameter.
+            f"INSERT INTO {Timer._meta.db_table} (kind, subject_id, due_at, fired_at, cancelled_at, failed_at, "  # noqa: S608
+            f"published_at, attempts, last_error, created_at) VALUES {values} "
+            "ON CONFLICT (kind, subject_id) DO UPDATE SET due_at = EXCLUDED.due_at, fired_at = NULL, "
+            "cancelled_at = NULL, failed_at = NULL, published_at = EXCLUDED.published_at, attempts = 0, "
+            "last_error = '' RETURNING id, kind, due_at, published_at",
+            params,
+        )
+        armed = cursor.fetchall()
+    for timer_id, kind, due_at, published_at in armed:
+        if published_at is not None:
+            _publish(timer_id, kind, due_at)
 
 
 def timers_cancel(*, subject_id: uuid.UUID, kinds: Iterable[TimerKind]) -> int:
