@@ -13,6 +13,11 @@ from celery import signals
 
 from config.celery_app import app
 
+if os.environ.get("BENCH_TASK_EVENTS"):
+    # For an A/B of task events (docs/PERFORMANCE.md): on, as before 2026-12-07, in every worker and publisher.
+    app.conf.worker_send_task_events = True
+    app.conf.task_send_sent_event = True
+
 _results: redis.Redis | None = None
 
 

@@ -118,7 +118,7 @@ def cost(bench: Bench) -> None:
         Figure(
             "Celery messages per escalation",
             f"{per['messages']:.1f} messages ({', '.join(f'{k} {v:g}' for k, v in sorted(names.items()))} "
-            f"over {count}); {per['publish']:.1f} PUBLISH of task events; ≈{total:.0f} Redis commands",
+            f"over {count}); {per['publish']:.1f} PUBLISH (task events, heartbeats); ≈{total:.0f} Redis commands",
             "—",
             "1 message",
             per["messages"] <= 1,

@@ -1,7 +1,7 @@
 """CPU time of every process an escalation or a no-op runs through, read from /proc (psutil's cpu_times reads
 /proc/<pid>/stat: utime, stime, and cutime and cstime, the time of children the process has reaped).
 
-Three groups: the Celery workers (each worker's main process and its pool, the backstop worker included), the lab's
+Four groups: the Celery workers' main processes and their pool processes (the backstop worker included), the lab's
 PostgreSQL (the postmaster and every child: client backends, WAL writer, checkpointer, autovacuum) and the lab's
 Redis. A process tree's total counts a child that exited during the window through its parent's cutime, so the
 total only grows: a backend that closed its connection is not lost. The bench's own PostgreSQL backend is left out:
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-GROUPS = ("worker", "postgres", "redis")
+GROUPS = ("main", "pool", "postgres", "redis")
 
 
 def _tree_seconds(pid: int) -> float:
@@ -37,12 +37,13 @@ def _tree_seconds(pid: int) -> float:
     return total
 
 
-def _own_seconds(pid: int) -> float:
+def _own_seconds(pid: int, *, children: bool = False) -> float:
+    """A process's own CPU time, or (children=True) that of the children it has reaped."""
     import psutil
 
     with contextlib.suppress(psutil.NoSuchProcess):
         t = psutil.Process(pid).cpu_times()
-        return t.user + t.system
+        return t.children_user + t.children_system if children else t.user + t.system
     return 0.0
 
 
@@ -62,9 +63,14 @@ def _bench_backend_pid() -> int:
 class Cpu:
     """CPU seconds by group."""
 
-    worker: float = 0.0
+    main: float = 0.0
+    pool: float = 0.0
     postgres: float = 0.0
     redis: float = 0.0
+
+    @property
+    def worker(self) -> float:
+        return self.main + self.pool
 
     @property
     def total(self) -> float:
@@ -77,13 +83,13 @@ class Cpu:
         return Cpu(*(getattr(self, g) * factor for g in GROUPS))
 
     def as_dict(self) -> dict[str, float]:
-        return {**{g: getattr(self, g) for g in GROUPS}, "total": self.total}
+        return {**{g: getattr(self, g) for g in GROUPS}, "worker": self.worker, "total": self.total}
 
     def line(self) -> str:
-        """In milliseconds: total (worker, PostgreSQL, Redis)."""
+        """In milliseconds: total (worker: main process and pool; PostgreSQL; Redis)."""
         return (
-            f"{self.total * 1000:.1f} ms (worker {self.worker * 1000:.1f}, PostgreSQL {self.postgres * 1000:.1f}, "
-            f"Redis {self.redis * 1000:.1f})"
+            f"{self.total * 1000:.1f} ms (worker {self.worker * 1000:.1f}: main {self.main * 1000:.1f}, pool "
+            f"{self.pool * 1000:.1f}; PostgreSQL {self.postgres * 1000:.1f}; Redis {self.redis * 1000:.1f})"
         )
 
 
@@ -98,8 +104,11 @@ class CpuMeter:
 
     def sample(self) -> Cpu:
         bench_backend = _bench_backend_pid()
+        workers = [process.pid for process in self.stack.workers]
+        main = sum(_own_seconds(pid) for pid in workers)
         return Cpu(
-            worker=sum(_tree_seconds(process.pid) for process in self.stack.workers),
+            main=main,
+            pool=sum(_tree_seconds(pid) for pid in workers) - main,
             postgres=_tree_seconds(self.postmaster) - _own_seconds(bench_backend),
             redis=_tree_seconds(self.redis),
         )

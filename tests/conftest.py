@@ -38,7 +38,11 @@ def worker(celery_stack, settings):
     from tests.worker import WORKER_SETTINGS
 
     for name, value in WORKER_SETTINGS.items():
-        if name != "NOTIFICATION_SMS_BACKEND":
+        if name == "NOTIFICATION_SMS_BACKEND":
+            continue
+        if "=" in value:  # minutes by severity, "CRITICAL=0.15", read as config/settings/product.py reads it
+            setattr(settings, name, {k: float(v) for k, v in (pair.split("=") for pair in value.split(","))})
+        else:
             setattr(settings, name, int(value))
     settings.NOTIFICATION_BACKENDS = {
         **settings.NOTIFICATION_BACKENDS,

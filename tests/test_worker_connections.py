@@ -76,10 +76,11 @@ def test_workers_keep_their_connections_and_reconnect_after_postgresql_closes_th
         what="both SLA timers fired",
     )
     wait_until(lambda: sweep_finished_after(cut_time), timeout=30, what="a sweep after the cut")
+    after = HandlerRun.objects.filter(created_at__gte=cut_at)
+    wait_until(lambda: not after.filter(status="PENDING").exists(), timeout=30, what="the handler runs to finish")
 
     # The first task of each process after the cut found its connection dead before its first query (the health
     # check) and opened a new one: nothing failed, nothing was retried.
-    after = HandlerRun.objects.filter(created_at__gte=cut_at)
     assert after.count() >= 1 and set(after.values_list("status", "attempts")) == {("SUCCEEDED", 1)}
     assert set(Timer.objects.filter(subject_id=task.pk).values_list("attempts", "last_error")) == {(1, "")}
     assert POOL_PROCESSES < proxied.accepted <= 2 * POOL_PROCESSES
