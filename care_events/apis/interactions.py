@@ -5,7 +5,6 @@ patient texted, complete the check-in. Thin, as care_events/apis/patients.py say
 import uuid
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 from care_events.message_serializers import PatientMessageSerializer
 from care_events.models import AgentInteraction, InteractionResponse, PatientMessage
 from care_events.platform.api_clients.idempotency import idempotent
+from care_events.platform.rest.lookup import require_in_reach
 from care_events.platform.rest.schema import EXAMPLE_ID, request_example
 from care_events.selectors import (
     interaction_list_for,
@@ -98,8 +98,7 @@ class InteractionMessageListApi(ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
             return PatientMessage.objects.none()
         pk = self.kwargs["pk"]
-        if not interaction_list_for(user=self.request.user).filter(pk=pk).exists():
-            raise Http404  # an interaction that does not exist is 404, not an empty list
+        require_in_reach(interaction_list_for(user=self.request.user), pk)
         return patient_message_list(interaction_id=pk)
 
 
@@ -129,8 +128,7 @@ class InteractionResponseListCreateApi(ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
             return InteractionResponse.objects.none()
         pk = self.kwargs["pk"]
-        if not interaction_list_for(user=self.request.user).filter(pk=pk).exists():
-            raise Http404  # an interaction that does not exist is 404, not an empty list
+        require_in_reach(interaction_list_for(user=self.request.user), pk)
         return interaction_responses(interaction_id=pk)
 
     @extend_schema(

@@ -5,7 +5,6 @@ care_events/apis/patients.py says."""
 import uuid
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -23,6 +22,7 @@ from care_events.message_serializers import (
     message_cursor,
 )
 from care_events.models import AgentInteraction
+from care_events.platform.rest.lookup import require_in_reach
 from care_events.selectors import (
     episode_interactions,
     episode_list_for,
@@ -56,8 +56,7 @@ class EpisodeInteractionListApi(ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
             return AgentInteraction.objects.none()
         pk = self.kwargs["pk"]
-        if not episode_list_for(user=self.request.user).filter(pk=pk).exists():
-            raise Http404  # an episode that does not exist is 404, not an empty list
+        require_in_reach(episode_list_for(user=self.request.user), pk)
         return episode_interactions(episode_id=pk)
 
 

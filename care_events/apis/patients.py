@@ -9,7 +9,6 @@ answered by care_events/platform/rest/errors.py; idempotency is care_events/plat
 import uuid
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -21,6 +20,7 @@ from rest_framework.views import APIView
 
 from care_events.models import Episode, Patient
 from care_events.platform.api_clients.idempotency import idempotent
+from care_events.platform.rest.lookup import require_in_reach
 from care_events.platform.rest.schema import EXAMPLE_ID, ErrorSerializer, request_example
 from care_events.selectors import episode_list_for, patient_episode_list, patient_list_for, patients_by_mrn_for
 from care_events.serializers import DischargeSerializer, EpisodeSerializer, PatientLookupSerializer, PatientSerializer
@@ -121,8 +121,7 @@ class PatientEpisodeListApi(ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the model: no request, no id
             return Episode.objects.none()
         pk = self.kwargs["pk"]
-        if not patient_list_for(user=self.request.user).filter(pk=pk).exists():
-            raise Http404  # a patient who does not exist is 404, not an empty list
+        require_in_reach(patient_list_for(user=self.request.user), pk)
         return patient_episode_list(patient_id=pk)
 
 
