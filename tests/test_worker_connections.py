@@ -31,7 +31,14 @@ def proxied(celery_stack):
     celery_stack.stop_workers()  # the `worker` fixture starts them again for the tests after
     db = connection.settings_dict
     proxy = TcpProxy((db["HOST"], int(db["PORT"])))
-    stack = CeleryStack(overrides={"DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}"})
+    # CONN_MAX_AGE well past the test's length: a connection closed for its age (60 s by default, which a slow start
+    # on a loaded machine reaches) is reopened by design, and would be counted here as if reuse had failed.
+    stack = CeleryStack(
+        overrides={
+            "DATABASE_URL": f"postgres://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}",
+            "DATABASE_CONN_MAX_AGE": "900",
+        }
+    )
     stack.start_workers(count=1)
     yield proxy
     stack.stop()
