@@ -48,6 +48,11 @@ class AuditedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         note(request, model=self.model, ids=[obj.pk])
 
+    def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        """Every change admin's log records (an action on ticked rows, a care team screen's move) names its row."""
+        note(request, objects=[obj])
+        return super().log_change(request, obj, message)
+
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
         self._noted(request, AuditAction.ADMIN_VIEW, AuditAction.ADMIN_DELETE, [object_id])
         return super().delete_view(request, object_id, extra_context)
