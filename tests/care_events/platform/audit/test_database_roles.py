@@ -3,7 +3,8 @@
 the runtime role's own connection the trail can be neither rewritten nor unguarded (its triggers dropped or
 disabled, replication mode, DDL), and the product still does its work: a request writes its audit row.
 
-The database here is made for the test, named as a production one is (not test_*), and migrated by the project's
+The database here is made for the test, named as a production one is (not test_*); its roles are made by the script
+docker compose runs on a new PostgreSQL volume (deploy/postgres-roles.sh), and it is migrated by the project's
 `manage.py migrate` in a process of its own, with the two URLs a deployment sets."""
 
 import json
@@ -44,17 +45,20 @@ def two_roles(django_db_blocker):
         dbname="postgres",
         autocommit=True,
     )
-    for role in (owner, runtime):
-        maintenance.execute(
-            psycopg.sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
-                psycopg.sql.Identifier(role), psycopg.sql.Literal(password)
-            )
-        )
-    maintenance.execute(
-        psycopg.sql.SQL("CREATE DATABASE {} OWNER {}").format(
-            psycopg.sql.Identifier(dbname), psycopg.sql.Identifier(owner)
-        )
-    )
+    # As the postgres image does on a new volume: POSTGRES_DB made by the superuser, then the init script.
+    maintenance.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+    init = {
+        **os.environ,
+        "PGHOST": str(server["host"]),
+        "PGPORT": str(server["port"]),
+        "PGPASSWORD": settings["PASSWORD"] or "",
+        "POSTGRES_USER": settings["USER"],
+        "POSTGRES_DB": dbname,
+        "DATABASE_OWNER_ROLE": owner,
+        "DATABASE_OWNER_PASSWORD": password,
+        "DATABASE_APP_ROLE": runtime,
+        "DATABASE_APP_PASSWORD": password,
+    }
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -62,6 +66,8 @@ def two_roles(django_db_blocker):
         "DATABASE_MIGRATE_URL": _url(owner, password, server, dbname),
     }
     try:
+        made = subprocess.run(["sh", "deploy/postgres-roles.sh"], cwd=ROOT, env=init, capture_output=True, text=True)
+        assert made.returncode == 0, made.stderr
         migrated = subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput"],
             cwd=ROOT,
@@ -99,10 +105,20 @@ def _refusal(conn: psycopg.Connection, statement: str, params: list | None = Non
     return str(refused.value)
 
 
-def test_migrations_ran_as_the_owner_who_owns_every_table(two_roles):
+def test_migrations_ran_as_the_owner_who_owns_every_table_and_neither_role_is_privileged(two_roles):
     with _connect(two_roles, "owner") as owner:
         owners = {row[0] for row in owner.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")}
+        flags = owner.execute(
+            "SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls FROM pg_roles"
+            " WHERE rolname IN (%s, %s)",
+            [two_roles["owner"], two_roles["runtime"]],
+        ).fetchall()
+        member = owner.execute(
+            "SELECT pg_has_role(%s, %s, 'MEMBER')", [two_roles["runtime"], two_roles["owner"]]
+        ).fetchone()
     assert owners == {two_roles["owner"]}
+    assert flags == [(False,), (False,)]
+    assert member == (False,)
 
 
 def test_the_runtime_role_cannot_rewrite_or_unguard_the_trail(two_roles):
