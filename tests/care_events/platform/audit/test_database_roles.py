@@ -66,7 +66,9 @@ def two_roles(django_db_blocker):
         "DATABASE_MIGRATE_URL": _url(owner, password, server, dbname),
     }
     try:
-        made = subprocess.run(["sh", "deploy/postgres-roles.sh"], cwd=ROOT, env=init, capture_output=True, text=True)
+        made = subprocess.run(
+            ["/bin/sh", "deploy/postgres-roles.sh"], cwd=ROOT, env=init, capture_output=True, text=True
+        )
         assert made.returncode == 0, made.stderr
         migrated = subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput"],
