@@ -124,7 +124,7 @@ def _what(audit_note: AuditNote | None, objects: list[models.Model]) -> dict[str
     patients |= _patients_of(model, ids, objects)
     return {
         "object_type": model._meta.label_lower,
-        "object_ids": [str(pk) for pk in dict.fromkeys(ids)],
+        "object_ids": list(dict.fromkeys(str(pk) for pk in ids)),  # an id noted as text and as a UUID is one
         "patient_ids": sorted(patients),
     }
 

@@ -51,9 +51,7 @@ OUTSIDE_ADMIN_WITHOUT_PHI = {
     "rest_framework:logout": "a logout row",
     "acknowledge-from-alert": "a signed token in, a status word out, no task details",
     "twilio-status": "Twilio's callback: answers nothing",
-    "twilio-voice-status": "Twilio's callback: answers nothing",
     "twilio-inbound": "Twilio's callback: answers nothing",
-    "twilio-voice-twiml": "the words of a call to a nurse, fetched by Twilio with its signature",
 }
 
 
