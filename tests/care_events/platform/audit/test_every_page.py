@@ -25,9 +25,12 @@ from tests.tasks_app.factories import assigned_task, nurse_with_login
 
 pytestmark = pytest.mark.django_db
 
-# The care team's screens that show a patient's data (the others: the roster shows nurses and shifts; the bulk
-# page answers a GET with the board's address).
-SCREENS_WITH_PHI = {
+# Besides the pages of the models that hold a patient's data: the care team's screens that show one (the others:
+# the roster shows nurses and shifts; the bulk page answers a GET with the board's address), and admin's search
+# behind a form's patient field (the episode form's: QUERIES), which answers patients' names.
+QUERIES = {"admin:autocomplete": {"app_label": "care_events", "model_name": "episode", "field_name": "patient"}}
+OTHER_PAGES_WITH_PHI = {
+    "admin:autocomplete",
     "admin:tasks_app_escalationtask_worklist",
     "admin:tasks_app_escalationtask_board",
     "admin:tasks_app_escalationtask_hand_over",
@@ -124,7 +127,7 @@ def test_every_admin_page_and_screen_leaves_a_row_and_names_the_patient_it_shows
             skipped.append(name)
             continue
         last = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        response = client.get(reverse(name, kwargs=kwargs))
+        response = client.get(reverse(name, kwargs=kwargs), QUERIES.get(name, {}))
         rows = list(AuditEntry.objects.filter(id__gt=last).exclude(action__in=["login", "logout"]))
         walked.add(name)
         expected_rows = 0 if name in UNRECORDED_ADMIN_ROUTES else 1
@@ -132,7 +135,7 @@ def test_every_admin_page_and_screen_leaves_a_row_and_names_the_patient_it_shows
             failures.append(f"{name} ({response.status_code}): {[(row.route, row.action) for row in rows]}")
             continue
         model, page = model_pages.get(name, (None, ""))
-        shows_phi = name in SCREENS_WITH_PHI or (model in phi_models and page in MODEL_PAGES_WITH_PHI)
+        shows_phi = name in OTHER_PAGES_WITH_PHI or (model in phi_models and page in MODEL_PAGES_WITH_PHI)
         if shows_phi and world.patient_id not in rows[0].patient_ids:
             failures.append(f"{name} ({response.status_code}) does not name the patient: {rows[0].patient_ids}")
 
@@ -141,7 +144,7 @@ def test_every_admin_page_and_screen_leaves_a_row_and_names_the_patient_it_shows
     for model in phi_models:
         for page in MODEL_PAGES_WITH_PHI:
             assert f"admin:{model._meta.app_label}_{model._meta.model_name}_{page}" in walked, (model, page, skipped)
-    assert walked >= SCREENS_WITH_PHI
+    assert walked >= OTHER_PAGES_WITH_PHI
 
 
 def test_every_url_outside_admin_and_the_api_is_known_to_show_no_patient_data():
