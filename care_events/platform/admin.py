@@ -97,7 +97,7 @@ class SequoraAdminSite(OTPAdminSite):
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
         from care_events.platform.audit.admin import AuditedAutocomplete
 
-        return AuditedAutocomplete.as_view(admin_site=self)(request)  # type: ignore[no-any-return]
+        return AuditedAutocomplete.as_view(admin_site=self)(request)  # type: ignore[return-value]
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         from care_events.platform.audit.admin import AuditedAdmin
