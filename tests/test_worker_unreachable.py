@@ -13,7 +13,7 @@ from care_events.platform.bus.models import Event
 from notifications.models import NotificationLog
 from tasks_app.models import EscalationTask
 from tasks_app.services.tasks import task_resolve
-from tests.tasks_app.factories import EscalationTaskFactory, NurseShiftFactory
+from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory, NurseShiftFactory
 from tests.worker import CeleryStack, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -55,8 +55,8 @@ def test_a_nurse_reachable_only_through_twilio_is_handed_over_and_the_charge_nur
     nurse = NurseShiftFactory(nurse__preferred_channel="SMS", nurse__fallback_channels=["VOICE"], **shift).nurse
     task = EscalationTaskFactory(severity="HIGH")
     wait_until(lambda: EscalationTask.objects.filter(pk=task.pk, assigned_to=nurse).exists(), what="the assignment")
-    # The charge nurse (email) and a colleague on shift who can take the task, once it is the nurse's.
-    chief = NurseShiftFactory(nurse__is_supervisor=True, nurse__preferred_channel="EMAIL", **shift).nurse
+    # The charge nurse (email, not on shift) and a colleague on shift who can take the task, once it is the nurse's.
+    chief = NurseFactory(is_supervisor=True, preferred_channel="EMAIL")
     colleague = NurseShiftFactory(nurse__preferred_channel="EMAIL", nurse__max_open_tasks=50, **shift).nurse
 
     told = NotificationLog.objects.filter(type="NURSE_UNREACHABLE")

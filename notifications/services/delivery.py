@@ -32,13 +32,13 @@ from notifications.backends.local import LocalBackend
 from notifications.messages import push_actions
 from notifications.models import NotificationLog, NotificationStatus
 from notifications.services.create import delivery_publish, notification_create
-from notifications.services.unreachable import alert_timers_arm
 from notifications.services.status import (
     PROVIDER_STATUSES,
     notification_announce,
     notification_provider_report,
     notification_status_set,
 )
+from notifications.services.unreachable import alert_timers_arm
 from notifications.throttle import send_slot_wait
 
 logger = logging.getLogger(__name__)
