@@ -38,4 +38,4 @@ def next_channel(chain: list[str], tried: Iterable[str]) -> str | None:
     left = [channel for channel in chain if channel not in tried]
     failing = {channel_provider(channel) for channel in tried}
     elsewhere = [channel for channel in left if channel_provider(channel) not in failing]
-    return (elsewhere or left or [None])[0]
+    return next(iter(elsewhere or left), None)
