@@ -3,10 +3,10 @@
 An urgent alert's first row arms two durable timers in the transaction that writes it: ALERT_FALLBACK (the next
 channel at NOTIFICATION_FALLBACK_AFTER_SECONDS: notifications.services.fallback) and ALERT_UNREACHABLE, after
 ALERT_UNREACHABLE_AFTER_MINUTES of the task's severity. If by then no row of the alert has gone out (on any channel
-of her chain) and the task is still open and hers, she cannot be reached: the task follows the hand-over rule of an
-unacknowledged assignment and the charge nurses are alerted on their own chains (tasks_app.services.handover.
-holder_unreachable), once per assignment. A timer that fires for an alert that went out, a task closed or moved, or
-an alert given up on every row does nothing.
+of her chain) and the task is still open, hers, and not acknowledged since the alert, she cannot be reached: the
+task follows the hand-over rule of an unacknowledged assignment and the charge nurses are alerted on their own
+chains (tasks_app.services.handover.holder_unreachable), once per assignment. A timer that fires for an alert that
+went out, a task closed, moved or acknowledged since (she is on it), or an alert given up on every row does nothing.
 """
 
 import datetime as dt
@@ -51,7 +51,7 @@ def alert_unreachable_due(*, notification_id: uuid.UUID) -> None:
     rows = alert_rows(root)
     if any(row.status in REACHED for row in rows) or all(row.status == NotificationStatus.CANCELLED for row in rows):
         return
-    if holder_unreachable(task_id=root.task_id, nurse_id=root.recipient_nurse_id):
+    if holder_unreachable(task_id=root.task_id, nurse_id=root.recipient_nurse_id, since=root.created_at):
         logger.warning(
             "notification %s: no channel of nurse %s's chain delivered it (%d rows); the charge nurses are told",
             root.pk,

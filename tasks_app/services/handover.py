@@ -13,6 +13,7 @@ transaction, so a redelivered or concurrent sweep, or a timer firing beside it, 
 keeps its SLA (its timers are untouched: a warning or breach alerts whoever holds the task when it fires).
 """
 
+import datetime as dt
 import logging
 import uuid
 
@@ -118,15 +119,17 @@ def ack_escalation_reach(*, task_id: uuid.UUID) -> None:
     logger.warning("task %s not acknowledged by nurse %s: handed to %s", task.pk, previous, nurse and nurse.pk)
 
 
-def holder_unreachable(*, task_id: uuid.UUID, nurse_id: int) -> bool:
+def holder_unreachable(*, task_id: uuid.UUID, nurse_id: int, since: dt.datetime) -> bool:
     """An urgent alert about the task reached its holder `nurse_id` on none of her channels in time (inside the
     firing transaction of notifications' ALERT_UNREACHABLE timer). The rule of an unacknowledged assignment: a task
     still waiting for her acknowledgement goes to the next nurse on shift other than her (reason UNREACHABLE;
     nobody else: it stays with her); the charge nurses (but her) are alerted, once per assignment whatever the
-    number of alerts that did not reach her. Nothing when the task is closed or no longer hers. Returns whether
-    anything was done."""
+    number of alerts that did not reach her. Nothing when the task is closed, no longer hers, or acknowledged by her
+    since the alert was written (`since`: she is on it). Returns whether anything was done."""
     task = EscalationTask.objects.select_for_update().get(pk=task_id)
     if not task.is_open or task.assigned_to_id != nurse_id or task.assigned_at is None:
+        return False
+    if task.acknowledged_at is not None and task.acknowledged_at >= since:
         return False
     assigned_at = task.assigned_at
     nurse = _hand_on(task, reason=HandOverReason.UNREACHABLE) if waiting_for_ack(task) else None

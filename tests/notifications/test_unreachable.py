@@ -9,11 +9,14 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from care_events.choices import NotificationType
+from care_events.notify import notification_request
 from care_events.platform.bus.models import Event, Timer
 from notifications.backends import local
 from notifications.models import NotificationLog
 from notifications.services.channels import next_channel
 from tasks_app.models import EscalationTask
+from tasks_app.notify import sla_key
 from tasks_app.services.tasks import task_acknowledge, task_resolve
 from tests.helpers import drain
 from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory, NurseShiftFactory
@@ -142,15 +145,40 @@ def test_a_nurse_reachable_only_through_twilio_is_handed_over_and_the_charge_nur
     assert caplog.text.count("every channel of the nurse's chain failed") <= 1
 
 
-def test_an_acknowledged_task_stays_with_its_nurse_and_the_charge_nurse_is_told(twilio):
+def test_an_alert_she_acknowledged_the_task_after_tells_nobody(twilio):
     nurse = NurseFactory(preferred_channel="SMS", fallback_channels=["VOICE"])
     with time_machine.travel(T0, tick=False):
         _assigned(nurse, severity="CRITICAL")
-        task_acknowledge(task=EscalationTask.objects.get(), nurse=nurse)
-    chief, _ = _charge_nurse_and_colleague()
-    _everything_due(T0 + 6 * dt.timedelta(minutes=1))
+    _charge_nurse_and_colleague()
+    with time_machine.travel(T0 + 60 * SECOND, tick=False):
+        task_acknowledge(task=EscalationTask.objects.get(), nurse=nurse)  # in the app: she is on it
+    _everything_due(T0 + 20 * dt.timedelta(minutes=1))
+    assert not NotificationLog.objects.filter(type="NURSE_UNREACHABLE").exists()
     assert EscalationTask.objects.get().assigned_to_id == nurse.pk
-    assert NotificationLog.objects.filter(type="NURSE_UNREACHABLE", recipient_nurse=chief).count() == 1
+
+
+def test_a_breach_alert_that_reaches_her_nowhere_after_she_acknowledged_tells_the_charge_nurse_and_the_task_stays(
+    twilio,
+):
+    nurse = NurseFactory(preferred_channel="SMS", fallback_channels=["VOICE"])
+    with time_machine.travel(T0, tick=False):
+        _assigned(nurse, severity="CRITICAL")
+        task = EscalationTask.objects.get()
+        task_acknowledge(task=task, nurse=nurse)
+    chief, _ = _charge_nurse_and_colleague()
+    with time_machine.travel(T0 + 60 * SECOND, tick=False):
+        notification_request(
+            notification_type=NotificationType.SLA_BREACH,
+            recipient_nurse_id=nurse.pk,
+            task_id=task.pk,
+            dedupe_key=sla_key(stage=NotificationType.SLA_BREACH, task_id=task.pk, nurse_id=nurse.pk),
+        )
+        drain()
+    _everything_due(T0 + 20 * dt.timedelta(minutes=1))
+    told = NotificationLog.objects.filter(type="NURSE_UNREACHABLE")
+    assert list(told.values_list("recipient_nurse", "created_at")) == [(chief.pk, T0 + 6 * dt.timedelta(minutes=1))]
+    assert EscalationTask.objects.get().assigned_to_id == nurse.pk  # acknowledged: hers still
+    assert not Event.objects.filter(name="task/reassigned").exists()
 
 
 @pytest.mark.parametrize("closed_or_reached", ["resolved", "delivered"])
