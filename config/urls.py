@@ -53,8 +53,6 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
         name="api-docs",
     ),
-    # Session login for nurses in a browser (then /api/docs/ can call the API as them).
-    path("api/auth/", include("rest_framework.urls")),
     path("webhooks/twilio/", include("notifications.webhook_urls")),
     path("alerts/acknowledge/", acknowledge_from_alert, name="acknowledge-from-alert"),
     re_path(r"^api/(?P<path>.*)$", api_path_not_found),
