@@ -20,9 +20,9 @@ class CareEventsConfig(AppConfig):
             Patient,
             PatientMessage,
         )
+        from care_events.platform.api_clients.tokens import api_tokens_revoke_on_password_change
         from care_events.platform.audit import register_phi
         from care_events.platform.audit import signals as audit_signals  # noqa: F401 - login and API key receivers
-        from care_events.platform.api_clients.tokens import api_tokens_revoke_on_password_change
         from care_events.platform.sessions import session_login_time_record
 
         user_logged_in.connect(session_login_time_record, dispatch_uid="care_events.platform.sessions.login_at")

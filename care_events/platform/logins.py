@@ -25,7 +25,9 @@ class LoginLockoutHandler(AxesDatabaseHandler):
     def is_locked(self, request: HttpRequest, credentials: dict | None = None) -> bool:
         return super().is_locked(request, credentials) or self._address_locked(request)
 
-    def user_login_failed(self, sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    def user_login_failed(
+        self, sender: Any, credentials: dict, request: HttpRequest | None = None, **kwargs: Any
+    ) -> None:
         super().user_login_failed(sender, credentials, request, **kwargs)
         if request is not None and self._address_locked(request):
             request.axes_locked_out = True  # type: ignore[attr-defined]  # AxesMiddleware answers 429

@@ -3,9 +3,9 @@
 Roles are groups holding Django permissions (care_events/platform/roles.py); `is_staff` opens nothing of the API. The
 agent and the nurses call with their API keys (scope agent, nurse); the administrator and the staff account with a
 browser session verified by a one-time password (admin's login; a password-only session is refused everywhere:
-tests/api/test_second_factor.py). A nurse reaches only her own tasks, notifications and her tasks' patients (another's is 404, never
-403); anonymous is 401. A refused request changes nothing. The matrix is checked against the URL configuration, so an
-endpoint added without a row here fails `test_every_api_endpoint_has_a_row`.
+tests/api/test_second_factor.py). A nurse reaches only her own tasks, notifications and her tasks' patients
+(another's is 404, never 403); anonymous is 401. A refused request changes nothing. The matrix is checked against the
+URL configuration, so an endpoint added without a row here fails `test_every_api_endpoint_has_a_row`.
 """
 
 import uuid

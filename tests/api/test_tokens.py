@@ -15,8 +15,8 @@ from care_events.platform.api_clients.tokens import api_token_create, api_token_
 from tasks_app.models import Nurse
 from tests.api.conftest import client_for
 from tests.api.factories import AdministratorFactory, AgentUserFactory
-from tests.helpers import force_admin_login
 from tests.care_events.factories import PatientFactory
+from tests.helpers import force_admin_login
 from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
 
 pytestmark = pytest.mark.django_db

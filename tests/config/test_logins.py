@@ -66,12 +66,16 @@ def test_one_password_sprayed_across_many_names_is_stopped_per_address(client, s
 
     with counting_all_hashes() as hashes:
         answers = [
-            client.post(reverse("admin:login"), {"username": name, "password": "Winter2026!", "otp_token": ""},
-                        REMOTE_ADDR="203.0.113.7").status_code
+            client.post(
+                reverse("admin:login"),
+                {"username": name, "password": "Winter2026!", "otp_token": ""},
+                REMOTE_ADDR="203.0.113.7",
+            ).status_code
             for name in names
         ]
-        own = client.post(reverse("admin:login"), admin_form(nurse.user, "correct-horse-battery"),
-                          REMOTE_ADDR="203.0.113.7")
+        own = client.post(
+            reverse("admin:login"), admin_form(nurse.user, "correct-horse-battery"), REMOTE_ADDR="203.0.113.7"
+        )
 
     assert answers[: limit - 1] == [200] * (limit - 1)
     assert set(answers[limit - 1 :]) == {429}  # each name was tried once only: the address is what is limited

@@ -118,9 +118,11 @@ def api_tokens_revoke_on_password_change(
     a password at login (a newer hasher: `_password` None, only `password` saved) is not a change."""
     if raw or instance.pk is None or (update_fields is not None and "password" not in update_fields):
         return
-    rehash = getattr(instance, "_password", None) is None and update_fields is not None and set(update_fields) == {
-        "password"
-    }
+    rehash = (
+        getattr(instance, "_password", None) is None
+        and update_fields is not None
+        and set(update_fields) == {"password"}
+    )
     if rehash:
         return
     before = type(instance)._default_manager.filter(pk=instance.pk).values_list("password", flat=True).first()

@@ -1,9 +1,9 @@
 """Per-client rates: each authenticated user (the agent's service account, each nurse) has API_RATE_LIMIT,
 each anonymous IP address API_ANON_RATE_LIMIT (counted before the 401 of every `/api/v1/` endpoint too:
-`anonymous_rate_check`, called by the permission check, which DRF runs before its throttles). The agent's flags and hand-offs have a rate of their own on top,
-AGENT_ESCALATION_RATE_LIMIT (a scope: DRF's ScopedRateThrottle). Refused API keys are counted apart, per client address
-(API_INVALID_TOKEN_RATE; care_events/platform/api_clients/tokens.py). Counts live in the shared cache (Redis), so every
-web process counts together.
+`anonymous_rate_check`, called by the permission check, which DRF runs before its throttles). The agent's flags and
+hand-offs have a rate of their own on top, AGENT_ESCALATION_RATE_LIMIT (a scope: DRF's ScopedRateThrottle). Refused
+API keys are counted apart, per client address (API_INVALID_TOKEN_RATE; care_events/platform/api_clients/tokens.py).
+Counts live in the shared cache (Redis), so every web process counts together.
 
 The rates are read from settings at each request rather than captured at import as DRF's classes do, so that
 they follow the settings actually in force.

@@ -83,7 +83,12 @@ def test_an_administrator_can_neither_change_nor_delete_a_peer_or_a_superuser(cl
     peer = AdministratorFactory()
     for account in (peer, admin_user):
         password = reverse("admin:auth_user_password_change", args=[account.pk])
-        assert client.post(password, {"password1": "A-long-new-password-1", "password2": "A-long-new-password-1"}).status_code == 403
+        assert (
+            client.post(
+                password, {"password1": "A-long-new-password-1", "password2": "A-long-new-password-1"}
+            ).status_code
+            == 403
+        )
         assert client.post(reverse("admin:auth_user_delete", args=[account.pk]), {"post": "yes"}).status_code == 403
         assert User.objects.filter(pk=account.pk).exists()
 
@@ -119,7 +124,9 @@ def test_a_password_set_in_admin_is_recorded_by_name_never_by_hash(client, admin
 def test_roles_are_read_only_in_admin(client, administrator):
     nurses = role_group(NURSE)
 
-    response = client.post(reverse("admin:auth_group_change", args=[nurses.pk]), {"name": "Superusers", "permissions": []})
+    response = client.post(
+        reverse("admin:auth_group_change", args=[nurses.pk]), {"name": "Superusers", "permissions": []}
+    )
 
     assert response.status_code == 403
     assert Group.objects.filter(name=NURSE).exists()

@@ -37,8 +37,7 @@ def test_a_flood_of_anonymous_requests_is_one_counted_row_per_address_and_minute
     assert statuses.count(401) == 60 and statuses.count(429) == 40
     assert not AuditEntry.objects.exists()  # no row of their own
     rows = {
-        (row.client_address, row.minute): (row.requests, row.throttled)
-        for row in AnonymousApiTraffic.objects.all()
+        (row.client_address, row.minute): (row.requests, row.throttled) for row in AnonymousApiTraffic.objects.all()
     }
     minute = start.replace(second=0)
     assert rows == {
