@@ -12,14 +12,15 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from care_events.platform.audit.models import AuditEntry
 from tests.config.test_production import REAL_BACKENDS, load_settings
-from tests.helpers import admin_login, totp_code
-from tests.tasks_app.factories import NurseFactory
+from tests.helpers import admin_login, force_admin_login, totp_code
+from tests.tasks_app.factories import NurseFactory, nurse_with_login
 
 pytestmark = pytest.mark.django_db
 
@@ -285,3 +286,20 @@ def test_the_first_runs_admin_gets_a_totp_device_and_its_qr_code():
     device = TOTPDevice.objects.get(user__username="admin")
     assert device.confirmed
     assert device.config_url in out.getvalue()
+
+
+def test_flower_opens_only_to_a_superusers_session_verified_by_a_one_time_password(client, admin_user):
+    """The proxy asks this before Flower's own credential (deploy/Caddyfile: forward_auth; tests/config/test_proxy.py
+    runs it in a real Caddy), so a guess at Flower's password costs a bcrypt hash only from such a session."""
+    url, wanted = "/admin/flower-access/", {"HTTP_X_FORWARDED_URI": "/flower/tasks"}
+    anonymous = client.get(url, **wanted)
+    client.force_login(admin_user)  # the right password, no one-time password
+    password_only = client.get(url, **wanted)
+    force_admin_login(client, admin_user)
+    verified = client.get(url, **wanted)
+    staff = force_admin_login(Client(), nurse_with_login().user).get(url, **wanted)
+
+    assert anonymous.status_code == password_only.status_code == 302
+    assert anonymous["Location"] == "/admin/login/?next=/flower/tasks"
+    assert verified.status_code == 204
+    assert staff.status_code == 403
