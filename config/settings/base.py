@@ -205,8 +205,8 @@ PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sequora care-events API",
     "DESCRIPTION": "The interaction agent's and the nurses' API. Authentication: `Authorization: Token <key>` "
-    '(or an admin session verified by a one-time password). Errors: `{"error": {"code", "message", "fields"}}`. Every POST accepts an '
-    "`Idempotency-Key`. See docs/api.md.",
+    "(or an admin session verified by a one-time password). "
+    'Errors: `{"error": {"code", "message", "fields"}}`. Every POST accepts an `Idempotency-Key`. See docs/api.md.',
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Request and response bodies as separate components: read-only fields (id, status...) are not inputs.
