@@ -165,8 +165,6 @@ class AuditEntryAdmin(SuperusersReadOnlyAdmin):
         return format_html("{} (+{})", links, more) if more > 0 else links
 
 
-
-
 @admin.register(AnonymousApiTraffic)
 class AnonymousApiTrafficAdmin(SuperusersReadOnlyAdmin):
     """Anonymous API requests, counted per address and minute (anonymous.py), kept like the trail."""
