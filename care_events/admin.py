@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from care_events.models import AgentInteraction, Episode, InteractionResponse, OutreachAttempt, OutreachPlan, Patient
+from care_events.platform.accounts import accounts_admin_register
 from care_events.platform.admin import ReadOnlyAdmin
 
 # The platform's admin pages live beside their models; importing them here registers them (admin autodiscovery
@@ -13,6 +14,9 @@ from care_events.platform.api_clients import admin as api_clients_admin  # noqa:
 from care_events.platform.bus import admin as bus_admin  # noqa: F401
 from care_events.platform.webhooks import admin as webhooks_admin  # noqa: F401
 from care_events.selectors import visible_to
+
+# Users, roles and authenticators: least privilege and no secret shown (care_events/platform/accounts.py).
+accounts_admin_register(admin.site)
 
 
 class PatientScopedAdmin(admin.ModelAdmin):

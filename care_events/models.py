@@ -289,6 +289,7 @@ class PatientMessage(models.Model):
 # The platform's rows live in their own packages but belong to this app: importing them here is what registers
 # them with Django (their tables and migrations are care_events').
 from care_events.platform.api_clients.models import ApiToken, IdempotencyRecord  # noqa: E402, F401
+from care_events.platform.audit.anonymous import AnonymousApiTraffic  # noqa: E402, F401
 from care_events.platform.audit.models import AuditEntry  # noqa: E402, F401
 from care_events.platform.bus.models import Event, HandlerRun, Timer  # noqa: E402, F401
 from care_events.platform.webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401

@@ -1,13 +1,17 @@
 """Reads of care_events. The API reads through the `*_for(user=...)` selectors: with the permission
 `care_events.view_all_patients` (the agent, charge nurses) a user reads every patient, episode and interaction;
-without it (a nurse) only those of the patients whose tasks are assigned to her. Anything else is simply not in
-her queryset, so it is a 404, the same answer as for an id that does not exist."""
+without it (a nurse) only those of the patients of her tasks that are open or closed less than
+NURSE_ACCESS_AFTER_CLOSE_HOURS ago (docs/permissions.md#row-scoping). Anything else is simply not in her queryset,
+so it is a 404, the same answer as for an id that does not exist."""
 
+import datetime as dt
 import uuid
 from typing import TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import F, Max, Model, Prefetch, QuerySet
+from django.db.models import F, Max, Model, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from care_events.models import (
     AgentInteraction,
@@ -28,10 +32,20 @@ def patient_list() -> QuerySet[Patient]:
 
 def visible_to(rows: QuerySet[M], *, user: User, patient: str) -> QuerySet[M]:
     """The `rows` the user may read; `patient` is the path from a row to its patient's id. Tasks are read through
-    the reverse relation of tasks_app's foreign key (`Patient.tasks`), so care_events imports nothing of it."""
+    the reverse relation of tasks_app's foreign key (`Patient.tasks`), so care_events imports nothing of it: a task
+    is closed when it has a resolved or cancelled time."""
     if user.has_perm("care_events.view_all_patients"):
         return rows
-    theirs = Patient.objects.filter(tasks__assigned_to__user=user).values("pk")
+    since = timezone.now() - dt.timedelta(hours=settings.NURSE_ACCESS_AFTER_CLOSE_HOURS)
+    # One filter() call: every condition is about the same task (separate calls would join the tasks twice).
+    theirs = Patient.objects.filter(
+        Q(tasks__assigned_to__user=user)
+        & (
+            Q(tasks__resolved_at__isnull=True, tasks__cancelled_at__isnull=True)
+            | Q(tasks__resolved_at__gte=since)
+            | Q(tasks__cancelled_at__gte=since)
+        )
+    ).values("pk")
     return rows.filter(**{f"{patient}__in": theirs})
 
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from care_events.platform.admin import flower_access
 from care_events.platform.bus.health import (
     FailedWork,
     LateTimers,
@@ -43,6 +44,8 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),  # Prometheus
     # The care team's home: the board (charge nurses) or the worklist (nurses); admin's login first.
     path("", care_team_home, name="care-team-home"),
+    # The proxy asks it before every Flower request (deploy/Caddyfile): a superuser's admin session, or no Flower.
+    path("admin/flower-access/", flower_access, name="flower-access"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -53,8 +56,6 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
         name="api-docs",
     ),
-    # Session login for nurses in a browser (then /api/docs/ can call the API as them).
-    path("api/auth/", include("rest_framework.urls")),
     path("webhooks/twilio/", include("notifications.webhook_urls")),
     path("alerts/acknowledge/", acknowledge_from_alert, name="acknowledge-from-alert"),
     re_path(r"^api/(?P<path>.*)$", api_path_not_found),

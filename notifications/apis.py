@@ -90,8 +90,9 @@ class PushSubscriptionRegisterApi(APIView):
         operation_id="push_subscription_register",
         summary="Register my browser for push notifications (nurse)",
         description="Send the browser's `PushSubscription.toJSON()` as it is. The nurse's PUSH messages then go to "
-        "every browser she registered. 201 for a new endpoint; 200 when the endpoint was known (its keys and owner "
-        "are replaced: a browser re-subscribing, or a shared workstation).",
+        "every browser she registered. 201 for a new endpoint; 200 when the endpoint was hers already (its keys "
+        "are replaced: a browser re-subscribing); 409 `endpoint_taken` when it is another nurse's (a browser "
+        "unsubscribes and subscribes again for a new endpoint).",
         examples=[request_example(endpoint=EXAMPLE_ENDPOINT, expirationTime=None, keys=EXAMPLE_KEYS)],
         request=PushSubscriptionRegisterSerializer,
         responses={201: PushSubscriptionSerializer, 200: PushSubscriptionSerializer},

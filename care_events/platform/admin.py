@@ -6,8 +6,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.urls import reverse
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.forms import otp_verification_failed
@@ -108,3 +110,15 @@ class SequoraAdminSite(OTPAdminSite):
                 admin_class.__name__, (AuditedAdmin, admin_class), {"__module__": admin_class.__module__}
             )
         super().register(model_or_iterable, admin_class, **options)
+
+
+def flower_access(request: HttpRequest) -> HttpResponse:
+    """The proxy's check before Flower (deploy/Caddyfile: forward_auth): 204 for an active superuser whose admin session
+    a one-time password verified; 403 for anyone else signed in; otherwise a redirect to admin's login, back to the
+    Flower page asked for (the proxy's X-Forwarded-Uri)."""
+    if not admin.site.has_permission(request):
+        wanted = request.headers.get("X-Forwarded-Uri", "")
+        return redirect_to_login(wanted if wanted.startswith("/flower/") else "/flower/", reverse("admin:login"))
+    if not request.user.is_superuser:  # type: ignore[union-attr]
+        return HttpResponseForbidden("Flower is for superusers.")
+    return HttpResponse(status=204)

@@ -52,7 +52,9 @@ MIDDLEWARE = [
     "care_events.platform.audit.recording.AuditMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, with background refreshes that are not activity and an absolute lifetime
+    # (care_events/platform/sessions.py).
+    "care_events.platform.sessions.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -128,10 +130,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed logins per user name and address (admin and /api/auth/login/): at the limit, 429 until the cool-off ends.
+# Failed logins (admin's login, the only one) per user name and address, and per address whatever the names: at
+# either limit, 429 until the cool-off ends, before any password is hashed (care_events/platform/logins.py).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "care_events.platform.logins.LoginLockoutHandler"
 AXES_CLIENT_IP_CALLABLE = "care_events.platform.audit.recording.client_address"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_ON_SUCCESS = True
@@ -143,15 +148,24 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Admin asks for a one-time password (TOTP) after the password. Off only for a local copy; production refuses it.
 ADMIN_MFA_REQUIRED = env.bool("ADMIN_MFA_REQUIRED", default=True)
 OTP_TOTP_ISSUER = "Sequora"
-# A session ends after this many idle minutes (every request pushes the expiry back) and when the browser closes.
+# A session ends after this many idle minutes (every request of the person pushes the expiry back; a background
+# refresh, `X-Background-Refresh: 1`, does not), when the browser closes, and this many hours after its login
+# whatever the activity (care_events/platform/sessions.py).
 SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=15)
+SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# A nurse (without `care_events.view_all_patients`) reads a patient while one of her tasks on that patient is open,
+# and for this many hours after it was resolved or cancelled (docs/permissions.md#row-scoping); 0: open tasks only.
+NURSE_ACCESS_AFTER_CLOSE_HOURS = env.int("NURSE_ACCESS_AFTER_CLOSE_HOURS", default=12)
+
 # --- REST framework (the API: docs/api.md) -------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`.
+    # Token first: an anonymous request gets 401 with `WWW-Authenticate: Token`. The API has no login of its own: a
+    # session is admin's, and is served only once verified by a one-time password (403 `second_factor_required`
+    # otherwise: care_events/platform/rest/permissions.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "care_events.platform.api_clients.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -195,8 +209,8 @@ PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sequora care-events API",
     "DESCRIPTION": "The interaction agent's and the nurses' API. Authentication: `Authorization: Token <key>` "
-    '(or a session). Errors: `{"error": {"code", "message", "fields"}}`. Every POST accepts an '
-    "`Idempotency-Key`. See docs/api.md.",
+    "(or an admin session verified by a one-time password). "
+    'Errors: `{"error": {"code", "message", "fields"}}`. Every POST accepts an `Idempotency-Key`. See docs/api.md.',
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Request and response bodies as separate components: read-only fields (id, status...) are not inputs.

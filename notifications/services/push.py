@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.db.models.functions import Coalesce
 
+from care_events.platform.errors import ConflictError
 from notifications.models import PushSubscription
 from tasks_app.models import Nurse
 
@@ -11,15 +12,30 @@ from tasks_app.models import Nurse
 MAX_SUBSCRIPTIONS_PER_NURSE = 10
 
 
+class PushEndpointTakenError(ConflictError):
+    code = "endpoint_taken"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This push endpoint is registered to another nurse: unsubscribe the browser and subscribe again."
+        )
+
+
 @transaction.atomic
 def push_subscription_register(*, nurse: Nurse, endpoint: str, p256dh: str, auth: str) -> tuple[PushSubscription, bool]:
-    """Register the browser whose push endpoint is `endpoint` for `nurse`; an endpoint already known takes these
-    keys and this owner (a browser re-subscribing, or a shared workstation now used by another nurse). Returns the
-    subscription and whether it is new. Beyond MAX_SUBSCRIPTIONS_PER_NURSE, the nurse's browsers heard from least
-    lately are forgotten."""
-    subscription, created = PushSubscription.objects.update_or_create(
+    """Register the browser whose push endpoint is `endpoint` for `nurse`; her own endpoint already known takes these
+    keys (a browser re-subscribing). Another nurse's endpoint is refused (PushEndpointTakenError, 409), so that
+    nobody can divert a colleague's alerts: a shared workstation's browser unsubscribes at the first nurse's logout,
+    or re-subscribes, which gives it a new endpoint. Returns the subscription and whether it is new. Beyond
+    MAX_SUBSCRIPTIONS_PER_NURSE, the nurse's browsers heard from least lately are forgotten."""
+    subscription, created = PushSubscription.objects.select_for_update().get_or_create(
         endpoint=endpoint, defaults={"nurse": nurse, "p256dh": p256dh, "auth": auth}
     )
+    if not created and subscription.nurse_id != nurse.pk:
+        raise PushEndpointTakenError()
+    if not created:
+        subscription.p256dh, subscription.auth = p256dh, auth
+        subscription.save(update_fields=["p256dh", "auth"])
     others = (
         PushSubscription.objects.filter(nurse=nurse)
         .exclude(pk=subscription.pk)

@@ -2,9 +2,10 @@
 
 Roles are groups holding Django permissions (care_events/platform/roles.py); `is_staff` opens nothing of the API. The
 agent and the nurses call with their API keys (scope agent, nurse); the administrator and the staff account with a
-browser session. A nurse reaches only her own tasks, notifications and her tasks' patients (another's is 404, never
-403); anonymous is 401. A refused request changes nothing. The matrix is checked against the URL configuration, so an
-endpoint added without a row here fails `test_every_api_endpoint_has_a_row`.
+browser session verified by a one-time password (admin's login; a password-only session is refused everywhere:
+tests/api/test_second_factor.py). A nurse reaches only her own tasks, notifications and her tasks' patients
+(another's is 404, never 403); anonymous is 401. A refused request changes nothing. The matrix is checked against the
+URL configuration, so an endpoint added without a row here fails `test_every_api_endpoint_has_a_row`.
 """
 
 import uuid
@@ -22,6 +23,7 @@ from notifications.models import PushSubscription
 from tests.api.conftest import client_for
 from tests.api.factories import AdministratorFactory, AgentUserFactory, ChargeNurseFactory, ShiftStaffUserFactory
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory
+from tests.helpers import force_admin_login
 from tests.notifications.factories import NotificationLogFactory
 from tests.tasks_app.factories import EscalationTaskFactory, NurseShiftFactory, UserFactory
 
@@ -82,9 +84,7 @@ def world() -> World:
 
 def client_as(world: World, role: str) -> APIClient:
     if role in SESSION_ROLES:
-        client = APIClient()
-        client.force_login(world.users[role])
-        return client
+        return force_admin_login(APIClient(), world.users[role])
     return client_for(world.users[role])
 
 
@@ -288,8 +288,7 @@ def test_a_user_with_no_role_is_refused_everywhere(world):
 
 
 def test_a_superuser_is_not_refused(world, admin_user):
-    client = APIClient()
-    client.force_login(admin_user)
+    client = force_admin_login(APIClient(), admin_user)
 
     assert client.get(f"/api/v1/patients/{world.ids['patient']}/").status_code == 200
     assert client.get(f"/api/v1/tasks/{world.ids['task']}/").status_code == 200
@@ -302,8 +301,7 @@ def test_a_method_the_endpoint_lacks_is_405_not_403(world):
 
 
 def test_a_nurse_logged_in_with_a_session_reads_her_tasks(world):
-    client = APIClient()
-    client.force_login(world.users["nurse_a"])
+    client = force_admin_login(APIClient(), world.users["nurse_a"])
 
     response = client.get("/api/v1/tasks/")
 

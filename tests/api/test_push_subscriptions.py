@@ -68,13 +68,30 @@ def test_registering_the_same_endpoint_again_updates_its_keys(nurse_a):
     assert (subscription.p256dh, subscription.auth) == (renewed["keys"]["p256dh"], renewed["keys"]["auth"])
 
 
-def test_a_browser_registered_by_another_nurse_moves_to_the_one_using_it_now(nurse_a, nurse_b):
-    client_for(nurse_a.user).post(URL, subscription_json(), format="json")
+def test_a_nurse_cannot_take_over_another_nurses_push_endpoint(nurse_a, nurse_b):
+    """Nurse B, knowing A's endpoint, would otherwise have A's alerts sent with B's keys: A would get none."""
+    first = subscription_json()
+    client_for(nurse_a.user).post(URL, first, format="json")
 
     response = client_for(nurse_b.user).post(URL, subscription_json(), format="json")
 
-    assert response.status_code == 200
-    assert PushSubscription.objects.get().nurse == nurse_b
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "endpoint_taken"
+    subscription = PushSubscription.objects.get()
+    assert (subscription.nurse, subscription.p256dh, subscription.auth) == (
+        nurse_a,
+        first["keys"]["p256dh"],
+        first["keys"]["auth"],
+    )
+
+
+def test_a_shared_workstation_re_subscribes_with_a_new_endpoint_for_the_next_nurse(nurse_a, nurse_b):
+    client_for(nurse_a.user).post(URL, subscription_json(), format="json")
+
+    response = client_for(nurse_b.user).post(URL, subscription_json(ENDPOINT + "-renewed"), format="json")
+
+    assert response.status_code == 201
+    assert sorted(PushSubscription.objects.values_list("nurse", flat=True)) == sorted([nurse_a.pk, nurse_b.pk])
 
 
 def test_a_nurse_may_register_several_browsers(nurse_a):

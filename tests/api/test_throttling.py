@@ -74,3 +74,18 @@ def test_a_forged_forwarded_for_header_does_not_dodge_the_anonymous_limit(settin
     statuses = [client.get("/api/schema/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+def test_anonymous_api_requests_are_throttled_per_address_before_their_401(settings):
+    """DRF checks permissions before throttles: without the check in the permission class every anonymous request to
+    /api/v1/ was a 401, never throttled."""
+    settings.API_ANON_RATE_LIMIT = "5/minute"
+    url = f"/api/v1/patients/{PatientFactory().pk}/"
+
+    statuses = [client_for(None).get(url, REMOTE_ADDR="203.0.113.5").status_code for _ in range(8)]
+    other = client_for(None).get(url, REMOTE_ADDR="198.51.100.9")
+
+    assert statuses == [401] * 5 + [429] * 3
+    assert other.status_code == 401
+    refused = client_for(None).get(url, REMOTE_ADDR="203.0.113.5")
+    assert int(refused.headers["Retry-After"]) > 0

@@ -16,6 +16,7 @@ from tasks_app.models import Nurse
 from tests.api.conftest import client_for
 from tests.api.factories import AdministratorFactory, AgentUserFactory
 from tests.care_events.factories import PatientFactory
+from tests.helpers import force_admin_login
 from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
 
 pytestmark = pytest.mark.django_db
@@ -239,8 +240,7 @@ def test_expired_and_revoked_keys_count_as_refused(patient_url, settings):
 def test_an_inactive_users_key_and_session_are_refused(patient_url):
     nurse = NurseFactory()
     key = api_token_create(user=nurse.user, scope="nurse")
-    session = APIClient()
-    session.force_login(nurse.user)
+    session = force_admin_login(APIClient(), nurse.user)
     assert keyed(key).get("/api/v1/tasks/").status_code == session.get("/api/v1/tasks/").status_code == 200
 
     nurse.user.is_active = False
@@ -273,8 +273,7 @@ def test_a_nurse_deactivated_in_admin_loses_api_and_admin_access_at_once(admin_c
     nurse = NurseFactory()
     task = EscalationTaskFactory(assigned_to=nurse, status="ASSIGNED", assigned_at=timezone.now())
     key = api_token_create(user=nurse.user, scope="nurse")
-    session = APIClient()
-    session.force_login(nurse.user)
+    session = force_admin_login(APIClient(), nurse.user)
     change = reverse("admin:tasks_app_nurse_change", args=[nurse.pk])
     assert keyed(key).get(f"/api/v1/tasks/{task.pk}/").status_code == 200
 

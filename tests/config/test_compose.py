@@ -148,7 +148,8 @@ def test_flower_is_reached_through_the_proxy_only_read_only_and_behind_its_own_c
     assert option(words, "--url_prefix") == "flower"
     assert "--read_only" in words, "no worker control or task sending, even past the proxy"
     assert "ports" not in SERVICES["flower"]
-    assert "basicauth {\n\t\t\t{$FLOWER_USER} {$FLOWER_PASSWORD_HASH}\n\t\t}" in CADDYFILE
+    assert "basicauth {\n\t\t\t\t{$FLOWER_USER} {$FLOWER_PASSWORD_HASH}\n\t\t\t}" in CADDYFILE
+    assert "forward_auth {$WEB_UPSTREAM:web:8000} {\n\t\t\t\turi /admin/flower-access/" in CADDYFILE
     assert REQUIRED_VAR.match(environment(SERVICES["proxy"])["FLOWER_PASSWORD_HASH"])
     # It keeps the app's settings (the merge into its own environment did not drop them).
     assert environment(SERVICES["flower"])["DJANGO_SETTINGS_MODULE"] == "config.settings.production"

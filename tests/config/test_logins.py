@@ -1,4 +1,5 @@
-"""Logins: lockout after repeated failures, a one-time password for admin, 12-character passwords, idle sessions."""
+"""Logins: lockout after repeated failures (per name and address, and per address), a one-time password for admin (the
+only login), 12-character passwords, idle sessions."""
 
 import datetime as dt
 import io
@@ -11,14 +12,15 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from care_events.platform.audit.models import AuditEntry
 from tests.config.test_production import REAL_BACKENDS, load_settings
-from tests.helpers import admin_login, totp_code
-from tests.tasks_app.factories import NurseFactory
+from tests.helpers import admin_login, force_admin_login, totp_code
+from tests.tasks_app.factories import NurseFactory, nurse_with_login
 
 pytestmark = pytest.mark.django_db
 
@@ -52,19 +54,50 @@ def test_a_hundred_wrong_passwords_lock_the_admin_login_and_stop_costing_hashes(
     assert failed.filter(detail__reason="locked_out").count() == 101 - (limit - 1)
 
 
-def test_the_api_session_login_locks_too_and_opens_again_after_the_cool_off(client, settings):
-    nurse = NurseFactory()  # password "correct-horse-battery"
-    wrong = {"username": nurse.user.username, "password": "not-her-password"}
-    right = {"username": nurse.user.username, "password": "correct-horse-battery"}
+def counting_all_hashes():
+    """Counts every hash of a password (encode): a check of an account's password hashes it (verify calls encode), and
+    for a name that is no account's Django hashes it all the same, so that both answers take as long."""
+    return mock.patch.object(MD5PasswordHasher, "encode", autospec=True, side_effect=MD5PasswordHasher.encode)
 
-    for _ in range(100):
-        client.post("/api/auth/login/", wrong)
-    locked = client.post("/api/auth/login/", right)
+
+def test_one_password_sprayed_across_many_names_is_stopped_per_address(client, settings):
+    nurse = NurseFactory()  # password "correct-horse-battery"
+    limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    names = [f"nurse{n}@hospital.example" for n in range(100)]
+
+    with counting_all_hashes() as hashes:
+        answers = [
+            client.post(
+                reverse("admin:login"),
+                {"username": name, "password": "Winter2026!", "otp_token": ""},
+                REMOTE_ADDR="203.0.113.7",
+            ).status_code
+            for name in names
+        ]
+        own = client.post(
+            reverse("admin:login"), admin_form(nurse.user, "correct-horse-battery"), REMOTE_ADDR="203.0.113.7"
+        )
+
+    assert answers[: limit - 1] == [200] * (limit - 1)
+    assert set(answers[limit - 1 :]) == {429}  # each name was tried once only: the address is what is limited
+    assert own.status_code == 429  # the right password too, from that address, until the cool-off ends
+    assert hashes.call_count == limit  # no hash once the address is locked
+    other = client.post(reverse("admin:login"), admin_form(nurse.user, "wrong"), REMOTE_ADDR="198.51.100.4")
+    assert other.status_code == 200  # another address is not locked out by it
+
+
+def test_an_address_opens_again_after_the_cool_off(client, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 3
+    nurse = NurseFactory()
+    for n in range(3):
+        client.post(reverse("admin:login"), {"username": f"x{n}", "password": "p", "otp_token": ""})
+    locked = client.post(reverse("admin:login"), admin_form(nurse.user, "correct-horse-battery"))
     with time_machine.travel(timezone.now() + settings.AXES_COOLOFF_TIME + dt.timedelta(minutes=1)):
-        opened = client.post("/api/auth/login/", right)
+        opened = client.post(reverse("admin:login"), admin_form(nurse.user, "correct-horse-battery"))
 
     assert locked.status_code == 429
-    assert opened.status_code == 302
+    assert opened.status_code == 200  # the form again: the password was checked (no code given)
+    assert opened.context["form"].non_field_errors()
 
 
 def test_the_lockout_is_per_name_and_address(client, admin_user):
@@ -134,11 +167,13 @@ def test_a_wrong_code_is_told_apart_from_a_used_one(client, admin_user):
     ]
 
 
-def test_a_password_session_from_the_api_login_does_not_open_admin(client, admin_user):
+def test_the_api_has_no_password_only_login(client, admin_user):
+    """The API's session login made a session from a password alone; there is none now (tests/api/test_second_factor.py
+    walks every API route with such a session)."""
     response = client.post("/api/auth/login/", {"username": "admin", "password": "password"})
 
-    assert response.status_code == 302
-    assert client.get(ADMIN_HOME).status_code == 302  # to admin's login, which asks for the code
+    assert response.status_code == 404
+    assert client.get(ADMIN_HOME).status_code == 302
 
 
 def test_the_login_page_asks_for_the_code_and_with_it_admin_opens(client, admin_user):
@@ -251,3 +286,20 @@ def test_the_first_runs_admin_gets_a_totp_device_and_its_qr_code():
     device = TOTPDevice.objects.get(user__username="admin")
     assert device.confirmed
     assert device.config_url in out.getvalue()
+
+
+def test_flower_opens_only_to_a_superusers_session_verified_by_a_one_time_password(client, admin_user):
+    """The proxy asks this before Flower's own credential (deploy/Caddyfile: forward_auth; tests/config/test_proxy.py
+    runs it in a real Caddy), so a guess at Flower's password costs a bcrypt hash only from such a session."""
+    url, wanted = "/admin/flower-access/", {"HTTP_X_FORWARDED_URI": "/flower/tasks"}
+    anonymous = client.get(url, **wanted)
+    client.force_login(admin_user)  # the right password, no one-time password
+    password_only = client.get(url, **wanted)
+    force_admin_login(client, admin_user)
+    verified = client.get(url, **wanted)
+    staff = force_admin_login(Client(), nurse_with_login().user).get(url, **wanted)
+
+    assert anonymous.status_code == password_only.status_code == 302
+    assert anonymous["Location"] == "/admin/login/?next=/flower/tasks"
+    assert verified.status_code == 204
+    assert staff.status_code == 403

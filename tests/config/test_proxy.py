@@ -1,6 +1,7 @@
 """deploy/Caddyfile in a real Caddy (Debian's `caddy`; .ci/run installs it), in front of local fake upstreams that
-record what reaches them: the forwarded headers are the proxy's, never the client's; Flower needs its own
-credential; its worker pages and control APIs never reach Flower; /metrics is not served publicly."""
+record what reaches them: the forwarded headers are the proxy's, never the client's; Flower needs a superuser's
+admin session (asked of the app first) and then its own credential; its worker pages and control APIs never reach
+Flower; /metrics is not served publicly."""
 
 import base64
 import os
@@ -22,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CADDY = shutil.which("caddy")
 pytestmark = pytest.mark.skipif(CADDY is None, reason="no caddy binary: apt-get install -y caddy (.ci/run does it)")
 FLOWER_USER, FLOWER_PASSWORD = "ops", "flower-test-password"
+# The fake app's answer to the proxy's /admin/flower-access/: 204 for this session cookie (a superuser's, verified by a
+# one-time password: config/test_logins.py tests the real view), a redirect to the login for anything else.
+SUPERUSER_SESSION = {"Cookie": "sessionid=superuser-verified"}
 
 
 @dataclass
@@ -38,6 +42,14 @@ def start_upstream() -> tuple[Upstream, ThreadingHTTPServer]:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             upstream.requests.append((self.command, self.path, dict(self.headers.items())))
+            if self.path == "/admin/flower-access/":
+                verified = self.headers.get("Cookie") == SUPERUSER_SESSION["Cookie"]
+                self.send_response(204 if verified else 302)
+                if not verified:
+                    self.send_header("Location", "/admin/login/?next=" + self.headers.get("X-Forwarded-Uri", ""))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("Content-Length", "8")
             self.end_headers()
@@ -114,6 +126,11 @@ def proxy(tmp_path_factory) -> Iterator[Proxy]:
     flower_server.shutdown()
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # a redirect is an answer to check, not to follow
+
+
 def call(
     proxy: Proxy, path: str, method: str = "GET", headers: dict[str, str] | None = None, auth: str | None = None
 ) -> int:
@@ -121,7 +138,8 @@ def call(
     if auth:
         request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        # 30 s: a bcrypt check (cost 14) on a machine other test runs keep busy.
+        with urllib.request.build_opener(NoRedirects).open(request, timeout=30) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -146,21 +164,36 @@ def test_the_app_gets_the_proxys_forwarded_headers_never_the_clients(proxy):
     assert "X-Forwarded-Host" not in headers and "Forwarded" not in headers
 
 
-@pytest.mark.parametrize("auth", [None, f"{FLOWER_USER}:wrong", f"admin:{FLOWER_PASSWORD}"])
-def test_flower_needs_its_own_credential(proxy, auth):
+@pytest.mark.parametrize(
+    "auth", [None, f"{FLOWER_USER}:wrong", f"admin:{FLOWER_PASSWORD}", f"{FLOWER_USER}:{FLOWER_PASSWORD}"]
+)
+def test_without_a_superusers_session_flower_answers_before_any_password_is_checked(proxy, auth):
+    """A guess at Flower's password (a bcrypt hash, seconds of CPU each) never reaches the check without a session:
+    the app's answer (a redirect to admin's login) comes first, whatever the credential, even the right one."""
     seen = len(proxy.flower.requests)
 
-    assert call(proxy, "/flower/", auth=auth) == 401
-    assert call(proxy, "/flower/api/tasks", auth=auth) == 401
+    assert call(proxy, "/flower/", auth=auth) == 302
+    assert call(proxy, "/flower/api/tasks", auth=auth) == 302
+    assert len(proxy.flower.requests) == seen
+    asked = [(path, headers.get("X-Forwarded-Uri")) for _, path, headers in proxy.web.requests[-2:]]
+    assert asked == [("/admin/flower-access/", "/flower/"), ("/admin/flower-access/", "/flower/api/tasks")]
+
+
+@pytest.mark.parametrize("auth", [None, f"{FLOWER_USER}:wrong", f"admin:{FLOWER_PASSWORD}"])
+def test_with_a_superusers_session_flower_still_needs_its_own_credential(proxy, auth):
+    seen = len(proxy.flower.requests)
+
+    assert call(proxy, "/flower/", headers=SUPERUSER_SESSION, auth=auth) == 401
+    assert call(proxy, "/flower/api/tasks", headers=SUPERUSER_SESSION, auth=auth) == 401
     assert len(proxy.flower.requests) == seen
 
 
-def test_flower_is_served_under_its_prefix_with_the_credential(proxy):
+def test_flower_is_served_under_its_prefix_with_the_session_and_the_credential(proxy):
     auth = f"{FLOWER_USER}:{FLOWER_PASSWORD}"
 
-    assert call(proxy, "/flower/", auth=auth) == 200
-    assert call(proxy, "/flower/tasks", auth=auth) == 200
-    assert call(proxy, "/flower/broker", auth=auth) == 200
+    assert call(proxy, "/flower/", headers=SUPERUSER_SESSION, auth=auth) == 200
+    assert call(proxy, "/flower/tasks", headers=SUPERUSER_SESSION, auth=auth) == 200
+    assert call(proxy, "/flower/broker", headers=SUPERUSER_SESSION, auth=auth) == 200
     assert [path for _, path, _ in proxy.flower.requests[-3:]] == ["/flower/", "/flower/tasks", "/flower/broker"]
     assert proxy.flower.requests[-1][2]["X-Forwarded-For"] == "127.0.0.1"
 
@@ -193,7 +226,7 @@ def test_flower_is_served_under_its_prefix_with_the_credential(proxy):
 def test_flower_config_and_control_never_reach_flower(proxy, method, path):
     seen = len(proxy.flower.requests)
 
-    assert call(proxy, path, method=method, auth=f"{FLOWER_USER}:{FLOWER_PASSWORD}") == 403
+    assert call(proxy, path, method=method, headers=SUPERUSER_SESSION, auth=f"{FLOWER_USER}:{FLOWER_PASSWORD}") == 403
     assert len(proxy.flower.requests) == seen
 
 

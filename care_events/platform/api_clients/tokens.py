@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -107,6 +108,28 @@ def api_token_revoke(*, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+
+
+def api_tokens_revoke_on_password_change(
+    sender: type[AbstractUser], instance: AbstractUser, raw: bool = False, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """pre_save of the user model (connected in CareEventsConfig.ready()): a new password revokes the user's live keys
+    (a password is changed when an account may have leaked; her keys must not outlive it). Django's own rehash of
+    a password at login (a newer hasher: `_password` None, only `password` saved) is not a change."""
+    if raw or instance.pk is None or (update_fields is not None and "password" not in update_fields):
+        return
+    rehash = (
+        getattr(instance, "_password", None) is None
+        and update_fields is not None
+        and set(update_fields) == {"password"}
+    )
+    if rehash:
+        return
+    before = type(instance)._default_manager.filter(pk=instance.pk).values_list("password", flat=True).first()
+    if before is None or before == instance.password:
+        return
+    for token in ApiToken.objects.filter(user_id=instance.pk, revoked_at=None):
+        api_token_revoke(token=token)
 
 
 @transaction.atomic

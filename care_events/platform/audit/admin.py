@@ -11,6 +11,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
+from care_events.platform.audit.anonymous import AnonymousApiTraffic
 from care_events.platform.audit.models import AuditAction, AuditEntry
 from care_events.platform.audit.notes import note
 
@@ -112,8 +113,30 @@ class UserFilter(_ValueFilter):
         return queryset.filter(user_id=int(value)) if value.isdigit() else queryset.filter(username=value)
 
 
+class SuperusersReadOnlyAdmin(admin.ModelAdmin):
+    """Read by superusers only (not by a permission an administrator could grant herself), changed by nobody."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(SuperusersReadOnlyAdmin):
     """Read by superusers only (not by a permission an administrator could grant herself): the trail is also the
     record of what administrators did."""
 
@@ -156,20 +179,12 @@ class AuditEntryAdmin(admin.ModelAdmin):
         more = len(entry.patient_ids) - len(shown)
         return format_html("{} (+{})", links, more) if more > 0 else links
 
-    def get_readonly_fields(self, request: HttpRequest, obj: AuditEntry | None = None) -> list[str]:
-        return [field.name for field in AuditEntry._meta.fields]
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_superuser
+@admin.register(AnonymousApiTraffic)
+class AnonymousApiTrafficAdmin(SuperusersReadOnlyAdmin):
+    """Anonymous API requests, counted per address and minute (anonymous.py), kept like the trail."""
 
-    def has_view_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
-        return False
+    list_display = ("minute", "client_address", "requests", "throttled")
+    date_hierarchy = "minute"
+    search_fields = ("=client_address",)
+    show_full_result_count = False

@@ -41,10 +41,12 @@ def note(
     model: type[models.Model] | None = None,
     ids: Iterable[Any] = (),
     patient_ids: Iterable[uuid.UUID] = (),
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """Tell the audit trail what this request did: `objects` it returned or changed (or their `model` and `ids`),
-    the `patient_ids` they belong to when the model cannot say, and the `action` when the default (from the
-    method) is not right. Called again, it adds to what was noted. `request` is Django's or DRF's."""
+    the `patient_ids` they belong to when the model cannot say, the `action` when the default (from the
+    method) is not right, and `detail` (ids and names only, never a value). Called again, it adds to what was noted.
+    `request` is Django's or DRF's."""
     found = request_note(request, create=True)
     assert found is not None
     if action is not None:
@@ -56,6 +58,7 @@ def note(
     if model is not None:
         found.model = model
     found.object_ids.extend(ids)
+    found.detail.update(detail or {})
     found.patient_ids.update(uuid.UUID(str(pid)) for pid in patient_ids if pid is not None)
 
 

@@ -1,7 +1,8 @@
 """Writing the audit trail: one INSERT per audited request, login, logout or API key change.
 
-`AuditMiddleware` writes the row of every API request (`/api/v1/`) and of every request a view noted (admin pages,
-through `AuditedAdmin`), once the response is known: who (the user DRF or the session authenticated, how), from
+`AuditMiddleware` writes the row of every authenticated API request (`/api/v1/`; anonymous ones are counted per
+address and minute: anonymous.py) and of every request a view noted (admin pages, through `AuditedAdmin`), once the
+response is known: who (the user DRF or the session authenticated, how), from
 where, what (the action, the route, the objects in the response or noted, their patients) and the status code.
 Rows written outside the middleware (login signals, API key signals) take who and where from the request being
 served, if any.
@@ -26,6 +27,7 @@ from django.db.models import Func, Value
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.serializers import ListSerializer
 
+from care_events.platform.audit.anonymous import anonymous_request_count
 from care_events.platform.audit.models import AuditAction, AuditEntry, AuthMethod
 from care_events.platform.audit.notes import AuditNote, patient_paths, request_note
 from care_events.platform.request_id import request_id_var
@@ -74,7 +76,8 @@ def entry_write(
 ) -> AuditEntry:
     """Write one row. `user` defaults to the request's; `username` names who tried when nobody logged in."""
     request = request if request is not None else current_request.get()
-    fields: dict[str, Any] = {"action": action, "status_code": status_code, "detail": detail or {}}
+    noted = audit_note.detail if audit_note is not None else {}
+    fields: dict[str, Any] = {"action": action, "status_code": status_code, "detail": {**noted, **(detail or {})}}
     fields.update(_who(request, user))
     if username is not None:
         fields["username"] = username[:150]
@@ -109,6 +112,11 @@ def _who(request: HttpRequest | None, user: Any) -> dict[str, Any]:
     elif getattr(user, "is_verified", lambda: False)():  # django-otp's middleware adds is_verified
         who["auth_method"] = AuthMethod.SESSION_OTP
     return who
+
+
+def _authenticated(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)  # DRF sets the user it authenticated on Django's request too
+    return user is not None and user.is_authenticated
 
 
 def _what(audit_note: AuditNote | None, objects: list[models.Model]) -> dict[str, Any]:
@@ -228,6 +236,10 @@ class AuditMiddleware:
                 if audit_note is not None and audit_note.model is not None:
                     objects = []  # what the view noted is what it showed: its note wins over the serializer
             try:
+                if is_api and not _authenticated(request):
+                    # No data reached (401, 429): counted per address and minute, not a row each (anonymous.py).
+                    anonymous_request_count(client_address=client_address(request), status_code=response.status_code)
+                    return response
                 entry_write(
                     request,
                     action=action or _admin_action(request.method or ""),

@@ -2,10 +2,12 @@
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 from django_otp.forms import otp_verification_failed
 
 from care_events.platform.api_clients.models import ApiToken
@@ -24,15 +26,23 @@ def record_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: 
 def record_login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kw: Any
 ) -> None:
-    # Django has already replaced the password in `credentials` with stars; only the name tried is kept. django-axes
-    # (its receiver runs first) marks the request when this name and address are locked out.
+    # Django has already replaced the password in `credentials` with stars; only the name tried is kept, if it is an
+    # account's. django-axes (its receiver runs first) marks the request when this name and address are locked out.
     locked_out = getattr(request, "axes_locked_out", False)
-    entry_write(
-        request,
-        action=AuditAction.LOGIN_FAILED,
-        username=str(credentials.get("username", "")),
-        detail={"reason": "locked_out"} if locked_out else {"reason": "credentials"},
-    )
+    username, detail = _name_tried(str(credentials.get("username", "")))
+    detail["reason"] = "locked_out" if locked_out else "credentials"
+    entry_write(request, action=AuditAction.LOGIN_FAILED, username=username, detail=detail)
+
+
+UNKNOWN_USER = "unknown user"
+
+
+def _name_tried(name: str) -> tuple[str, dict[str, Any]]:
+    """An account's name as it is; any other name as UNKNOWN_USER and a keyed hash (HMAC with the secret key, 64 bits):
+    a password typed into the name field is never kept, while repeated tries of one name still line up."""
+    if get_user_model()._default_manager.filter(**{get_user_model().USERNAME_FIELD: name}).exists():
+        return name, {}
+    return UNKNOWN_USER, {"username_hash": salted_hmac("audit.login.username", name).hexdigest()[:16]}
 
 
 @receiver(otp_verification_failed, dispatch_uid="care_events.platform.audit.otp_failed")

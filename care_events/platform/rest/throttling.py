@@ -1,9 +1,9 @@
 """Per-client rates: each authenticated user (the agent's service account, each nurse) has API_RATE_LIMIT,
-each anonymous IP address API_ANON_RATE_LIMIT (it only reaches the schema, the docs and the login page: every other
-endpoint answers 401 before throttling). The agent's flags and hand-offs have a rate of their own on top,
-AGENT_ESCALATION_RATE_LIMIT (a scope: DRF's ScopedRateThrottle). Refused API keys are counted apart, per client address
-(API_INVALID_TOKEN_RATE; care_events/platform/api_clients/tokens.py). Counts live in the shared cache (Redis), so every
-web process counts together.
+each anonymous IP address API_ANON_RATE_LIMIT (counted before the 401 of every `/api/v1/` endpoint too:
+`anonymous_rate_check`, called by the permission check, which DRF runs before its throttles). The agent's flags and
+hand-offs have a rate of their own on top, AGENT_ESCALATION_RATE_LIMIT (a scope: DRF's ScopedRateThrottle). Refused
+API keys are counted apart, per client address (API_INVALID_TOKEN_RATE; care_events/platform/api_clients/tokens.py).
+Counts live in the shared cache (Redis), so every web process counts together.
 
 The rates are read from settings at each request rather than captured at import as DRF's classes do, so that
 they follow the settings actually in force.
@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
@@ -40,6 +41,13 @@ class ClientRateThrottle(_FailOpen, UserRateThrottle):
 class AnonymousRateThrottle(_FailOpen, AnonRateThrottle):
     def get_rate(self) -> str:
         return settings.API_ANON_RATE_LIMIT
+
+
+def anonymous_rate_check(request: Request, view: "APIView") -> None:
+    """Count an anonymous request against API_ANON_RATE_LIMIT; past it, Throttled (429 with Retry-After)."""
+    throttle = AnonymousRateThrottle()
+    if not throttle.allow_request(request, view):
+        raise Throttled(wait=throttle.wait())
 
 
 class AgentEscalationRateThrottle(_FailOpen, ScopedRateThrottle):

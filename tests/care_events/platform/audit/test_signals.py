@@ -1,14 +1,13 @@
 """Logins, failed logins, logouts and API key changes each leave a row, whoever made them."""
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.urls import reverse
 
 from care_events.platform.api_clients.models import ApiToken
 from care_events.platform.api_clients.tokens import api_token_create, api_token_rotate
 from care_events.platform.audit.models import AuditEntry
 from tests.helpers import admin_login
-from tests.tasks_app.factories import NurseFactory
+from tests.tasks_app.factories import NurseFactory, nurse_with_login
 
 pytestmark = pytest.mark.django_db
 
@@ -27,27 +26,42 @@ def test_an_admin_login_and_logout_are_recorded(client, admin_user):
     assert (logout.user_id, logout.route) == (admin_user.pk, "admin:logout")
 
 
+def admin_form(username: str, password: str) -> dict:
+    return {"username": username, "password": password, "otp_token": ""}
+
+
 def test_a_failed_login_keeps_the_name_tried_and_never_the_password(client):
     nurse = NurseFactory()
 
-    response = client.post("/api/auth/login/", {"username": nurse.user.username, "password": "Wrong-password-42"})
+    response = client.post(reverse("admin:login"), admin_form(nurse.user.username, "Wrong-password-42"))
 
     assert response.status_code == 200  # the form again, with its error
     entry = AuditEntry.objects.get(action="login.failed")
-    assert (entry.user_id, entry.username, entry.path) == (None, nurse.user.username, "/api/auth/login/")
+    assert (entry.user_id, entry.username, entry.path) == (None, nurse.user.username, "/admin/login/")
     assert "Wrong-password-42" not in str(AuditEntry.objects.values().get(pk=entry.pk))
 
 
-def test_a_session_login_to_the_api_is_recorded(client):
-    nurse = NurseFactory()
-    nurse.user.password = make_password("correct-horse-battery")
-    nurse.user.save()
+def test_a_name_that_is_no_account_is_kept_as_a_keyed_hash_never_as_typed(client):
+    """A password typed into the name field by mistake must not stay in the trail for ever."""
+    typed = "Kq8#vT2!mZpL-my-password"
 
-    response = client.post("/api/auth/login/", {"username": nurse.user.username, "password": "correct-horse-battery"})
+    client.post(reverse("admin:login"), admin_form(typed, "whatever-else"))
+    client.post(reverse("admin:login"), admin_form(typed, "again"))
 
-    assert response.status_code == 302
+    first, second = AuditEntry.objects.filter(action="login.failed").order_by("id")
+    assert first.username == second.username == "unknown user"
+    assert first.detail["username_hash"] == second.detail["username_hash"]  # repeated tries still line up
+    assert len(first.detail["username_hash"]) == 16
+    assert typed not in str(list(AuditEntry.objects.values()))
+
+
+def test_a_session_login_is_recorded(client):
+    nurse = nurse_with_login()
+
+    admin_login(client, nurse.user, password="correct-horse-battery")
+
     entry = AuditEntry.objects.get(action="login")
-    assert (entry.user_id, entry.auth_method) == (nurse.user_id, "session")
+    assert entry.user_id == nurse.user_id
 
 
 def test_creating_rotating_and_revoking_a_key_are_recorded(admin_client, admin_user):
