@@ -22,18 +22,19 @@ SECRET_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:\?[^}]+|:-)?\}$")
 # The secrets in .env, and the services that need each.
 SECRETS = {
     "POSTGRES_PASSWORD": {
-        "postgres", "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop"
+        "postgres", "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop"
     },
     "REDIS_PASSWORD": {
-        "redis", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop", "beat", "flower"
+        "redis", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop", "beat", "flower"
     },
     "DJANGO_SECRET_KEY": {
-        "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop", "beat", "flower"
+        "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop", "beat", "flower"
     },
     "FLOWER_PASSWORD_HASH": {"proxy"},
-    "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default", "worker-delivery"},
-    "VAPID_PRIVATE_KEY": {"worker-urgent", "worker-default", "worker-delivery"},
-    "ANYMAIL_SETTINGS": {"worker-urgent", "worker-default", "worker-delivery"},
+    "FLOWER_BASIC_AUTH": {"flower"},
+    "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default", "worker-delivery", "worker-push"},
+    "VAPID_PRIVATE_KEY": {"worker-urgent", "worker-default", "worker-delivery", "worker-push"},
+    "ANYMAIL_SETTINGS": {"worker-urgent", "worker-default", "worker-delivery", "worker-push"},
 }
 CADDYFILE = (ROOT / "deploy" / "Caddyfile").read_text()
 
@@ -105,9 +106,10 @@ def test_exactly_one_migrate_job_runs_once_before_every_app_service():
 def test_one_worker_per_queue_each_given_time_for_a_warm_shutdown():
     workers = {name: service for name, service in SERVICES.items() if celery(service) == "worker"}
     queues = sorted(option(command(service), "-Q") for service in workers.values())
-    assert queues == ["backstop", "default", "delivery", "urgent"], (
-        "one worker per queue: urgent, default, the providers' calls and the backstops"
+    assert queues == ["backstop", "default", "delivery", "push", "urgent"], (
+        "one worker per queue: urgent, default, the providers' calls, Web Push and the backstops"
     )
+    assert option(command(workers["worker-push"]), "-P") is None, "Celery's time limits stop processes, not threads"
     names = [option(command(service), "--hostname").split("@")[0] for service in workers.values()]
     assert len(set(names)) == len(names), "each worker has its own node name (its health check pings it)"
     for name, service in workers.items():
@@ -148,6 +150,8 @@ def test_flower_is_reached_through_the_proxy_only_read_only_and_behind_its_own_c
     assert "ports" not in SERVICES["flower"]
     assert "basicauth {\n\t\t\t{$FLOWER_USER} {$FLOWER_PASSWORD_HASH}\n\t\t}" in CADDYFILE
     assert REQUIRED_VAR.match(environment(SERVICES["proxy"])["FLOWER_PASSWORD_HASH"])
+    # Its own credential too: a container on the edge network that reaches it directly still needs a password.
+    assert REQUIRED_VAR.match(environment(SERVICES["flower"])["FLOWER_BASIC_AUTH"])
     # It keeps the app's settings (the merge into its own environment did not drop them).
     assert environment(SERVICES["flower"])["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
 
