@@ -9,14 +9,16 @@ call (Web Push, Twilio, email) and every outbound webhook is made.
 - `outbound_call(seconds, public_only=True)`: the address each socket connects to (after DNS: the very address,
   so a rebinding DNS has no second answer) is refused when it is not a public one: private, loopback, link-local,
   CGNAT (100.64/10), reserved or multicast (OutboundRefusedError, before any byte leaves).
-- `guarded_session()`: a requests session that never follows a redirect (a 3xx is the answer) and ignores proxy
-  variables from the environment (a proxy would connect in our place, past the address check).
+- `guarded_session()`: a requests session that never follows a redirect (a 3xx is the answer: it could point
+  anywhere) and ignores proxy variables from the environment (a proxy would connect in our place, past the address
+  check).
 - `webhook_post`: a subscriber's URL, https only where WEBHOOK_REQUIRE_HTTPS (production), its body read (at most
   64 KB) and dropped: never logged or stored.
 """
 
 import contextlib
 import ipaddress
+import os
 import socket
 import sys
 import threading
@@ -30,11 +32,19 @@ from django.conf import settings
 MAX_RESPONSE_BYTES = 64 * 1024
 
 
-class WebhookURLRefusedError(Exception):
+class _CodedError(Exception):
+    """An error with a `code` (a token, no free text): what a row keeps of it (care_events/platform/bus/retry.py)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class WebhookURLRefusedError(_CodedError):
     """The URL may not be called (scheme, host). Permanent: retrying changes nothing."""
 
 
-class WebhookTransportError(Exception):
+class WebhookTransportError(_CodedError):
     """The call failed on the way (DNS, connect, TLS, timeout, reset). Retried."""
 
 
@@ -133,6 +143,9 @@ class _NoRedirectSession(requests.Session):
 def guarded_session() -> requests.Session:
     session = _NoRedirectSession()
     session.trust_env = False  # no HTTP(S)_PROXY from the environment
+    # The one environment setting kept: the CA bundle that verifies the servers' certificates (a TLS-inspecting
+    # gateway's, a test's own CA), REQUESTS_CA_BUNDLE as requests reads it.
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or True
     return session
 
 
@@ -140,11 +153,11 @@ def url_check(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, path with query) of a URL we may call, or WebhookURLRefusedError."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookURLRefusedError("The URL must be http(s)://host/...")
+        raise WebhookURLRefusedError("The URL must be http(s)://host/...", code="not_http")
     if parts.scheme != "https" and settings.WEBHOOK_REQUIRE_HTTPS:
-        raise WebhookURLRefusedError("The URL must be https.")
+        raise WebhookURLRefusedError("The URL must be https.", code="not_https")
     if parts.username or parts.password:
-        raise WebhookURLRefusedError("The URL must not carry credentials.")
+        raise WebhookURLRefusedError("The URL must not carry credentials.", code="credentials")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, parts.hostname, port, path
@@ -166,9 +179,11 @@ def webhook_post(url: str, *, body: bytes, headers: dict[str, str]) -> int:
             with response:
                 response.raw.read(MAX_RESPONSE_BYTES)  # dropped unread: a receiver's body is none of our logs' business
     except OutboundRefusedError:
-        raise WebhookURLRefusedError("The URL's host resolves to a private or reserved address.") from None
+        raise WebhookURLRefusedError(
+            "The URL's host resolves to a private or reserved address.", code="private_address"
+        ) from None
     except OutboundDeadlineError:
-        raise WebhookTransportError("timed out") from None
+        raise WebhookTransportError("timed out", code="timed_out") from None
     except requests.RequestException as exc:
-        raise WebhookTransportError(type(exc).__name__) from None
+        raise WebhookTransportError(type(exc).__name__, code=type(exc).__name__) from None
     return response.status_code
