@@ -9,20 +9,30 @@ from config.settings_module import require_settings_module
 
 require_settings_module()
 
+PREFIX = "CELERY_"
+
 
 
 class CelerySettings(Mapping[str, Any]):
-    """Django's settings as Celery sees them: the CELERY_ ones only (config/settings/celery.py), read live (a test's
-    override takes effect). Celery shows its whole source to `celery inspect conf` and Flower's config page: given
-    all of Django's settings it showed REDIS_URL, the cache's and the database's URLs, passwords included."""
+    """Django's settings as Celery sees them: the CELERY_ ones only (config/settings/celery.py), under Celery's own
+    names (CELERY_BROKER_URL is broker_url), read live (a test's override takes effect). Celery shows its whole
+    source to `celery inspect conf` and to Flower: given all of Django's settings it showed REDIS_URL, the cache's and
+    the database's URLs, passwords included; under its own names it masks the broker URL's password too. The Django
+    fixup's CELERY_DB_REUSE_MAX is answered by its Django name."""
 
     def _names(self) -> list[str]:
-        return [name for name in dir(settings) if name.startswith("CELERY_")]
+        return [name.removeprefix(PREFIX).lower() for name in dir(settings) if name.startswith(PREFIX)]
 
     def __getitem__(self, name: str) -> Any:
-        if not name.startswith("CELERY_") or not hasattr(settings, name):
+        if name.startswith(PREFIX):
+            django_name = name
+        elif name == name.lower():
+            django_name = PREFIX + name.upper()
+        else:
             raise KeyError(name)
-        return getattr(settings, name)
+        if not hasattr(settings, django_name):
+            raise KeyError(name)
+        return getattr(settings, django_name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names())
@@ -32,7 +42,7 @@ class CelerySettings(Mapping[str, Any]):
 
 
 app = Celery("sequora")
-app.config_from_object(CelerySettings(), namespace="CELERY")
+app.config_from_object(CelerySettings())
 # Each app's tasks.py, and those of the platform packages inside care_events (the bus, the API's clients, the
 # outbound webhooks).
 app.autodiscover_tasks()

@@ -19,17 +19,12 @@ APP = {name: service for name, service in SERVICES.items() if "build" in service
 REQUIRED_VAR = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*:\?[^}]+\}$")  # ${VAR:?message}: compose stops if VAR is unset
 # A secret's value: a required variable, or an optional one that is empty when unset (${VAR:-}); never a literal.
 SECRET_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:\?[^}]+|:-)?\}$")
+WORKERS = ("worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop")
 # The secrets in .env, and the services that need each.
 SECRETS = {
-    "POSTGRES_PASSWORD": {
-        "postgres", "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop"
-    },
-    "REDIS_PASSWORD": {
-        "redis", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop", "beat", "flower"
-    },
-    "DJANGO_SECRET_KEY": {
-        "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop", "beat", "flower"
-    },
+    "POSTGRES_PASSWORD": {"postgres", "migrate", "web", *WORKERS},
+    "REDIS_PASSWORD": {"redis", "web", *WORKERS, "beat", "flower"},
+    "DJANGO_SECRET_KEY": {"migrate", "web", *WORKERS, "beat", "flower"},
     "FLOWER_PASSWORD_HASH": {"proxy"},
     "FLOWER_BASIC_AUTH": {"flower"},
     "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default", "worker-delivery", "worker-push"},

@@ -160,7 +160,10 @@ def test_an_urgent_alert_whose_push_drips_goes_to_the_next_channel_after_one_att
     settings,
 ):
     settings.PUSH_TIMEOUT_SECONDS = 1.0
-    settings.NOTIFICATION_BACKENDS = {**settings.NOTIFICATION_BACKENDS, "PUSH": "notifications.backends.push.WebPushBackend"}
+    settings.NOTIFICATION_BACKENDS = {
+        **settings.NOTIFICATION_BACKENDS,
+        "PUSH": "notifications.backends.push.WebPushBackend",
+    }
     nurse = NurseFactory(preferred_channel=Channel.PUSH, fallback_channels=["SMS"])
     server = serve(drip)
     Browser(f"https://localhost:{server.port}/wpush/trap").subscribe(nurse)

@@ -13,9 +13,9 @@
 Why each is safe, and what the delays add up to: docs/architecture.md#durability.
 """
 
-import re
 import datetime as dt
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar

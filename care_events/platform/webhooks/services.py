@@ -130,7 +130,8 @@ def webhook_deliver(*, delivery_id: int) -> float | None:
         return None
     subscription = delivery.subscription
     if not subscription.active:
-        return _record_failure(delivery, WebhookURLRefusedError("subscription inactive", code="inactive"), retryable=False)
+        inactive = WebhookURLRefusedError("subscription inactive", code="inactive")
+        return _record_failure(delivery, inactive, retryable=False)
     body = webhook_body(delivery.event)
     headers = signed_headers(
         secret=subscription.secret, msg_id=str(delivery.event_id), timestamp=int(timezone.now().timestamp()), body=body

@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.story import demo_accounts_ensure, demo_story_play, demo_summary, server_command
 
-
 PRODUCTION_SETTINGS = "config.settings.production"
 
 
