@@ -177,7 +177,7 @@ else
     echo "      .venv/bin/python manage.py demo"
 fi
 if [ -z "$VERBOSE" ]; then
-    echo "  Logs: $LOGS/{web,worker,delivery,backstop,beat,flower}.log; errors appear here too, one line each"
+    echo "  Logs: $LOGS/{web,worker,delivery,push,backstop,beat,flower}.log; errors appear here too, one line each"
     echo "        (SEQUORA_VERBOSE=1 bash scripts/run.sh prints every line here instead)."
 fi
 wait

@@ -94,7 +94,9 @@ class CeleryStack:
         first, self._started = self._started, self._started + count
         queues = [("urgent,default", concurrency, f"w{n}", "prefork") for n in range(first, first + count)]
         if backstop:
-            queues.append(("delivery", 8, f"delivery{first}", "threads"))
+            # Web Push's queue is the delivery worker's here (production gives it a worker of processes): one
+            # process fewer on the test machine, and the tests' pushes go to local servers with their own deadline.
+            queues.append(("delivery,push", 8, f"delivery{first}", "threads"))
             queues.append(("backstop", 1, f"backstop{first}", "prefork"))
         for queue, processes, name, pool in queues:
             self.workers.append(
