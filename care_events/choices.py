@@ -42,6 +42,7 @@ class NotificationType(models.TextChoices):
     CHECKIN = "CHECKIN", "Check-in message"
     ACK_REMINDER = "ACK_REMINDER", "Task not acknowledged: reminder"
     ACK_ESCALATED = "ACK_ESCALATED", "Task not acknowledged: handed on"
+    NURSE_UNREACHABLE = "NURSE_UNREACHABLE", "Nurse not reached by an urgent alert"
 
 
 class Channel(models.TextChoices):

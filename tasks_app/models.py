@@ -266,3 +266,4 @@ class HandOverReason(models.TextChoices):
     SHIFT_ENDED = "SHIFT_ENDED", "Shift ended"
     NURSE_DEACTIVATED = "NURSE_DEACTIVATED", "Nurse deactivated"
     NOT_ACKNOWLEDGED = "NOT_ACKNOWLEDGED", "Not acknowledged"
+    UNREACHABLE = "UNREACHABLE", "Nurse could not be reached"

@@ -33,3 +33,8 @@ def ack_reminder_key(*, task_id: uuid.UUID, nurse_id: int, assigned_at: dt.datet
 def ack_escalated_key(*, task_id: uuid.UUID, supervisor_id: int, assigned_at: dt.datetime) -> str:
     """ACK_ESCALATED: each charge nurse hears once per assignment that was handed on unacknowledged."""
     return f"ack-escalated:{task_id}:{supervisor_id}:{assigned_at.isoformat()}"
+
+
+def nurse_unreachable_key(*, task_id: uuid.UUID, supervisor_id: int, nurse_id: int, assigned_at: dt.datetime) -> str:
+    """NURSE_UNREACHABLE: each charge nurse hears once per assignment whose nurse no urgent alert could reach."""
+    return f"unreachable:{task_id}:{supervisor_id}:{nurse_id}:{assigned_at.isoformat()}"

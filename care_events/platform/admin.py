@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.forms import otp_verification_failed
@@ -93,6 +93,11 @@ class SequoraAdminSite(OTPAdminSite):
         if not settings.ADMIN_MFA_REQUIRED:
             return AdminSite.has_permission(self, request)
         return super().has_permission(request)
+
+    def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
+        from care_events.platform.audit.admin import AuditedAutocomplete
+
+        return AuditedAutocomplete.as_view(admin_site=self)(request)  # type: ignore[return-value]
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         from care_events.platform.audit.admin import AuditedAdmin

@@ -92,6 +92,10 @@ DATABASES = {"default": env.db_url_config(served("DATABASE_URL", EMBEDDED_DATABA
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The role that owns the tables, for `manage.py migrate` only (its user and password; the server and database are
+# DATABASE_URL's): the runtime role then gets INSERT and SELECT only on the audit trail (docs/operations.md, "Database
+# roles"). Empty: migrations run as DATABASE_URL's role, which then owns the tables (a developer's machine).
+DATABASE_MIGRATE_URL = env("DATABASE_MIGRATE_URL", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

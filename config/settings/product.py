@@ -122,8 +122,19 @@ NOTIFICATION_ALLOW_LOCAL_BACKEND = env.bool("NOTIFICATION_ALLOW_LOCAL_BACKEND", 
 # The channels an urgent nurse alert tries in turn after the nurse's preferred one fails (a nurse's own chain in
 # admin wins).
 NOTIFICATION_FALLBACK_CHAIN = env.list("NOTIFICATION_FALLBACK_CHAIN", default=["PUSH", "SMS", "VOICE"])
-# An urgent alert still failing (transiently) this long after it was written also goes out on the next channel.
+# An urgent alert none of whose rows has gone out this long after it was written also goes out on the next channel
+# (a durable timer: at this time, not at the row's next retry).
 NOTIFICATION_FALLBACK_AFTER_SECONDS = env.int("NOTIFICATION_FALLBACK_AFTER_SECONDS", default=120)
+# An urgent alert about a task that has gone out on no channel of its nurse's chain within its task's severity's
+# minutes: she cannot be reached, so the charge nurses are alerted and a task still waiting for her acknowledgement
+# is handed on (docs/notifications.md). A severity left out is not watched. Env: "CRITICAL=5,HIGH=10,MODERATE=15"
+# (read as strings and converted here, like ACK_REMIND_AFTER_MINUTES).
+ALERT_UNREACHABLE_AFTER_MINUTES = {
+    severity: float(minutes)
+    for severity, minutes in env.dict(
+        "ALERT_UNREACHABLE_AFTER_MINUTES", default={"CRITICAL": 5, "HIGH": 10, "MODERATE": 15}
+    ).items()
+}
 # Messages sent per second per provider account, shared by every worker (a token bucket in Redis); urgent ones
 # first. Twilio's default for a long code is 1 message per second; a toll-free or short code allows more.
 NOTIFICATION_RATE_PER_SECOND = env.float("NOTIFICATION_RATE_PER_SECOND", default=10)

@@ -1,8 +1,12 @@
-"""A nurse's channels: her preferred one, then her own fallback chain (or the default one), each channel once."""
+"""A nurse's channels: her preferred one, then her own fallback chain (or the default one), each channel once; and
+which of them an alert that did not reach her tries next."""
+
+from collections.abc import Iterable
 
 from django.conf import settings
 
 from care_events.choices import NotificationType
+from notifications.backends import get_backend
 from tasks_app.models import Nurse
 
 
@@ -19,3 +23,19 @@ def nurse_first_channel(nurse: Nurse, notification_type: str) -> str:
     if notification_type == NotificationType.ACK_REMINDER and len(chain) > 1:
         return chain[1]
     return chain[0]
+
+
+def channel_provider(channel: str) -> str:
+    """Who carries the channel's messages (the configured backend's provider: SMS and voice are both Twilio's)."""
+    return get_backend(channel).provider
+
+
+def next_channel(chain: list[str], tried: Iterable[str]) -> str | None:
+    """The channel an alert tries after `tried` (the channels it has been on, none of which reached her): the first
+    of `chain` not tried whose provider is none of the tried channels' (after SMS failed, email or push before
+    voice, which is Twilio's too), if any, else the first not tried. None: every channel has been tried."""
+    tried = set(tried)
+    left = [channel for channel in chain if channel not in tried]
+    failing = {channel_provider(channel) for channel in tried}
+    elsewhere = [channel for channel in left if channel_provider(channel) not in failing]
+    return next(iter(elsewhere or left), None)

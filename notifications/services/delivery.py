@@ -32,13 +32,13 @@ from notifications.backends.local import LocalBackend
 from notifications.messages import push_actions
 from notifications.models import NotificationLog, NotificationStatus
 from notifications.services.create import delivery_publish, notification_create
-from notifications.services.fallback import is_urgent_alert, notification_fallback
 from notifications.services.status import (
     PROVIDER_STATUSES,
     notification_announce,
     notification_provider_report,
     notification_status_set,
 )
+from notifications.services.unreachable import alert_timers_arm
 from notifications.throttle import send_slot_wait
 
 logger = logging.getLogger(__name__)
@@ -49,8 +49,11 @@ DEFAULT_LIFETIME = dt.timedelta(hours=24)
 
 def notification_send(*, rows: Mapping[str, Any] | None = None, **request: Any) -> NotificationLog:
     """A `notification/send` request, inside the transaction that asks for it (the `send-notification` inline
-    handler): the message's row, then its delivery (`_deliver_new`)."""
-    return notification_create(**request, rows=rows, deliver=_deliver_new)
+    handler): the message's row, then its delivery (`_deliver_new`) and, for an urgent nurse alert, its fallback
+    and unreachable timers (notifications.services.unreachable)."""
+    log = notification_create(**request, rows=rows, deliver=_deliver_new)
+    alert_timers_arm(log)
+    return log
 
 
 def _deliver_new(log: NotificationLog) -> None:
@@ -234,12 +237,8 @@ def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) 
             notification_id=log.pk, status=NotificationStatus.FAILED, error_code=exc.code, error_message=error_text(exc)
         )
         return None
-    if is_urgent_alert(log) and now - log.created_at > dt.timedelta(
-        seconds=settings.NOTIFICATION_FALLBACK_AFTER_SECONDS
-    ):
-        # An urgent alert must not wait out an outage: the next channel is tried meanwhile, while this one keeps
-        # trying (the nurse may get it twice, which is better than not at all).
-        notification_fallback(log=log)
+    # An urgent alert does not wait out an outage: its ALERT_FALLBACK timer tries the next channel meanwhile, at
+    # NOTIFICATION_FALLBACK_AFTER_SECONDS (notifications.services.fallback), while this row keeps trying.
     return wait
 
 

@@ -1,28 +1,41 @@
-"""When an urgent nurse alert cannot reach her on one channel, the next channel of her chain is tried; staff can
+"""When an urgent nurse alert does not reach her on one channel, the next channel of her chain is tried; staff can
 re-send any failed message from admin. Either way a new row, linked to the one it replaces (`replaces`), so each
-row is still sent at most once and the chain is visible in admin."""
+row is still sent at most once and the chain is visible in admin (docs/notifications.md#fallback).
 
+The next channel is tried when a row fails for good (the status path), or NOTIFICATION_FALLBACK_AFTER_SECONDS after
+the row was written if nothing of its alert has gone out by then (the ALERT_FALLBACK timer, armed with the row:
+the bus's durable timer, so at that time and not at the row's next retry). The row itself keeps retrying.
+"""
+
+import datetime as dt
 import logging
+import uuid
 
+from django.conf import settings
 from django.db import transaction
 
 from care_events.choices import NotificationType, Severity
+from care_events.platform.bus.models import TimerKind
+from care_events.platform.bus.timers import timer_schedule
 from notifications.models import NotificationLog, NotificationStatus
-from notifications.services.channels import nurse_chain
+from notifications.services.channels import next_channel, nurse_chain
 from notifications.services.create import notification_row_create
 
 logger = logging.getLogger(__name__)
 
 # Alerts a nurse must not miss: an assignment of a HIGH or CRITICAL task, a hand-off, an SLA breach, a task nobody
-# on shift could take.
+# on shift could take, a task whose nurse could not be reached.
 ALWAYS_URGENT = (
     NotificationType.URGENT_HANDOFF,
     NotificationType.SLA_BREACH,
     NotificationType.TASK_UNASSIGNED,
     NotificationType.ACK_REMINDER,
     NotificationType.ACK_ESCALATED,
+    NotificationType.NURSE_UNREACHABLE,
 )
 URGENT_IF_SEVERE = (NotificationType.TASK_ASSIGNED, NotificationType.TASK_REASSIGNED)
+# A row that has gone out: the provider took it (the `notification/delivered` event), or more.
+REACHED = (NotificationStatus.SENT, NotificationStatus.DELIVERED, NotificationStatus.READ)
 
 
 def is_urgent_alert(log: NotificationLog) -> bool:
@@ -31,13 +44,6 @@ def is_urgent_alert(log: NotificationLog) -> bool:
     if log.type in ALWAYS_URGENT:
         return True
     return log.type in URGENT_IF_SEVERE and log.task.severity in (Severity.HIGH, Severity.CRITICAL)
-
-
-def nurse_channel_chain(log: NotificationLog) -> list[str]:
-    """The nurse's preferred channel, then her own fallback chain (or the default one), each channel once."""
-    nurse = log.recipient_nurse
-    assert nurse is not None
-    return nurse_chain(nurse)
 
 
 def replaced_rows(log: NotificationLog) -> list[NotificationLog]:
@@ -50,19 +56,69 @@ def replaced_rows(log: NotificationLog) -> list[NotificationLog]:
     return rows
 
 
+def alert_rows(root: NotificationLog) -> list[NotificationLog]:
+    """Every row of the alert `root` began: itself and the rows that replace it, directly or through others."""
+    rows, level = [root], [root.pk]
+    while level:
+        found = list(NotificationLog.objects.filter(replaces_id__in=level).order_by("created_at"))
+        rows += found
+        level = [row.pk for row in found]
+    return rows
+
+
+def alert_reached(log: NotificationLog) -> bool:
+    """Whether any row of `log`'s alert (its first row, and every row replacing it) has gone out."""
+    root = (replaced_rows(log) or [log])[0]
+    return any(row.status in REACHED for row in alert_rows(root))
+
+
+def fallback_timer_arm(log: NotificationLog) -> None:
+    """In the transaction that writes a pending urgent alert's row: its ALERT_FALLBACK timer."""
+    delay = dt.timedelta(seconds=settings.NOTIFICATION_FALLBACK_AFTER_SECONDS)
+    timer_schedule(kind=TimerKind.ALERT_FALLBACK, subject_id=log.pk, due_at=log.created_at + delay)
+
+
+def alert_fallback_due(*, notification_id: uuid.UUID) -> None:
+    """The ALERT_FALLBACK timer (inside its firing transaction): the row is still pending, nothing of its alert has
+    gone out and it has not been replaced yet → the same alert on the next channel. When every channel has been
+    tried, nothing: the row keeps retrying, and the ALERT_UNREACHABLE timer tells the charge nurse."""
+    log = NotificationLog.objects.select_related("recipient_nurse", "task", "replaces").filter(pk=notification_id)
+    row = log.first()
+    if row is None or row.status != NotificationStatus.PENDING or row.replaced_by.exists():
+        return
+    if not is_urgent_alert(row) or alert_reached(row):
+        return
+    channel = _next_channel(row)
+    if channel is not None:
+        _fall_back(row, channel)
+
+
 @transaction.atomic
 def notification_fallback(*, log: NotificationLog) -> NotificationLog | None:
-    """An urgent nurse alert failed (or has been failing for too long): the same alert on the next channel of her
-    chain not tried yet for it. Once per failed row and channel (the dedupe key); None when there is nothing left
-    to try or the alert is not urgent."""
+    """An urgent nurse alert's row failed for good: the same alert on the next channel of her chain not tried yet
+    for it. Once per failed row and channel (the dedupe key); None when there is nothing left to try or the alert
+    is not urgent."""
     if not is_urgent_alert(log):
         return None
-    tried = {log.channel, *(row.channel for row in replaced_rows(log))}
-    channel = next((c for c in nurse_channel_chain(log) if c not in tried), None)
+    channel = _next_channel(log)
     if channel is None:
+        # Only the last row of a chain has nothing left: once per alert.
         logger.error("notification %s: every channel of the nurse's chain failed", log.pk)
         return None
-    return _copy(log, channel=channel, dedupe_key=f"{log.dedupe_key}:fallback:{channel}")
+    return _fall_back(log, channel)
+
+
+def _next_channel(log: NotificationLog) -> str | None:
+    assert log.recipient_nurse is not None  # is_urgent_alert
+    tried = [log.channel, *(row.channel for row in replaced_rows(log))]
+    return next_channel(nurse_chain(log.recipient_nurse), tried)
+
+
+def _fall_back(log: NotificationLog, channel: str) -> NotificationLog:
+    copy = _copy(log, channel=channel, dedupe_key=f"{log.dedupe_key}:fallback:{channel}")
+    if copy.status == NotificationStatus.PENDING:
+        fallback_timer_arm(copy)  # the copy too moves on if it has not gone out in time (one timer per row)
+    return copy
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
+from care_events.platform.audit.models import AuditAction
 from care_events.platform.bus.health import stuck_run_count
 from care_events.platform.bus.models import HandlerRun
 from tasks_app.care_team import SlaState, care_team_time
@@ -27,6 +28,7 @@ BOARD_REFRESH_SECONDS = 30
 class BoardView(CareTeamView):
     """The charge nurse's board: what is about to breach, who holds what, what nobody holds, what went wrong."""
 
+    audit_read_action = AuditAction.ADMIN_LIST  # a page of many tasks
     permission = "tasks_app.view_all_tasks"
     template_name = "admin/tasks_app/board.html"
     title = "Care team board"

@@ -7,18 +7,21 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from care_events.models import Condition, InteractionResponse
+from care_events.platform.audit.screens import AuditedScreen
 from care_events.validators import phone_for_display
 from tasks_app.care_team import SlaState, care_team_time, sla_state, time_left_label
 from tasks_app.models import EscalationTask
 
 
-class CareTeamView(TemplateView):
-    """A screen inside admin (wrapped by `admin_site.admin_view`: a login, then `permission` or 403)."""
+class CareTeamView(AuditedScreen, TemplateView):
+    """A screen inside admin (wrapped by `admin_site.admin_view`: a login, then `permission` or 403). Audited: every
+    task the page shows (a TaskRow, or a task itself, in its context) is named in the request's audit row."""
 
     model_admin: admin.ModelAdmin | None = None
     permission = ""
@@ -42,6 +45,20 @@ class CareTeamView(TemplateView):
 
     def get_title(self) -> str:
         return self.title
+
+    def audit_shown(self, context: dict[str, Any]) -> list[EscalationTask]:
+        return list(_tasks_in(context.values()))
+
+
+def _tasks_in(values: Any) -> Any:
+    """The tasks among `values`, also inside lists, tuples and querysets (a page's rows, a bulk page's outcomes)."""
+    for value in values:
+        if isinstance(value, TaskRow):
+            yield value.task
+        elif isinstance(value, EscalationTask):
+            yield value
+        elif isinstance(value, list | tuple | QuerySet):
+            yield from _tasks_in(value)
 
 
 # --- What a task shows ---------------------------------------------------------------------------------------

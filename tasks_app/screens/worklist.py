@@ -4,6 +4,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from care_events.platform.audit.models import AuditAction
 from tasks_app.screens.common import CareTeamView, task_row
 from tasks_app.selectors import open_tasks_by_breach
 
@@ -14,6 +15,7 @@ WORKLIST_REFRESH_SECONDS = 60
 class WorklistView(CareTeamView):
     """A nurse's own open tasks (a charge nurse's: every open task), the nearest breach first."""
 
+    audit_read_action = AuditAction.ADMIN_LIST  # a page of many tasks
     permission = "tasks_app.view_escalationtask"
     template_name = "admin/tasks_app/worklist.html"
 

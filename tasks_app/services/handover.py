@@ -13,6 +13,7 @@ transaction, so a redelivered or concurrent sweep, or a timer firing beside it, 
 keeps its SLA (its timers are untouched: a warning or breach alerts whoever holds the task when it fires).
 """
 
+import datetime as dt
 import logging
 import uuid
 
@@ -23,7 +24,7 @@ from care_events.choices import NotificationType
 from care_events.notify import notification_request
 from care_events.platform.bus.dispatch import Actor, actor_id, emit
 from tasks_app.models import EscalationTask, HandOverReason, Nurse, TaskStatus
-from tasks_app.notify import ack_escalated_key
+from tasks_app.notify import ack_escalated_key, nurse_unreachable_key
 from tasks_app.selectors import nurses_unable_to_hold, tasks_held_by_absent_nurses
 from tasks_app.services.acknowledgement import ack_timers_cancel, waiting_for_ack
 from tasks_app.services.assignment import nurse_next_lock, task_hand_over, task_unassigned_alert
@@ -104,9 +105,7 @@ def ack_escalation_reach(*, task_id: uuid.UUID) -> None:
         return
     assert task.assigned_to_id is not None and task.assigned_at is not None  # waiting_for_ack
     previous, assigned_at = task.assigned_to_id, task.assigned_at
-    nurse = nurse_next_lock(care_team=task.care_team, exclude_id=previous)
-    if nurse is not None:
-        task_hand_over(task=task, nurse=nurse, previous_id=previous, reason=HandOverReason.NOT_ACKNOWLEDGED)
+    nurse = _hand_on(task, reason=HandOverReason.NOT_ACKNOWLEDGED)
     emit("task/ack_escalated", {"task_id": task.pk, "nurse_id": previous}, once_for=(task.pk, previous, assigned_at))
     for chief in supervisors(task.care_team):
         notification_request(
@@ -118,3 +117,43 @@ def ack_escalation_reach(*, task_id: uuid.UUID) -> None:
             dedupe_key=ack_escalated_key(task_id=task.pk, supervisor_id=chief.pk, assigned_at=assigned_at),
         )
     logger.warning("task %s not acknowledged by nurse %s: handed to %s", task.pk, previous, nurse and nurse.pk)
+
+
+def holder_unreachable(*, task_id: uuid.UUID, nurse_id: int, since: dt.datetime) -> bool:
+    """An urgent alert about the task reached its holder `nurse_id` on none of her channels in time (inside the
+    firing transaction of notifications' ALERT_UNREACHABLE timer). The rule of an unacknowledged assignment: a task
+    still waiting for her acknowledgement goes to the next nurse on shift other than her (reason UNREACHABLE;
+    nobody else: it stays with her); the charge nurses (but her) are alerted, once per assignment whatever the
+    number of alerts that did not reach her. Nothing when the task is closed, no longer hers, or acknowledged by her
+    since the alert was written (`since`: she is on it). Returns whether anything was done."""
+    task = EscalationTask.objects.select_for_update().get(pk=task_id)
+    if not task.is_open or task.assigned_to_id != nurse_id or task.assigned_at is None:
+        return False
+    if task.acknowledged_at is not None and task.acknowledged_at >= since:
+        return False
+    assigned_at = task.assigned_at
+    nurse = _hand_on(task, reason=HandOverReason.UNREACHABLE) if waiting_for_ack(task) else None
+    for chief in supervisors(task.care_team):
+        if chief.pk == nurse_id:
+            continue
+        notification_request(
+            notification_type=NotificationType.NURSE_UNREACHABLE,
+            recipient_nurse_id=chief.pk,
+            task_id=task.pk,
+            episode_id=task.episode_id,
+            urgent=True,
+            dedupe_key=nurse_unreachable_key(
+                task_id=task.pk, supervisor_id=chief.pk, nurse_id=nurse_id, assigned_at=assigned_at
+            ),
+        )
+    logger.warning("task %s: nurse %s could not be reached; handed to %s", task.pk, nurse_id, nurse and nurse.pk)
+    return True
+
+
+def _hand_on(task: EscalationTask, *, reason: str) -> Nurse | None:
+    """Give the (locked) task to the next nurse on shift other than its holder; None: nobody else, it stays."""
+    assert task.assigned_to_id is not None
+    nurse = nurse_next_lock(care_team=task.care_team, exclude_id=task.assigned_to_id)
+    if nurse is not None:
+        task_hand_over(task=task, nurse=nurse, previous_id=task.assigned_to_id, reason=reason)
+    return nurse

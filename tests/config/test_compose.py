@@ -22,7 +22,9 @@ SECRET_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:\?[^}]+|:-)?\}$")
 WORKERS = ("worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop")
 # The secrets in .env, and the services that need each.
 SECRETS = {
-    "POSTGRES_PASSWORD": {"postgres", "migrate", "web", *WORKERS},
+    "POSTGRES_PASSWORD": {"postgres"},
+    "DATABASE_OWNER_PASSWORD": {"postgres", "migrate"},
+    "DATABASE_APP_PASSWORD": {"postgres", "migrate", "web", *WORKERS},
     "REDIS_PASSWORD": {"redis", "web", *WORKERS, "beat", "flower"},
     "DJANGO_SECRET_KEY": {"migrate", "web", *WORKERS, "beat", "flower"},
     "FLOWER_PASSWORD_HASH": {"proxy"},
@@ -217,7 +219,7 @@ def test_env_example_lists_every_variable_the_file_needs_all_empty():
 def test_postgres_and_redis_have_health_checks_and_named_volumes(name):
     service = SERVICES[name]
     assert service["healthcheck"]["test"]
-    volumes = [str(volume).split(":")[0] for volume in service["volumes"]]
+    volumes = [str(volume).split(":")[0] for volume in service["volumes"] if not str(volume).startswith("./")]
     assert volumes and all(volume in COMPOSE["volumes"] for volume in volumes), volumes
 
 

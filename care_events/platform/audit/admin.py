@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
@@ -48,6 +49,11 @@ class AuditedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         note(request, model=self.model, ids=[obj.pk])
 
+    def log_change(self, request: HttpRequest, obj: Model, message: Any) -> Any:
+        """Every change admin's log records (an action on ticked rows, a care team screen's move) names its row."""
+        note(request, objects=[obj])
+        return super().log_change(request, obj, message)
+
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
         self._noted(request, AuditAction.ADMIN_VIEW, AuditAction.ADMIN_DELETE, [object_id])
         return super().delete_view(request, object_id, extra_context)
@@ -61,6 +67,15 @@ class AuditedAdmin(admin.ModelAdmin):
     def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> Any:
         self._noted(request, AuditAction.ADMIN_VIEW, AuditAction.ADMIN_VIEW, [object_id])
         return super().history_view(request, object_id, extra_context)
+
+
+class AuditedAutocomplete(AutocompleteJsonView):
+    """Admin's autocomplete (a form's search for a patient, a nurse): the rows it answered, as a list page's."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_context_data(**kwargs)
+        note(self.request, action=AuditAction.ADMIN_LIST, objects=context["object_list"])
+        return context
 
 
 class _ValueFilter(admin.SimpleListFilter):

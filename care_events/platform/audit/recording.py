@@ -35,6 +35,11 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
 
+# Admin pages that show no record: the login and logout (recorded as `login` and `logout` rows by the auth signals)
+# and the JavaScript translations every form page loads. Every other page of admin (the care team's screens are
+# admin pages too) is recorded for a signed-in user, whether or not its view noted what it showed.
+UNRECORDED_ADMIN_ROUTES = frozenset({"admin:login", "admin:logout", "admin:jsi18n"})
+
 # The request being served, for rows written by signals that are not given it (an API key deleted in admin).
 current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar("audit_request", default=None)
 
@@ -119,7 +124,7 @@ def _what(audit_note: AuditNote | None, objects: list[models.Model]) -> dict[str
     patients |= _patients_of(model, ids, objects)
     return {
         "object_type": model._meta.label_lower,
-        "object_ids": [str(pk) for pk in dict.fromkeys(ids)],
+        "object_ids": list(dict.fromkeys(str(pk) for pk in ids)),  # an id noted as text and as a UUID is one
         "patient_ids": sorted(patients),
     }
 
@@ -181,10 +186,24 @@ def _returned_objects(response: HttpResponse) -> tuple[list[models.Model], bool]
     return [], is_list
 
 
+def _is_admin_page(request: HttpRequest) -> bool:
+    """A page of the admin site served to a signed-in user: recorded even if its view noted nothing (fail closed: a
+    new page that forgot to say what it showed still leaves a row with who, which page and when)."""
+    match = request.resolver_match
+    if match is None or "admin" not in match.namespaces or match.view_name in UNRECORDED_ADMIN_ROUTES:
+        return False
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated
+
+
 def _api_action(method: str, is_list: bool) -> str:
     if method in ("GET", "HEAD", "OPTIONS"):
         return AuditAction.API_LIST if is_list else AuditAction.API_READ
     return AuditAction.API_WRITE
+
+
+def _admin_action(method: str) -> str:
+    return AuditAction.ADMIN_VIEW if method in ("GET", "HEAD", "OPTIONS") else AuditAction.ADMIN_CHANGE
 
 
 class AuditMiddleware:
@@ -199,7 +218,7 @@ class AuditMiddleware:
             response = self.get_response(request)
             audit_note = request_note(request)
             is_api = request.path.startswith(API_PREFIX)
-            if not is_api and audit_note is None:
+            if not is_api and audit_note is None and not _is_admin_page(request):
                 return response
             objects: list[models.Model] = []
             action = audit_note.action if audit_note is not None else None
@@ -211,7 +230,7 @@ class AuditMiddleware:
             try:
                 entry_write(
                     request,
-                    action=action or AuditAction.ADMIN_VIEW,
+                    action=action or _admin_action(request.method or ""),
                     status_code=response.status_code,
                     audit_note=audit_note,
                     objects=objects,

@@ -77,6 +77,8 @@ class TimerKind(models.TextChoices):
     REPLY_REVIEW = "REPLY_REVIEW", "A patient's text nobody acted on: a nurse reviews it"
     ACK_REMINDER = "ACK_REMINDER", "Not acknowledged: remind the assignee"
     ACK_ESCALATION = "ACK_ESCALATION", "Not acknowledged: hand the task on"
+    ALERT_FALLBACK = "ALERT_FALLBACK", "Urgent alert not out yet: try the next channel"
+    ALERT_UNREACHABLE = "ALERT_UNREACHABLE", "Urgent alert reached nobody: tell the charge nurse"
 
 
 class TimerQuerySet(models.QuerySet["Timer"]):

@@ -19,7 +19,7 @@ def seal_stored_responses(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("care_events", "0015_timer_ack_kinds")]
+    dependencies = [("care_events", "0016_timer_alert_kinds")]
 
     operations = [
         migrations.AlterField(
