@@ -90,7 +90,7 @@ def run_scenario(name: str, lab: Lab, size: Size) -> Result:
         # Not done within the window: say what was still undone then and how much work was queued, and give it
         # twice as long again before counting what is lost for good.
         result.late_at_deadline = len(missing(stream))
-        queues = ("urgent", "default", "delivery", "backstop")
+        queues = ("urgent", "default", "delivery", "push", "backstop")
         result.queued_at_deadline = sum(int(lab.stack.broker.llen(q)) for q in queues)
         say(f"   not settled {size.settle:.0f} s after the stream: {result.late_at_deadline} effects missing, "
             f"{result.queued_at_deadline} messages queued; waiting longer")  # fmt: skip

@@ -1,15 +1,48 @@
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from celery import Celery, signals
+from django.conf import settings
 from django.db import close_old_connections
 
 from config.settings_module import require_settings_module
 
 require_settings_module()
 
+PREFIX = "CELERY_"
+
+
+
+class CelerySettings(Mapping[str, Any]):
+    """Django's settings as Celery sees them: the CELERY_ ones only (config/settings/celery.py), under Celery's own
+    names (CELERY_BROKER_URL is broker_url), read live (a test's override takes effect). Celery shows its whole
+    source to `celery inspect conf` and to Flower: given all of Django's settings it showed REDIS_URL, the cache's and
+    the database's URLs, passwords included; under its own names it masks the broker URL's password too. The Django
+    fixup's CELERY_DB_REUSE_MAX is answered by its Django name."""
+
+    def _names(self) -> list[str]:
+        return [name.removeprefix(PREFIX).lower() for name in dir(settings) if name.startswith(PREFIX)]
+
+    def __getitem__(self, name: str) -> Any:
+        if name.startswith(PREFIX):
+            django_name = name
+        elif name == name.lower():
+            django_name = PREFIX + name.upper()
+        else:
+            raise KeyError(name)
+        if not hasattr(settings, django_name):
+            raise KeyError(name)
+        return getattr(settings, django_name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
 app = Celery("sequora")
-# Every Celery setting lives in Django settings under the CELERY_ prefix (config/settings/celery.py).
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object(CelerySettings())
 # Each app's tasks.py, and those of the platform packages inside care_events (the bus, the API's clients, the
 # outbound webhooks).
 app.autodiscover_tasks()

@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from care_events.choices import Channel
-from care_events.platform.bus.catalogue import BACKSTOP, CATALOGUE, DEFAULT, DELIVERY, URGENT
+from care_events.platform.bus.catalogue import BACKSTOP, CATALOGUE, DEFAULT, DELIVERY, PUSH, URGENT
 from care_events.platform.bus.dispatch import handlers_for
 from care_events.platform.bus.health import oldest_late_timer_age, oldest_undispatched_run_age, sweep_heartbeat_age
 from care_events.platform.bus.models import Event, HandlerRun, RunStatus, Timer, TimerKind
@@ -45,7 +45,7 @@ WINDOW = dt.timedelta(hours=1)
 HANDLER_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 ASSIGNMENT_LATENCY_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 # The broker's lists that hold waiting messages (kombu's Redis transport: one list per queue).
-QUEUES = (URGENT, DEFAULT, DELIVERY, BACKSTOP)
+QUEUES = (URGENT, DEFAULT, DELIVERY, PUSH, BACKSTOP)
 # kombu's Redis transport keeps every message a worker has taken but not acknowledged in this hash: running,
 # prefetched, or held by the worker until its ETA or countdown (every timer's fast path).
 UNACKED_KEY = "unacked"

@@ -1,7 +1,5 @@
 import base64
 import binascii
-import ipaddress
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.validators import RegexValidator
@@ -9,6 +7,7 @@ from rest_framework import serializers
 
 from care_events.platform.rest.serializers import StrictSerializer
 from notifications.models import NotificationLog, PushSubscription
+from notifications.services.push import PushEndpointRefusedError, push_endpoint_check
 
 # The browser gives its keys in base64url (RFC 4648, section 5), unpadded.
 BASE64URL = RegexValidator(r"^[A-Za-z0-9_-]+={0,2}$", "Must be base64url (A-Z a-z 0-9 - _).")
@@ -112,21 +111,13 @@ class PushSubscriptionRegisterSerializer(StrictSerializer):
     )
 
     def validate_endpoint(self, value: str) -> str:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        # The server POSTs to this URL: only a named https host, so an endpoint cannot aim the workers at an address
-        # of the internal network (localhost, an IP literal) or carry credentials.
-        if parts.scheme != "https" or parts.username or parts.password or not _is_public_name(host):
-            raise serializers.ValidationError("Must be the https URL of a push service.")
+        # The server POSTs to this URL: only a known push service's (PUSH_ALLOWED_HOSTS), so an endpoint cannot aim
+        # the workers at an address of the internal network or carry credentials.
+        try:
+            push_endpoint_check(value)
+        except PushEndpointRefusedError as exc:
+            raise serializers.ValidationError(str(exc)) from None
         return value
-
-
-def _is_public_name(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return "." in host and not host.endswith((".localhost", ".local", ".internal"))
-    return False
 
 
 class PushSubscriptionUnregisterSerializer(StrictSerializer):

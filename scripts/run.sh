@@ -26,7 +26,7 @@ export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-$WEB}
 RUN=${SEQUORA_RUN_DIR:-.run}
 LOGS=$RUN/logs
 VERBOSE=${SEQUORA_VERBOSE:-}
-PROCESSES="web worker delivery backstop beat flower"
+PROCESSES="web worker delivery push backstop beat flower"
 py=.venv/bin/python
 
 port_taken() { # port_taken PORT: something already listens on it
@@ -126,7 +126,7 @@ supervise() { # supervise NAME COMMAND...: start COMMAND again whenever it dies,
     done
 }
 
-echo "Starting the web app, three Celery workers, Beat and Flower ..."
+echo "Starting the web app, four Celery workers, Beat and Flower ..."
 # gunicorn's settings, its access log without query strings included, are production's (config/gunicorn.py).
 supervise web .venv/bin/gunicorn -c config/gunicorn.py config.wsgi --bind "$BIND:$PORT" --workers 2 &
 supervise worker .venv/bin/celery -A config.celery_app worker -Q urgent,default --loglevel INFO --concurrency 2 &
@@ -134,6 +134,9 @@ supervise worker .venv/bin/celery -A config.celery_app worker -Q urgent,default 
 # provider never holds the worker that assigns tasks (docs/operations.md#workers-and-queues).
 supervise delivery .venv/bin/celery -A config.celery_app worker -Q delivery -P threads --concurrency 16 \
     --hostname delivery@%h --loglevel INFO &
+# Web Push on its own queue, in processes that Celery's time limits can stop: a push endpoint is a URL a browser chose.
+supervise push .venv/bin/celery -A config.celery_app worker -Q push --hostname push@%h --loglevel INFO \
+    --concurrency 2 &
 # The backstops (timer sweep, relays, the timers' horizon job) on their own queue and process: a backlog of ordinary
 # work never delays them (docs/architecture.md#durability).
 supervise backstop .venv/bin/celery -A config.celery_app worker -Q backstop --hostname backstop@%h --loglevel INFO \
@@ -174,7 +177,7 @@ else
     echo "      .venv/bin/python manage.py demo"
 fi
 if [ -z "$VERBOSE" ]; then
-    echo "  Logs: $LOGS/{web,worker,delivery,backstop,beat,flower}.log; errors appear here too, one line each"
+    echo "  Logs: $LOGS/{web,worker,delivery,push,backstop,beat,flower}.log; errors appear here too, one line each"
     echo "        (SEQUORA_VERBOSE=1 bash scripts/run.sh prints every line here instead)."
 fi
 wait

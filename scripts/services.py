@@ -311,8 +311,8 @@ def record_servers(urls: dict[str, str]) -> None:
 
 
 def ready(web_url: str, flower_url: str, seconds: float = 300) -> None:
-    """Wait until the web app answers /healthz, Flower its port, and the three workers (urgent+default, delivery,
-    backstop) a ping; name what does not, after `seconds`."""
+    """Wait until the web app answers /healthz, Flower its port, and the four workers (urgent+default, delivery,
+    push, backstop) a ping; name what does not, after `seconds`."""
     from celery import Celery
 
     broker = Celery(broker=os.environ.get("CELERY_BROKER_URL") or os.environ["REDIS_URL"])
@@ -320,7 +320,7 @@ def ready(web_url: str, flower_url: str, seconds: float = 300) -> None:
     checks: dict[str, Callable[[], bool]] = {
         "the web app": lambda: _http_ok(f"{web_url}/healthz"),
         "Flower": lambda: port_open(flower.port or 80, flower.hostname or "127.0.0.1"),
-        "the workers": lambda: len(broker.control.ping(timeout=1) or []) >= 3,
+        "the workers": lambda: len(broker.control.ping(timeout=1) or []) >= 4,
     }
     deadline = time.monotonic() + seconds
     while checks and time.monotonic() < deadline:

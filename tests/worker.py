@@ -94,6 +94,8 @@ class CeleryStack:
         first, self._started = self._started, self._started + count
         queues = [("urgent,default", concurrency, f"w{n}", "prefork") for n in range(first, first + count)]
         if backstop:
+            # No worker on Web Push's queue here: these stacks send PUSH through the local backend, in process.
+            # tests/test_worker_push_limits.py runs a push worker of its own, as production does.
             queues.append(("delivery", 8, f"delivery{first}", "threads"))
             queues.append(("backstop", 1, f"backstop{first}", "prefork"))
         for queue, processes, name, pool in queues:

@@ -1,6 +1,9 @@
-"""A filter of the logging configuration (config/settings/logs.py): what a log line of a client's mistake holds."""
+"""Filters of the logging configuration (config/settings/logs.py): what a log line of a client's mistake holds, and
+that no line holds a query string."""
 
 import logging
+
+from django.http import HttpRequest
 
 
 class ClientErrorsOnOneLine(logging.Filter):
@@ -14,4 +17,17 @@ class ClientErrorsOnOneLine(logging.Filter):
             record.exc_info = None
             record.exc_text = None
             record.stack_info = None
+        return True
+
+
+class NoQueryStrings(logging.Filter):
+    """No query string in any log line: a search's `?mrn=…&dob=…&phone=…` is PHI. Django attaches the request to the
+    records of its 4xx and 5xx lines (`request`, which a JSON formatter writes out whole, query included): it becomes
+    "METHOD /path" (gunicorn's access log has no query either: config/gunicorn.py). Put it last on a handler, after
+    RequestIdFilter (which reads the request id from that request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            record.request = f"{request.method} {request.path}"
         return True

@@ -35,6 +35,9 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from(request.headers.get(HEADER))
+        # On the request too: Django logs a 4xx or 5xx answer after this middleware has returned (outside the context
+        # variable), with the request attached to the record.
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
@@ -49,5 +52,5 @@ class RequestIdFilter(logging.Filter):
     those propagated from its children."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        record.request_id = request_id_var.get() or getattr(getattr(record, "request", None), "request_id", None)
         return True

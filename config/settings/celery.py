@@ -1,6 +1,6 @@
 """Redis, Celery, the timers' horizon and the backstops, and Beat's schedule: a part of the settings that
 config/settings/base.py imports (so `from config.settings.base import *` has it). The Celery app
-(config/celery_app.py) reads every CELERY_ setting from here."""
+(config/celery_app.py) reads the CELERY_ settings from here, and no other."""
 
 from config.settings.environment import EMBEDDED_REDIS_URL, env, served
 
@@ -67,6 +67,20 @@ CELERY_TASK_ROUTES = {
     "notifications.relay": {"queue": "backstop"},
     "webhooks.relay": {"queue": "backstop"},
     "tasks_app.hand_over_sweep": {"queue": "backstop"},  # docs/handover.md
+}
+# Web Push on its own queue and worker (notifications.services.create.delivery_publish chooses it per message): a
+# push endpoint is a URL a browser chose, so a slow one holds only the push worker, never urgent work.
+# notifications.deliver is stopped past these limits where Celery can stop it: in a worker of processes (the push
+# worker's). The delivery worker's threads cannot be stopped; there each provider call's own deadline
+# (TWILIO_TIMEOUT_SECONDS, EMAIL_TIMEOUT_SECONDS) bounds an attempt. Both limits stay under the send lease
+# (NOTIFICATION_SEND_LEASE_SECONDS, 60 s): a stopped attempt is retried by the relay once its lease is over.
+DELIVERY_SOFT_TIME_LIMIT_SECONDS = env.int("DELIVERY_SOFT_TIME_LIMIT_SECONDS", default=40)
+DELIVERY_TIME_LIMIT_SECONDS = env.int("DELIVERY_TIME_LIMIT_SECONDS", default=50)
+CELERY_TASK_ANNOTATIONS = {
+    "notifications.deliver": {
+        "soft_time_limit": DELIVERY_SOFT_TIME_LIMIT_SECONDS,
+        "time_limit": DELIVERY_TIME_LIMIT_SECONDS,
+    }
 }
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # A pending handler run or notification whose message was published this long ago and has not run is taken

@@ -10,10 +10,18 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     # A 4xx is logged as one line, without the traceback of the exception that made it (care_events/platform/logs.py).
-    "filters": {"client_errors_on_one_line": {"()": "care_events.platform.logs.ClientErrorsOnOneLine"}},
+    # No line holds a query string (PHI: a search's ?mrn=…&dob=…), whatever logs it (care_events/platform/logs.py).
+    "filters": {
+        "client_errors_on_one_line": {"()": "care_events.platform.logs.ClientErrorsOnOneLine"},
+        "no_query_strings": {"()": "care_events.platform.logs.NoQueryStrings"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["client_errors_on_one_line"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors_on_one_line", "no_query_strings"],
+        }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -150,18 +150,33 @@ PUBLIC_BASE_URL = served("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 ANYMAIL = env.json("ANYMAIL_SETTINGS", default={})
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Sequora <alerts@localhost>")
+# One deadline for each email send, connect to the last answer (the ESP's API or the SMTP server); the ESP's and
+# SMTP's own timeouts are per read.
+EMAIL_TIMEOUT_SECONDS = env.float("EMAIL_TIMEOUT_SECONDS", default=15.0)
 # PUSH: Web Push with VAPID (generate a key pair once: `manage.py generate_vapid_keys`).
 VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
 VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
 VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:alerts@localhost")
+# The push services a browser's endpoint may name (a leading "*." allows any name under it): Google's (Chrome, Edge on
+# Android), Mozilla's, Apple's and Microsoft's. Checked when a browser registers (400) and before every send: the
+# server POSTs to the endpoint, so it must not be any URL a nurse's browser (or a forged request) chose.
+PUSH_ALLOWED_HOSTS = env.list(
+    "PUSH_ALLOWED_HOSTS",
+    default=["fcm.googleapis.com", "updates.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"],
+)
+# Allow push endpoints whose host resolves to a private, loopback or link-local address (tests' local push servers).
+PUSH_ALLOW_PRIVATE_HOSTS = env.bool("PUSH_ALLOW_PRIVATE_HOSTS", default=False)
+# One deadline for each push to one browser: connect, TLS, send and the whole answer together.
+PUSH_TIMEOUT_SECONDS = env.float("PUSH_TIMEOUT_SECONDS", default=5.0)
 
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")
 TWILIO_WHATSAPP_FROM_NUMBER = env("TWILIO_WHATSAPP_FROM_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+# One deadline for each request to Twilio, connect to the last byte of the answer.
 TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10)
-# A delivery claims its message for this long. It must outlast any provider call (connect and read timeouts of
-# TWILIO_TIMEOUT_SECONDS each), or a slow send could be repeated; past it, the claimer is taken for dead and the
-# relay sends the message again.
+# A delivery claims its message for this long. It must outlast any provider call (TWILIO_TIMEOUT_SECONDS,
+# EMAIL_TIMEOUT_SECONDS, PUSH_TIMEOUT_SECONDS for each browser), or a slow send could be repeated; past it, the
+# claimer is taken for dead and the relay sends the message again.
 NOTIFICATION_SEND_LEASE_SECONDS = env.int("NOTIFICATION_SEND_LEASE_SECONDS", default=60)

@@ -5,10 +5,13 @@ from django.core.exceptions import ImproperlyConfigured
 from config.settings.base import *
 from config.settings.base import (
     ADMIN_MFA_REQUIRED,
+    ANYMAIL,
     LOGGING,
     NOTIFICATION_ALLOW_LOCAL_BACKEND,
     NOTIFICATION_BACKEND_ALIASES,
     NOTIFICATION_BACKENDS,
+    PUSH_ALLOW_PRIVATE_HOSTS,
+    TWILIO_API_BASE_URL,
     env,
 )
 
@@ -56,7 +59,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # One JSON object per line, for the log pipeline: time, level, logger, message, and the web request's id
 # (care_events/platform/request_id.py; null outside a request). Only what the code logs goes out: ids, event names and
 # exception classes, never a name, phone number, date of birth or message body (docs/architecture.md). The Twilio SDK
-# stays muted, and a 4xx is one line (logs.py).
+# stays muted, a 4xx is one line (logs.py), and no line holds a query string (nor the request Django attaches to its
+# 4xx and 5xx lines, which the JSON formatter would write out whole).
 LOGGING = {
     **LOGGING,
     "filters": {**LOGGING["filters"], "request_id": {"()": "care_events.platform.request_id.RequestIdFilter"}},
@@ -72,7 +76,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id", "client_errors_on_one_line"],
+            "filters": ["request_id", "client_errors_on_one_line", "no_query_strings"],
         }
     },
 }
@@ -97,3 +101,18 @@ if not ADMIN_MFA_REQUIRED:
     raise ImproperlyConfigured("ADMIN_MFA_REQUIRED=false is refused in production: admin opens PHI.")
 # The agent's webhook carries ids of patients: https only, whatever the environment says (docs/webhooks.md).
 WEBHOOK_REQUIRE_HTTPS = True
+# The providers' base URLs carry their credentials (Twilio's Basic auth, an ESP's API key) with every request: https
+# only. A plain-http one (a test's fake provider) would send them in clear.
+_plain_http = [
+    name
+    for name, url in (
+        ("TWILIO_API_BASE_URL", TWILIO_API_BASE_URL),
+        *((f"ANYMAIL_SETTINGS[{key}]", value) for key, value in ANYMAIL.items() if key.upper().endswith("API_URL")),
+    )
+    if not str(url).lower().startswith("https://")
+]
+if _plain_http:
+    raise ImproperlyConfigured(f"{', '.join(_plain_http)}: production calls providers over https only.")
+# Push endpoints are URLs a browser gave: never one that resolves into our own network.
+if PUSH_ALLOW_PRIVATE_HOSTS:
+    raise ImproperlyConfigured("PUSH_ALLOW_PRIVATE_HOSTS=true is refused in production: push endpoints are public.")

@@ -1,5 +1,6 @@
 """The EMAIL channel: Django's mail API, so the ESP is whatever EMAIL_BACKEND names (an Anymail backend such as
-anymail.backends.sendgrid.EmailBackend in production, the console or locmem backend locally and in tests)."""
+anymail.backends.sendgrid.EmailBackend in production, the console or locmem backend locally and in tests), under one
+deadline per message (EMAIL_TIMEOUT_SECONDS)."""
 
 import logging
 import uuid
@@ -8,6 +9,7 @@ from anymail.exceptions import AnymailConfigurationError, AnymailError
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMessage
 
+from care_events.platform.webhooks.http import outbound_call
 from notifications.backends.base import OutgoingMessage, PermanentSendError, SendResult
 from notifications.backends.errors import anymail_error
 
@@ -30,7 +32,10 @@ class EmailBackend:
             to=[message.to],
         )
         try:
-            sent = email.send(fail_silently=False)
+            # One deadline for the whole send (the ESP's API or the SMTP server: connect, TLS, every read); Django's
+            # mail API connects anew for each message, inside it. Past it, an OSError: no answer, in doubt.
+            with outbound_call(settings.EMAIL_TIMEOUT_SECONDS):
+                sent = email.send(fail_silently=False)
         except BadHeaderError:
             # A newline in the subject: Django refuses it before anything leaves (header injection).
             raise PermanentSendError("email:bad_header") from None

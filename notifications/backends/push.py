@@ -3,6 +3,12 @@
 Each browser gets the message encrypted for its own keys (aes128gcm, RFC 8291): the push service (FCM, Mozilla's
 autopush, Apple's, Microsoft's) only relays bytes it cannot read. A push service answering 404 or 410 has forgotten
 the subscription (the browser unsubscribed, or the subscription expired): it is deleted here.
+
+The server POSTs to a URL a browser gave it, so each push is made the guarded way (care_events/platform/webhooks/
+http.py): the endpoint's host must be one of PUSH_ALLOWED_HOSTS, the address it resolves to a public one (checked on
+the connection itself), no redirect is followed, and one deadline (PUSH_TIMEOUT_SECONDS) bounds the whole push. A push
+service that has not answered by then is not waited on again: the failure is final for that browser, so an urgent
+alert goes on to the nurse's next channel at once (notifications/services/fallback.py).
 """
 
 import json
@@ -20,9 +26,16 @@ from py_vapid import Vapid, VapidException  # pywebpush's own VAPID library
 from py_vapid.utils import b64urlencode
 from pywebpush import WebPushException, webpush
 
+from care_events.platform.webhooks.http import (
+    OutboundDeadlineError,
+    OutboundRefusedError,
+    guarded_session,
+    outbound_call,
+)
 from notifications.backends.base import OutgoingMessage, PermanentSendError, SendError, SendResult, TransientSendError
 from notifications.backends.errors import WEBPUSH_GONE, webpush_error
 from notifications.models import PushSubscription
+from notifications.services.push import PushEndpointRefusedError, push_endpoint_check
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +43,6 @@ ADDRESS_PREFIX = "nurse:"  # delivery addresses a PUSH message to the nurse, not
 # How long a push service keeps the message for a browser that is offline (0 would drop it at once). A task alert
 # still matters hours later, while the task is open; the push service may keep it for less.
 TTL_SECONDS = 12 * 60 * 60
-# Per browser, for the connection and for the answer each. Push services answer in well under a second.
-TIMEOUT_SECONDS = 5.0
 # Nurse alerts are about patients waiting: "high" lets a phone on battery saver wake for them (RFC 8030, 5.3).
 HEADERS: dict[str, str | int | float] = {"Urgency": "high"}
 
@@ -40,8 +51,6 @@ class WebPushBackend:
     provider = "webpush"
 
     def __init__(self) -> None:
-        # One HTTP connection pool for every push service, kept between sends (the backend is cached per process).
-        self._session = requests.Session()
         # The parsed VAPID key, for the private key it was parsed from; parsed again when the setting changes.
         self._vapid: tuple[str, Vapid] | None = None
 
@@ -70,6 +79,12 @@ class WebPushBackend:
                 break
             try:
                 self._push(subscription, data, vapid)
+            except (OutboundRefusedError, PushEndpointRefusedError):
+                errors.append(PermanentSendError("push:endpoint_refused"))
+                continue
+            except OutboundDeadlineError:
+                errors.append(PermanentSendError("push:deadline"))
+                continue
             except VapidException:
                 # pywebpush signs the claims for each push: VAPID_SUBJECT is not a mailto: or https: URL.
                 raise PermanentSendError("push:not_configured", "VAPID_SUBJECT invalid") from None
@@ -114,6 +129,15 @@ class WebPushBackend:
         )
 
     def _push(self, subscription: PushSubscription, data: str, vapid: Vapid) -> None:
+        push_endpoint_check(subscription.endpoint)
+        seconds = settings.PUSH_TIMEOUT_SECONDS
+        # A new connection for each push (a kept one would have been connected outside the deadline's watch).
+        with guarded_session() as session, outbound_call(seconds, public_only=not settings.PUSH_ALLOW_PRIVATE_HOSTS):
+            self._webpush(subscription, data, vapid, session, seconds)
+
+    def _webpush(
+        self, subscription: PushSubscription, data: str, vapid: Vapid, session: requests.Session, seconds: float
+    ) -> None:
         webpush(
             subscription_info={
                 "endpoint": subscription.endpoint,
@@ -124,9 +148,9 @@ class WebPushBackend:
             # A new dict for each push: pywebpush writes the push service's origin ("aud") into it.
             vapid_claims={"sub": settings.VAPID_SUBJECT},
             ttl=TTL_SECONDS,
-            timeout=TIMEOUT_SECONDS,
+            timeout=seconds,
             headers=HEADERS,
-            requests_session=self._session,
+            requests_session=session,
         )
 
     def _vapid_key(self) -> Vapid:

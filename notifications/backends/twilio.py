@@ -15,6 +15,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from care_events.platform.webhooks.http import OutboundDeadlineError, outbound_call
 from notifications.backends.base import OutgoingMessage, PermanentSendError, SendResult
 from notifications.backends.errors import retry_after_seconds, twilio_error
 
@@ -67,12 +68,16 @@ def rewrite_api_url(url: str, base_url: str) -> str:
 
 
 class BaseUrlTwilioHttpClient(TwilioHttpClient):
-    """The SDK's HTTP client, sending api.twilio.com requests to the configured base URL."""
+    """The SDK's HTTP client, sending api.twilio.com requests to the configured base URL, each under one deadline
+    (TWILIO_TIMEOUT_SECONDS for the whole request: connect, TLS, send and the answer; care_events/platform/webhooks/
+    http.py), which the SDK's own timeout (per read) is not."""
 
     def __init__(self, *, base_url: str, timeout: float) -> None:
-        # No max_retries: retrying is the delivery task's decision, made from the SendError we raise.
-        super().__init__(timeout=timeout)
+        # No max_retries: retrying is the delivery task's decision, made from the SendError we raise. No kept
+        # connections: each request connects inside its own deadline's watch.
+        super().__init__(timeout=timeout, pool_connections=False)
         self.base_url = base_url
+        self.deadline_seconds = timeout
 
     # The Retry-After of the last answer (Twilio sends one with its 429s): the SDK's exceptions do not carry headers.
     # One request at a time per client: a worker process sends one message at a time.
@@ -89,16 +94,21 @@ class BaseUrlTwilioHttpClient(TwilioHttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        response = super().request(
-            method,
-            rewrite_api_url(url, self.base_url),
-            params=params,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=timeout,
-            allow_redirects=allow_redirects,
-        )
+        try:
+            with outbound_call(self.deadline_seconds):
+                response = super().request(
+                    method,
+                    rewrite_api_url(url, self.base_url),
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                    timeout=timeout,
+                    allow_redirects=allow_redirects,
+                )
+        except OutboundDeadlineError:
+            # As a timeout, which the taxonomy already knows: no answer, the message may have left.
+            raise requests.Timeout("deadline") from None
         self.retry_after = retry_after_seconds((response.headers or {}).get("Retry-After"))
         return response
 

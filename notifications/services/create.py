@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from care_events.choices import Channel, NotificationType
 from care_events.models import Episode, Patient
-from care_events.platform.bus.catalogue import DELIVERY
+from care_events.platform.bus.catalogue import DELIVERY, PUSH
 from care_events.platform.bus.insert import insert_once
 from care_events.platform.bus.publish import publish
 from notifications.messages import render_for_nurse, render_for_patient
@@ -135,7 +135,7 @@ def notification_row_create(
         if deliver is not None:
             deliver(log)
         else:
-            delivery_publish(notification_id=log.pk, urgent=log.urgent)
+            delivery_publish(notification_id=log.pk, urgent=log.urgent, channel=log.channel)
     return log
 
 
@@ -157,17 +157,18 @@ def message_deadline(notification_type: str, task: EscalationTask | None) -> dt.
     return None
 
 
-def delivery_publish(*, notification_id: uuid.UUID, urgent: bool, after_commit: bool = True) -> None:
+def delivery_publish(*, notification_id: uuid.UUID, urgent: bool, channel: str, after_commit: bool = True) -> None:
     """The delivery's message (care_events.platform.bus.publish) on the DELIVERY queue, whose worker runs threads
     (an in-process backend sends in the asking transaction instead: notifications.services.delivery); a lost one is
     the relay's (notifications.services.delivery.notifications_relay). Urgent or not, one queue: the delivery
     worker's threads take messages as they come, so an urgent one never waits behind a slow provider's call
-    (`urgent` is kept for the callers' sake)."""
+    (`urgent` is kept for the callers' sake). A PUSH message goes to the PUSH queue instead: a push endpoint is a URL
+    a browser chose, and its worker's processes are stopped by Celery's time limits (CELERY_TASK_ANNOTATIONS)."""
     from notifications.tasks import notification_deliver_task
 
     publish(
         notification_deliver_task,
         args=[str(notification_id)],
-        queue=DELIVERY,
+        queue=PUSH if channel == Channel.PUSH else DELIVERY,
         after_commit=after_commit,
     )

@@ -64,7 +64,7 @@ def _deliver_new(log: NotificationLog) -> None:
     the commit; a lost one is the relay's."""
     backend = get_backend(log.channel)
     if not isinstance(backend, LocalBackend):
-        delivery_publish(notification_id=log.pk, urgent=log.urgent)
+        delivery_publish(notification_id=log.pk, urgent=log.urgent, channel=log.channel)
         return
     now = timezone.now()
     result = backend.send(_message(log))
@@ -261,9 +261,11 @@ def notifications_relay(*, limit: int = 500) -> int:
         .exclude(Q(updated_at__gt=cutoff) & Q(updated_at__gt=F("next_attempt_at")))
         .filter(relay_backoff(due="next_attempt_at", marked="updated_at", now=now))
     )
-    pending = relay_take(overdue, fields=("urgent",), order_by="next_attempt_at", mark={"updated_at": now}, limit=limit)
-    for pk, urgent in pending:
-        delivery_publish(notification_id=pk, urgent=urgent, after_commit=False)
+    pending = relay_take(
+        overdue, fields=("urgent", "channel"), order_by="next_attempt_at", mark={"updated_at": now}, limit=limit
+    )
+    for pk, urgent, channel in pending:
+        delivery_publish(notification_id=pk, urgent=urgent, channel=channel, after_commit=False)
     if pending:
         logger.warning("relay: publishing %d pending notifications again", len(pending))
     return len(pending)

@@ -1,5 +1,8 @@
 """A nurse's browsers, registered for Web Push: where the PUSH channel sends (notifications/backends/push.py)."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Coalesce
 
@@ -52,3 +55,21 @@ def push_subscription_remove(*, nurse: Nurse, endpoint: str) -> bool:
     such subscription: another nurse's is left alone."""
     deleted, _ = PushSubscription.objects.filter(nurse=nurse, endpoint=endpoint).delete()
     return deleted > 0
+
+
+class PushEndpointRefusedError(ValueError):
+    """The endpoint is not an https URL of an allowed push service."""
+
+
+def push_endpoint_check(endpoint: str) -> None:
+    """Refuse (PushEndpointRefusedError) an endpoint whose host is not one of PUSH_ALLOWED_HOSTS ("*.example.com"
+    allows the names under example.com), or that is not https, or carries credentials."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme != "https" or parts.username or parts.password or not host:
+        raise PushEndpointRefusedError("Must be the https URL of a push service.")
+    for allowed in settings.PUSH_ALLOWED_HOSTS:
+        allowed = allowed.lower()
+        if host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:])):
+            return
+    raise PushEndpointRefusedError("Must be the URL of a known push service (FCM, Mozilla, Apple, Windows).")

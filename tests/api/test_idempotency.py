@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from care_events.models import InteractionResponse, Patient
+from care_events.platform.api_clients.idempotency import seal
 from care_events.platform.api_clients.models import IdempotencyRecord
 from care_events.platform.bus.models import Event
 from config.celery_app import app as celery_app
@@ -41,6 +42,22 @@ def test_the_same_key_and_body_replay_the_first_response(agent_client):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
     assert Patient.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_stored_response_holds_no_phi_in_clear(agent_client, settings):
+    """Issue 19 row 15: records kept the response bodies (names, dates of birth, phones) for 24 h. The record now holds
+    ciphertext only, and a replay after the secret key was rotated (the old one a fallback) still answers."""
+    first = agent_client.post("/api/v1/patients/", PATIENT, format="json", HTTP_IDEMPOTENCY_KEY="create-ada")
+    stored = IdempotencyRecord.objects.get().response_body
+    for value in (*PATIENT.values(), "Ada", "1948", "2025550143"):
+        assert value not in stored
+    assert stored.startswith("gAAAAA")  # a Fernet token
+
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "another-key-" + "x" * 50
+    again = agent_client.post("/api/v1/patients/", PATIENT, format="json", HTTP_IDEMPOTENCY_KEY="create-ada")
+    assert (again.status_code, again.content) == (201, first.content)
 
 
 @pytest.mark.django_db
@@ -149,7 +166,7 @@ def test_a_twin_waits_for_the_first_request_then_replays_it(agent):
         waiting = twin.submit(_post_in_thread, token, url, PATIENT, "k")
         time.sleep(0.5)
         assert not waiting.done()  # blocked on the uncommitted row
-        record.status_code, record.response_body = 201, stored
+        record.status_code, record.response_body = 201, seal(stored)
         record.save()
     status, content, replayed = waiting.result(timeout=10)
     twin.shutdown()

@@ -56,6 +56,20 @@ def test_a_nurse_registers_her_browser(nurse_a):
     }
 
 
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://updates.push.services.mozilla.com/wpush/v2/gAAAAABk",
+        "https://web.push.apple.com/QGuQyavXutnMH",
+        "https://wns2-par02p.notify.windows.com/w/?token=BQYAAAD",
+    ],
+)
+def test_the_known_push_services_are_accepted(nurse_a, endpoint):
+    response = client_for(nurse_a.user).post(URL, subscription_json(endpoint), format="json")
+
+    assert response.status_code == 201, response.content
+
+
 def test_registering_the_same_endpoint_again_updates_its_keys(nurse_a):
     client = client_for(nurse_a.user)
     client.post(URL, subscription_json(), format="json")
@@ -143,8 +157,26 @@ def test_bad_keys_are_400_naming_the_key(nurse_a, keys, field):
         "https://localhost/push",
         "https://user:secret@fcm.googleapis.com/fcm/send/abc",
         "not a url",
+        # Issue 19 row 3: names that resolve inward were accepted (the check read the URL's text, not the address).
+        "https://127.0.0.1.nip.io/push",
+        "https://localtest.me:6391/push",
+        "https://kubernetes.default.svc/push",
+        "https://fcm.googleapis.com.attacker.example/push",
+        "https://notpush.apple.com/push",
     ],
-    ids=["http", "ipv4-literal", "ipv6-literal", "localhost", "credentials", "not-a-url"],
+    ids=[
+        "http",
+        "ipv4-literal",
+        "ipv6-literal",
+        "localhost",
+        "credentials",
+        "not-a-url",
+        "nip-io",
+        "localtest-me",
+        "cluster-service",
+        "lookalike-suffix",
+        "lookalike-apple",
+    ],
 )
 def test_an_endpoint_that_is_not_an_https_push_service_is_400(nurse_a, endpoint):
     response = client_for(nurse_a.user).post(URL, subscription_json(endpoint), format="json")

@@ -19,23 +19,19 @@ APP = {name: service for name, service in SERVICES.items() if "build" in service
 REQUIRED_VAR = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*:\?[^}]+\}$")  # ${VAR:?message}: compose stops if VAR is unset
 # A secret's value: a required variable, or an optional one that is empty when unset (${VAR:-}); never a literal.
 SECRET_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(:\?[^}]+|:-)?\}$")
+WORKERS = ("worker-urgent", "worker-default", "worker-delivery", "worker-push", "worker-backstop")
 # The secrets in .env, and the services that need each.
 SECRETS = {
     "POSTGRES_PASSWORD": {"postgres"},
     "DATABASE_OWNER_PASSWORD": {"postgres", "migrate"},
-    "DATABASE_APP_PASSWORD": {
-        "postgres", "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop"
-    },
-    "REDIS_PASSWORD": {
-        "redis", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop", "beat", "flower"
-    },
-    "DJANGO_SECRET_KEY": {
-        "migrate", "web", "worker-urgent", "worker-default", "worker-delivery", "worker-backstop", "beat", "flower"
-    },
+    "DATABASE_APP_PASSWORD": {"postgres", "migrate", "web", *WORKERS},
+    "REDIS_PASSWORD": {"redis", "web", *WORKERS, "beat", "flower"},
+    "DJANGO_SECRET_KEY": {"migrate", "web", *WORKERS, "beat", "flower"},
     "FLOWER_PASSWORD_HASH": {"proxy"},
-    "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default", "worker-delivery"},
-    "VAPID_PRIVATE_KEY": {"worker-urgent", "worker-default", "worker-delivery"},
-    "ANYMAIL_SETTINGS": {"worker-urgent", "worker-default", "worker-delivery"},
+    "FLOWER_BASIC_AUTH": {"flower"},
+    "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default", "worker-delivery", "worker-push"},
+    "VAPID_PRIVATE_KEY": {"worker-urgent", "worker-default", "worker-delivery", "worker-push"},
+    "ANYMAIL_SETTINGS": {"worker-urgent", "worker-default", "worker-delivery", "worker-push"},
 }
 CADDYFILE = (ROOT / "deploy" / "Caddyfile").read_text()
 
@@ -107,9 +103,10 @@ def test_exactly_one_migrate_job_runs_once_before_every_app_service():
 def test_one_worker_per_queue_each_given_time_for_a_warm_shutdown():
     workers = {name: service for name, service in SERVICES.items() if celery(service) == "worker"}
     queues = sorted(option(command(service), "-Q") for service in workers.values())
-    assert queues == ["backstop", "default", "delivery", "urgent"], (
-        "one worker per queue: urgent, default, the providers' calls and the backstops"
+    assert queues == ["backstop", "default", "delivery", "push", "urgent"], (
+        "one worker per queue: urgent, default, the providers' calls, Web Push and the backstops"
     )
+    assert "-P" not in command(workers["worker-push"]), "Celery's time limits stop processes, not threads"
     names = [option(command(service), "--hostname").split("@")[0] for service in workers.values()]
     assert len(set(names)) == len(names), "each worker has its own node name (its health check pings it)"
     for name, service in workers.items():
@@ -151,6 +148,8 @@ def test_flower_is_reached_through_the_proxy_only_read_only_and_behind_its_own_c
     assert "basicauth {\n\t\t\t\t{$FLOWER_USER} {$FLOWER_PASSWORD_HASH}\n\t\t\t}" in CADDYFILE
     assert "forward_auth {$WEB_UPSTREAM:web:8000} {\n\t\t\t\turi /admin/flower-access/" in CADDYFILE
     assert REQUIRED_VAR.match(environment(SERVICES["proxy"])["FLOWER_PASSWORD_HASH"])
+    # Its own credential too: a container on the edge network that reaches it directly still needs a password.
+    assert REQUIRED_VAR.match(environment(SERVICES["flower"])["FLOWER_BASIC_AUTH"])
     # It keeps the app's settings (the merge into its own environment did not drop them).
     assert environment(SERVICES["flower"])["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
 

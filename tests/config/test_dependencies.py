@@ -156,15 +156,22 @@ def test_the_audit_passes_when_the_source_knows_no_vulnerability(osv, small_lock
     assert result.stdout.strip() == "pip-audit (osv): no known vulnerability in 2 locked releases"
 
 
-def test_an_unreachable_source_is_one_plain_line_and_no_failure(small_lock):
+def test_an_unreachable_source_fails_the_audit_in_one_plain_line(small_lock):
+    """Issue 19 row 15: the audit passed when no advisory source answered. It fails now (exit 3), unless told the
+    machine has no network (--allow-unaudited), which keeps the same line."""
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-
-    result = audit(str(small_lock), "--source", "osv", "--osv-url", f"http://127.0.0.1:{closed}/v1/query")
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == [
+    args = (str(small_lock), "--source", "osv", "--osv-url", f"http://127.0.0.1:{closed}/v1/query")
+    line = (
         "pip-audit: the audit could not run, no advisory source answered (osv: 127.0.0.1 unreachable "
         "(NewConnectionError))"
-    ]
+    )
+
+    result = audit(*args)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [line]
+
+    allowed = audit(*args, "--allow-unaudited")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert allowed.stdout.splitlines() == [line]

@@ -114,7 +114,7 @@ def test_a_created_and_drained_task_shows_in_the_metrics(client, swept):
 
     assert m["sequora_celery_broker_up"][()] == 1
     queues = {dict(labels)["queue"] for labels in m["sequora_celery_queue_length"]}
-    assert queues == {"urgent", "default", "delivery", "backstop"}
+    assert queues == {"urgent", "default", "delivery", "push", "backstop"}
     assert all(value >= 0 for value in m["sequora_celery_queue_length"].values())
     assert m["sequora_celery_unacked_messages"][()] >= 0
 

@@ -91,3 +91,23 @@ def test_production_refuses_debug_rather_than_ignore_it():
 
     assert result.returncode != 0
     assert "DJANGO_DEBUG is on: production never runs in debug mode" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TWILIO_API_BASE_URL": "http://api.twilio.com"}, "TWILIO_API_BASE_URL"),
+        ({"ANYMAIL_SETTINGS": '{"MAILGUN_API_URL": "http://api.mailgun.net/v3"}'}, "ANYMAIL_SETTINGS[MAILGUN_API_URL]"),
+    ],
+)
+def test_production_refuses_a_plain_http_provider_base_url(env, named):
+    """Issue 19 row 15: a plain-http TWILIO_API_BASE_URL sent the account's credentials in clear."""
+    result = load_settings(**REAL_BACKENDS, **env)
+    assert result.returncode != 0
+    assert f"{named}: production calls providers over https only" in result.stderr
+
+
+def test_production_refuses_push_endpoints_inside_our_network():
+    result = load_settings(**REAL_BACKENDS, PUSH_ALLOW_PRIVATE_HOSTS="true")
+    assert result.returncode != 0
+    assert "PUSH_ALLOW_PRIVATE_HOSTS=true is refused in production" in result.stderr

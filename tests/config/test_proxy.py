@@ -1,7 +1,7 @@
 """deploy/Caddyfile in a real Caddy (Debian's `caddy`; .ci/run installs it), in front of local fake upstreams that
 record what reaches them: the forwarded headers are the proxy's, never the client's; Flower needs a superuser's
 admin session (asked of the app first) and then its own credential; its worker pages and control APIs never reach
-Flower; /metrics is not served publicly."""
+Flower; /metrics and the probes are not served publicly."""
 
 import base64
 import os
@@ -230,8 +230,10 @@ def test_flower_config_and_control_never_reach_flower(proxy, method, path):
     assert len(proxy.flower.requests) == seen
 
 
-def test_metrics_are_not_served_on_the_public_address(proxy):
+@pytest.mark.parametrize("path", ["/metrics", "/healthz", "/readyz", "/readyz/?format=json"])
+def test_metrics_and_probes_are_not_served_on_the_public_address(proxy, path):
+    """Issue 19 row 13: /readyz and /healthz were served to the world. The pods' own port still answers them."""
     seen = len(proxy.web.requests)
 
-    assert call(proxy, "/metrics") == 404
+    assert call(proxy, path) == 404
     assert len(proxy.web.requests) == seen

@@ -158,7 +158,7 @@ def test_the_browser_receives_the_button_and_its_token_acknowledges(client, vapi
         "PUSH": "notifications.backends.push.WebPushBackend",
     }
     nurse = NurseFactory(preferred_channel="PUSH")
-    browser = Browser("https://push.example.com/wpush/v2/nurse-phone")
+    browser = Browser("https://fcm.googleapis.com/fcm/send/nurse-phone")
     browser.subscribe(nurse)
     mocked.post(browser.endpoint, status=201)
     task = EscalationTaskFactory(assigned_to=nurse, status="ASSIGNED", assigned_at=timezone.now(), ack_code="4821")

@@ -72,6 +72,12 @@ def vapid(settings) -> Vapid:
     return key
 
 
+@pytest.fixture(autouse=True)
+def example_push_service(settings):
+    """These tests' push service is push.example.com (its HTTP endpoint replaced): on the allow-list here."""
+    settings.PUSH_ALLOWED_HOSTS = [*settings.PUSH_ALLOWED_HOSTS, "push.example.com"]
+
+
 @pytest.fixture
 def nurse():
     return NurseFactory(preferred_channel=Channel.PUSH)

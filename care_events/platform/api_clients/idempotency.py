@@ -17,8 +17,14 @@ transaction as the side effect*:
 
 Only successful responses are stored: an error changes nothing, so repeating the request is safe and gives the
 same error again. Records are kept IDEMPOTENCY_KEY_TTL_HOURS (`manage.py prune_idempotency_records`).
+
+A stored response is what a replay must answer, and it holds PHI (a patient's name, a transcript): it is kept
+encrypted (Fernet: AES-128-CBC and HMAC-SHA256) under a key derived from DJANGO_SECRET_KEY (`seal`), so a database
+dump, a backup or an admin screen shows ciphertext; Django's SECRET_KEY_FALLBACKS still open what was sealed before a
+rotation.
 """
 
+import base64
 import datetime as dt
 import functools
 import hashlib
@@ -27,10 +33,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -68,8 +76,23 @@ def _key(request: Request) -> str | None:
     return key
 
 
+def _fernet() -> MultiFernet:
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    keys = [salted_hmac("care_events.idempotency", "response", secret=s, algorithm="sha256").digest() for s in secrets]
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in keys])
+
+
+def seal(text: str) -> str:
+    """A stored response, encrypted (and authenticated) for this deployment's secret key."""
+    return _fernet().encrypt(text.encode()).decode()
+
+
+def unseal(token: str) -> str:
+    return _fernet().decrypt(token.encode()).decode()
+
+
 def _replay(record: IdempotencyRecord) -> Response:
-    data = json.loads(record.response_body) if record.response_body else None
+    data = json.loads(unseal(record.response_body)) if record.response_body else None
     return Response(data, status=record.status_code, headers={IDEMPOTENT_REPLAYED_HEADER: "true"})
 
 
@@ -115,7 +138,8 @@ def once_per_key(
             return _replay(record)
         response = run()
         record.status_code = response.status_code
-        record.response_body = json.dumps(response.data, cls=DjangoJSONEncoder) if response.data is not None else ""
+        body = json.dumps(response.data, cls=DjangoJSONEncoder) if response.data is not None else ""
+        record.response_body = seal(body) if body else ""
         record.save(update_fields=["status_code", "response_body"])
     return response
 

@@ -28,8 +28,9 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and JSON body.")
     status_code = models.PositiveSmallIntegerField(null=True)
-    # Text, not jsonb: jsonb reorders keys, and a replay should be the very bytes of the first answer.
-    response_body = models.TextField(blank=True)
+    # Text, not jsonb: jsonb reorders keys, and a replay should be the very bytes of the first answer. Encrypted
+    # (idempotency.seal): the answer holds PHI.
+    response_body = models.TextField(blank=True, help_text="The response's JSON, encrypted.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

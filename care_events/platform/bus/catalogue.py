@@ -28,6 +28,9 @@ BACKSTOP = "backstop"
 # A real provider's calls (notifications.deliver): their own queue and a worker of threads, so a slow provider never
 # holds the workers that assign tasks (docs/operations.md#workers-and-queues).
 DELIVERY = "delivery"
+# Web Push (notifications.deliver of a PUSH message): its own queue and a worker whose processes have Celery's time
+# limits (a thread cannot be stopped), so a browser's push endpoint, which anyone can run, holds nothing else up.
+PUSH = "push"
 
 
 class Payload(serializers.Serializer):

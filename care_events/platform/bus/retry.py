@@ -15,6 +15,7 @@ Why each is safe, and what the delays add up to: docs/architecture.md#durability
 
 import datetime as dt
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -72,9 +73,20 @@ def within_horizon(when: dt.datetime | float) -> bool:
     return delay <= settings.TIMER_HORIZON_SECONDS
 
 
+_SAFE_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
 def error_text(exc: Exception) -> str:
-    """The failure as kept on the row for admin. Never logged: a database error can quote row values (PHI)."""
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    """The failure as kept on the row for admin: the exception's class and a code that holds no free text, never its
+    message (a database error quotes row values, a provider's the number or the body, a handler's whatever it was
+    given: PHI). The code is the exception's own `code` (a send error's "twilio:21211", an outbound call's
+    "timed_out"), else a database error's SQLSTATE (e.g. 23505, a unique violation), when it is a short token."""
+    for source in (exc, exc.__cause__):
+        for name in ("code", "sqlstate", "pgcode"):
+            code = getattr(source, name, None)
+            if isinstance(code, int | str) and _SAFE_CODE.fullmatch(str(code)):
+                return f"{type(exc).__name__}: {code}"
+    return type(exc).__name__
 
 
 def failure_record(

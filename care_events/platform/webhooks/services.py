@@ -35,7 +35,11 @@ WEBHOOK_EVENTS = ("interaction/patient_replied", "checkin/sent", "checkin/no_ans
 
 
 class WebhookStatusError(Exception):
-    """The receiver answered, but not with a 2xx."""
+    """The receiver answered, but not with a 2xx (`code`: "http:<status>")."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(f"HTTP {status_code}")
+        self.code = f"http:{status_code}"
 
 
 def webhook_policy() -> RetryPolicy:
@@ -126,7 +130,8 @@ def webhook_deliver(*, delivery_id: int) -> float | None:
         return None
     subscription = delivery.subscription
     if not subscription.active:
-        return _record_failure(delivery, WebhookURLRefusedError("subscription inactive"), retryable=False)
+        inactive = WebhookURLRefusedError("subscription inactive", code="inactive")
+        return _record_failure(delivery, inactive, retryable=False)
     body = webhook_body(delivery.event)
     headers = signed_headers(
         secret=subscription.secret, msg_id=str(delivery.event_id), timestamp=int(timezone.now().timestamp()), body=body
@@ -135,7 +140,7 @@ def webhook_deliver(*, delivery_id: int) -> float | None:
     try:
         status_code = webhook_post(subscription.url, body=body, headers=headers)
         if not 200 <= status_code < 300:
-            raise WebhookStatusError(f"HTTP {status_code}")
+            raise WebhookStatusError(status_code)
     except WebhookURLRefusedError as exc:
         return _record_failure(delivery, exc, retryable=False)
     except (WebhookTransportError, WebhookStatusError) as exc:

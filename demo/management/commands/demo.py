@@ -1,9 +1,12 @@
+import sys
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.story import demo_accounts_ensure, demo_story_play, demo_summary, server_command
+
+PRODUCTION_SETTINGS = "config.settings.production"
 
 
 class Command(BaseCommand):
@@ -43,6 +46,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, url: str, resolve: bool, timeout: float, checkin_delay: float, **options: Any) -> None:
+        # Production leaves this app out; a settings module built on production's that put it back is refused here,
+        # before any account is made: the demo's nurses would join the live roster and get real alerts.
+        if PRODUCTION_SETTINGS in sys.modules:
+            raise CommandError(
+                f"manage.py demo refuses to run with production settings ({settings.SETTINGS_MODULE} uses "
+                f"{PRODUCTION_SETTINGS}): it puts made-up nurses on shift. Run it with config.settings.local."
+            )
         accounts = demo_accounts_ensure()
         nurses = ", ".join(str(nurse_id) for nurse_id in accounts.nurse_tokens)
         self.say(

@@ -30,7 +30,7 @@ def test_a_failing_timer_is_recorded_pushed_back_and_fired_by_a_later_sweep(monk
     assert timers.timers_fire_due() == 0  # not due any more: pushed back by the backoff
     timer.refresh_from_db()
     assert (timer.fired_at, timer.attempts, timer.due_at > timezone.now()) == (None, 1, True)
-    assert "RuntimeError: value +15551234567 refused" in timer.last_error
+    assert timer.last_error == "RuntimeError"  # the class, never the text that quoted a phone number
 
     monkeypatch.undo()
     with time_machine.travel(timer.due_at + dt.timedelta(seconds=1), tick=False):
