@@ -256,7 +256,9 @@ def _mark_if_late(log: NotificationLog, now: dt.datetime) -> None:
     if log.sent_late or not late or log.recipient_nurse is None:
         return
     log.sent_late = True
-    log.body = f"{log.body} (sent late: first tried {first.astimezone(ZoneInfo(log.recipient_nurse.timezone)):%H:%M %Z})"
+    log.body = (
+        f"{log.body} (sent late: first tried {first.astimezone(ZoneInfo(log.recipient_nurse.timezone)):%H:%M %Z})"
+    )
 
 
 def _already_sent(
@@ -323,7 +325,7 @@ def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) 
         _give_up(log, reason)
         return None
     if wait is None:
-        # Failed for good: the status path records it, emits `notification/failed` and starts an urgent alert's fallback.
+        # Failed for good: the status path records it, emits `notification/failed`, starts an urgent alert's fallback.
         notification_status_set(
             notification_id=log.pk, status=NotificationStatus.FAILED, error_code=exc.code, error_message=error_text(exc)
         )
