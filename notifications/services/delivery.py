@@ -77,8 +77,9 @@ def _deliver_new(log: NotificationLog) -> None:
         delivery_publish(notification_id=log.pk, urgent=log.urgent)
         return
     now = timezone.now()
-    # This transaction's claim asks first too (the task read here is the one this transaction sees).
-    reason = give_up_reason(log, now)
+    # This transaction's claim asks first too (the task read here is the one this transaction sees). A first row,
+    # written just now: its alert has no other row to ask about.
+    reason = give_up_reason(log, now, alone=True)
     if reason is not None:
         _give_up(log, reason)
         return
@@ -199,10 +200,10 @@ def _claim(notification_id: uuid.UUID) -> tuple[NotificationLog, dt.datetime | N
     return log, in_doubt_since
 
 
-def give_up_reason(log: NotificationLog, now: dt.datetime) -> str | None:
+def give_up_reason(log: NotificationLog, now: dt.datetime, *, alone: bool = False) -> str | None:
     """Whether a message is still worth sending, asked before every try (the first, a retry, a relay's re-publish, a
     fallback copy) and after a failed one: None if it is, else why not (a GiveUpReason). Reads the row's task as
-    loaded with it, and the other rows of its alert."""
+    loaded with it, and the other rows of its alert unless it is `alone` in it."""
     task = log.task
     if task is not None and not task.is_open:
         return GiveUpReason.TASK_CLOSED
@@ -217,7 +218,7 @@ def give_up_reason(log: NotificationLog, now: dt.datetime) -> str | None:
         return GiveUpReason.WINDOW_CLOSED if log.type == NotificationType.CHECKIN else GiveUpReason.EXPIRED
     if log.deadline is None and task is None and now >= log.created_at + DEFAULT_LIFETIME:
         return GiveUpReason.EXPIRED
-    if _reached_by(log) is not None:
+    if not alone and _reached_by(log) is not None:
         return GiveUpReason.DELIVERED_ELSEWHERE
     return None
 
