@@ -147,12 +147,16 @@ def slowest(stream: Stream, delay: float) -> str:
 
 
 def given_up_checkins() -> set[uuid.UUID]:
-    """Episodes whose check-in SMS failed for good once its response window was over (its deadline, by design:
-    notifications.services.create.message_deadline) and whose nurse was told to call the patient instead."""
-    from notifications.models import NotificationLog
+    """Episodes whose check-in SMS was given up once its response window was over (its deadline, by design:
+    notifications.services.create.message_deadline; CANCELLED `window_closed`, or FAILED when its provider refused
+    it) and whose nurse was told to call the patient instead."""
+    from django.db.models import Q
+
+    from notifications.models import GiveUpReason, NotificationLog
     from tasks_app.models import EscalationTask
 
-    failed = set(NotificationLog.objects.filter(type="CHECKIN", status="FAILED").values_list("episode_id", flat=True))
+    given_up = Q(status="FAILED") | Q(status="CANCELLED", error_code=GiveUpReason.WINDOW_CLOSED)
+    failed = set(NotificationLog.objects.filter(given_up, type="CHECKIN").values_list("episode_id", flat=True))
     called = set(
         EscalationTask.objects.filter(
             episode_id__in=failed,

@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -7,13 +7,13 @@ from django.utils.safestring import SafeString
 
 from care_events.platform.admin import ReadOnlyAdmin
 from notifications.models import InboundMessage, NotificationLog, PushSubscription
-from notifications.services.fallback import notification_resend, replaced_rows
+from notifications.services.fallback import notification_resend
 
 
 @admin.register(NotificationLog)
 class NotificationLogAdmin(ReadOnlyAdmin):
-    """Every message, read-only. A failed one shows what replaced it (the next channel, a re-send) and what it
-    replaced; "Re-send" sends a failed message again as a new row linked to it."""
+    """Every message, read-only. Each row shows its alert's chain (every channel tried for the alert, the first row
+    first: one query on `alert`); "Re-send" sends a failed message again as a new row of its chain."""
 
     list_display = (
         "created_at",
@@ -26,36 +26,42 @@ class NotificationLogAdmin(ReadOnlyAdmin):
         "task",
         "attempts",
         "provider",
+        "chain_length",
     )
     list_filter = ("status", "channel", "type", "provider", "urgent")
-    search_fields = ("=id", "=task__id", "provider_message_id", "dedupe_key")
+    search_fields = ("=id", "=alert__id", "=task__id", "provider_message_id", "dedupe_key")
     date_hierarchy = "created_at"
     list_select_related = ("recipient_nurse__user", "recipient_patient", "task")
     actions = ("resend",)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [*super().get_readonly_fields(request, obj), "failure_chain"]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationLog]:
+        return super().get_queryset(request).annotate(_chain_length=Count("alert__chain"))
 
-    @admin.display(description="Failure chain")
-    def failure_chain(self, log: NotificationLog) -> SafeString:
-        """The rows this one replaced (oldest first), then the rows that replace it."""
-        earlier = replaced_rows(log)
-        later = list(log.replaced_by.order_by("created_at"))
-        if not earlier and not later:
-            return format_html("{}", "—")
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "alert_chain"]
+
+    @admin.display(description="Attempts of its alert", ordering="_chain_length")
+    def chain_length(self, log: NotificationLog) -> int:
+        return getattr(log, "_chain_length", 1)
+
+    @admin.display(description="Alert chain")
+    def alert_chain(self, log: NotificationLog) -> SafeString:
+        """Every row of the alert, oldest first: channel, status and why it failed or was given up."""
+        rows = list(NotificationLog.objects.filter(alert_id=log.alert_id).order_by("created_at", "pk"))
         return format_html_join(
             " → ",
             "{}",
             (
-                (self._link(row) if row.pk != log.pk else format_html("<b>this {}</b>", row.channel),)
-                for row in [*earlier, log, *later]
+                (self._link(row) if row.pk != log.pk else format_html("<b>this {} {}</b>", row.channel, row.status),)
+                for row in rows
             ),
         )
 
     @staticmethod
     def _link(log: NotificationLog) -> SafeString:
         url = reverse("admin:notifications_notificationlog_change", args=[log.pk])
-        return format_html('<a href="{}">{} {}</a>', url, log.channel, log.status)
+        reason = f" ({log.error_code})" if log.error_code and log.status in ("FAILED", "CANCELLED") else ""
+        return format_html('<a href="{}">{} {}{}</a>', url, log.channel, log.status, reason)
 
     @admin.action(description="Re-send the selected failed notifications")
     def resend(self, request: HttpRequest, queryset: QuerySet[NotificationLog]) -> None:

@@ -19,7 +19,7 @@ from care_events.platform.api_clients.idempotency import idempotent
 from care_events.platform.rest.schema import request_example
 from care_events.platform.rest.serializers import EmptySerializer
 from notifications.models import NotificationLog
-from notifications.selectors import notification_list_for
+from notifications.selectors import alert_list_for, notification_list_for
 from notifications.serializers import (
     NotificationSerializer,
     PushSubscriptionRegisterSerializer,
@@ -53,7 +53,9 @@ def own_nurse(request: Request) -> Nurse:
         tags=["notifications"],
         operation_id="notification_list",
         summary="List my notifications (nurse)",
-        description="Newest first, paginated.",
+        description="Her alerts, newest first, paginated. One item per alert: its first row's fields, the alert's "
+        "own status (`alert_status`) and its attempts on each channel (`chain`); a fallback copy on another channel "
+        "is an attempt of the alert it repeats, not an item of its own.",
     )
 )
 class NotificationListApi(ListAPIView):
@@ -61,7 +63,7 @@ class NotificationListApi(ListAPIView):
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> QuerySet[NotificationLog]:
-        return notification_list_for(user=self.request.user)
+        return alert_list_for(user=self.request.user)
 
 
 class NotificationReadApi(APIView):
@@ -71,7 +73,9 @@ class NotificationReadApi(APIView):
         tags=["notifications"],
         operation_id="notification_read",
         summary="Mark my notification read (nurse)",
-        description="Status becomes READ (`notification/read`) unless it failed or was cancelled; again: no change.",
+        description="The alert is read: the attempt that reached her (else the latest one still open) becomes READ "
+        "(`notification/read`) and its attempts still waiting are given up; by the id of any of its rows. A failed "
+        "or cancelled row alone: no change; again: no change.",
         request=EmptySerializer,
         responses={200: NotificationSerializer},
     )

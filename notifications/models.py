@@ -18,6 +18,31 @@ class NotificationStatus(models.TextChoices):
     CANCELLED = "CANCELLED", "Cancelled"
 
 
+class GiveUpReason(models.TextChoices):
+    """Why a message was given up before it was sent (CANCELLED, this in its error_code): it was no longer worth
+    sending when a try was about to start (notifications.services.delivery.give_up_reason). CANCELLED, not FAILED:
+    nothing failed, so nothing falls back to another channel."""
+
+    TASK_CLOSED = "task_closed", "Its task was resolved or cancelled"
+    REASSIGNED = "reassigned", "Its task was handed to someone else"
+    ACKNOWLEDGED = "acknowledged", "The nurse acknowledged the task already"
+    BREACH_DUE = "breach_due", "An SLA warning whose breach has come"
+    WINDOW_CLOSED = "window_closed", "A check-in whose response window closed"
+    EXPIRED = "expired", "Past the message's lifetime"
+    DELIVERED_ELSEWHERE = "delivered_elsewhere", "Another attempt of the alert reached the nurse"
+
+
+# Channels whose provider never reports delivery (no receipts from an ESP or a push service here): the provider
+# taking the message is the best news there will be, so SENT on them counts as reached.
+NO_DELIVERY_REPORTS = (Channel.EMAIL, Channel.PUSH)
+
+
+def reached_q() -> Q:
+    """Rows that reached their recipient: delivered or read, or taken by a provider that never reports more."""
+    S = NotificationStatus
+    return Q(status__in=(S.DELIVERED, S.READ)) | Q(status=S.SENT, channel__in=NO_DELIVERY_REPORTS)
+
+
 class NotificationLog(models.Model):
     """One message to one recipient, written before any provider is called (the audit trail of every send)."""
 
@@ -67,6 +92,17 @@ class NotificationLog(models.Model):
         blank=True,
         related_name="replaced_by",
         help_text="The failed notification this one replaces: a fallback on the next channel, or a re-send.",
+    )
+    alert = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="chain",
+        help_text="The alert this row is an attempt of: the first row of its chain (itself for the first). A "
+        "fallback copy and a re-send join the chain of the row they replace; the nurse sees the chain as one alert.",
+    )
+    sent_late = models.BooleanField(
+        default=False,
+        help_text="Sent over NOTIFICATION_FALLBACK_AFTER_SECONDS after its alert's first row; its body says so.",
     )
     deadline = models.DateTimeField(
         null=True,
@@ -127,6 +163,12 @@ class NotificationLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.channel} {self.pk} ({self.status})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A row saved without an alert is its own (rows are written by notifications.services.create, which sets it).
+        if self.alert_id is None:
+            self.alert_id = self.pk
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class PushSubscription(models.Model):

@@ -3,10 +3,11 @@ import binascii
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from care_events.platform.rest.serializers import StrictSerializer
-from notifications.models import NotificationLog, PushSubscription
+from notifications.models import GiveUpReason, NotificationLog, NotificationStatus, PushSubscription
 from notifications.services.push import PushEndpointRefusedError, push_endpoint_check
 
 # The browser gives its keys in base64url (RFC 4648, section 5), unpadded.
@@ -15,9 +16,58 @@ P256_POINT_BYTES = 65  # an uncompressed P-256 point: 0x04, then x and y of 32 b
 AUTH_SECRET_BYTES = 16
 
 
+_ROW_HELP = {
+    "id": {"help_text": "The notification's UUID."},
+    "channel": {"help_text": "SMS, EMAIL, PUSH or VOICE."},
+    "status": {"help_text": "PENDING → SENT → DELIVERED → READ, or FAILED / CANCELLED; only moves forward."},
+    "created_at": {"help_text": "UTC."},
+    "sent_at": {"help_text": "UTC."},
+    "delivered_at": {"help_text": "UTC."},
+    "read_at": {"help_text": "UTC; set by POST notifications/{id}/read/."},
+    "sent_late": {"help_text": "It went out late (an outage); its body says when the alert was first tried."},
+}
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    """One row of an alert's chain: the alert on one channel."""
+
+    reason = serializers.SerializerMethodField(
+        help_text="Why it failed or was given up (CANCELLED): a provider's code (twilio:30006) or a reason "
+        "(task_closed, reassigned, acknowledged, breach_due, window_closed, expired, delivered_elsewhere, opted_out); "
+        "empty otherwise."
+    )
+    note = serializers.SerializerMethodField(
+        help_text='For an attempt given up because another reached her: how, e.g. "delivered by EMAIL at 19:52 UTC".'
+    )
+
+    class Meta:
+        model = NotificationLog
+        fields = ["id", "channel", "status", "reason", "note", "sent_late", "created_at", "sent_at", "delivered_at"]
+        read_only_fields = fields
+        extra_kwargs = _ROW_HELP
+
+    def get_reason(self, row: NotificationLog) -> str:
+        return row.error_code if row.status in (NotificationStatus.FAILED, NotificationStatus.CANCELLED) else ""
+
+    def get_note(self, row: NotificationLog) -> str:
+        return row.error_message if row.error_code == GiveUpReason.DELIVERED_ELSEWHERE else ""
+
+
 class NotificationSerializer(serializers.ModelSerializer):
+    """A nurse's alert: its first row's fields (as before chains existed), the alert's own status, and its chain."""
+
     task_id = serializers.UUIDField(read_only=True, allow_null=True, help_text="The task it is about, if any.")
     episode_id = serializers.UUIDField(read_only=True, allow_null=True, help_text="The episode it is about, if any.")
+    alert_id = serializers.UUIDField(
+        read_only=True, help_text="The alert this row belongs to: the id of its chain's first row (listed alerts: id)."
+    )
+    alert_status = serializers.SerializerMethodField(
+        help_text="The alert's status over its chain: READ, DELIVERED or SENT when an attempt got that far (the "
+        "furthest), else PENDING while one is waiting, else FAILED or CANCELLED."
+    )
+    chain = serializers.SerializerMethodField(
+        help_text="The alert's attempts, one row per channel tried, oldest first."
+    )
 
     class Meta:
         model = NotificationLog
@@ -34,20 +84,43 @@ class NotificationSerializer(serializers.ModelSerializer):
             "sent_at",
             "delivered_at",
             "read_at",
+            "sent_late",
+            "alert_id",
+            "alert_status",
+            "chain",
         ]
         read_only_fields = fields
         extra_kwargs = {
-            "id": {"help_text": "The notification's UUID."},
+            **_ROW_HELP,
             "type": {"help_text": "Why it was sent, e.g. TASK_ASSIGNED, SLA_WARNING, SLA_BREACH, URGENT_HANDOFF."},
-            "channel": {"help_text": "SMS, EMAIL, PUSH or VOICE."},
-            "status": {"help_text": "PENDING → SENT → DELIVERED → READ, or FAILED / CANCELLED; only moves forward."},
             "subject": {"help_text": "Email subject; empty for other channels."},
             "body": {"help_text": "The message as sent."},
-            "created_at": {"help_text": "UTC."},
-            "sent_at": {"help_text": "UTC."},
-            "delivered_at": {"help_text": "UTC."},
-            "read_at": {"help_text": "UTC; set by POST notifications/{id}/read/."},
         }
+
+    def _chain(self, row: NotificationLog) -> list[NotificationLog]:
+        # Prefetched for a list (notifications.selectors.alert_list_for); read for a single row.
+        if "chain" in getattr(row, "_prefetched_objects_cache", {}):
+            return list(row.chain.all())
+        return list(NotificationLog.objects.filter(alert_id=row.alert_id).order_by("created_at", "pk"))
+
+    @extend_schema_field(AttemptSerializer(many=True))
+    def get_chain(self, row: NotificationLog) -> list[dict[str, object]]:
+        return AttemptSerializer(self._chain(row), many=True).data
+
+    @extend_schema_field(serializers.ChoiceField(choices=NotificationStatus.choices))
+    def get_alert_status(self, row: NotificationLog) -> str:
+        return alert_status([attempt.status for attempt in self._chain(row)])
+
+
+_FURTHEST = (NotificationStatus.READ, NotificationStatus.DELIVERED, NotificationStatus.SENT, NotificationStatus.PENDING)
+
+
+def alert_status(statuses: list[str]) -> str:
+    """The furthest status an attempt reached, PENDING while one waits; else FAILED if one failed, else CANCELLED."""
+    for status in (*_FURTHEST, NotificationStatus.FAILED):
+        if status in statuses:
+            return status
+    return NotificationStatus.CANCELLED
 
 
 def _base64url_bytes(value: str) -> bytes | None:

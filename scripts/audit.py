@@ -6,8 +6,8 @@ Exit status 1, naming each vulnerable release, its advisories and the versions t
 source answered and knows a vulnerability. When no source can be asked (no network, a proxy that hides them), it
 prints one line saying the audit could not run and why, and exits 3: an audit that did not run has not passed. On a
 machine without network, `--allow-unaudited` makes that line a warning and the exit 0 (scripts/test.sh passes it
-unless AUDIT_REQUIRED=1, so the README's test command runs on a machine without a route to the sources). Any other failure of pip-audit (an unreadable lock file) exits 2 with
-pip-audit's error.
+unless AUDIT_REQUIRED=1, so the README's test command runs on a machine without a route to the sources). Any
+other failure of pip-audit (an unreadable lock file) exits 2 with pip-audit's error.
 
 The advisory sources are tried in turn: OSV (api.osv.dev), then PyPI's JSON API (pypi.org). A source that is
 unreachable, or that knows none of the locked releases, does not count as having answered.

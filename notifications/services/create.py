@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from care_events.choices import Channel, NotificationType
+from care_events.choices import Channel, NotificationType, Severity
 from care_events.models import Episode, Patient
 from care_events.platform.bus.catalogue import DELIVERY, PUSH
 from care_events.platform.bus.insert import insert_once
@@ -28,6 +28,28 @@ from tasks_app.models import EscalationTask, Nurse
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=models.Model)
+
+# Alerts a nurse must not miss: a hand-off, an SLA breach, a task nobody on shift could take, an acknowledgement
+# chased, a task whose nurse could not be reached; and the assignment of a HIGH or CRITICAL task.
+ALWAYS_URGENT = (
+    NotificationType.URGENT_HANDOFF,
+    NotificationType.SLA_BREACH,
+    NotificationType.TASK_UNASSIGNED,
+    NotificationType.ACK_REMINDER,
+    NotificationType.ACK_ESCALATED,
+    NotificationType.NURSE_UNREACHABLE,
+)
+URGENT_IF_SEVERE = (NotificationType.TASK_ASSIGNED, NotificationType.TASK_REASSIGNED)
+_SEVERE = (Severity.HIGH, Severity.CRITICAL)
+
+
+def alert_is_urgent(notification_type: str, task: EscalationTask | None) -> bool:
+    """The one definition of an urgent nurse alert, written on its row (`urgent`) when it is created: the row then
+    takes the urgent share of the send rate (notifications.throttle) and falls back to the nurse's next channel
+    (notifications.services.fallback)."""
+    if notification_type in ALWAYS_URGENT:
+        return True
+    return notification_type in URGENT_IF_SEVERE and task is not None and task.severity in _SEVERE
 
 
 def notification_create(
@@ -67,7 +89,8 @@ def notification_create(
         recipient_patient=patient,
         task=task,
         episode=episode,
-        urgent=urgent,
+        # The caller may ask for more (a CRITICAL task's hand-off action), never for less.
+        urgent=urgent or (nurse is not None and alert_is_urgent(notification_type, task)),
         deadline=message_deadline(notification_type, task),
         whatsapp=patient is not None and patient.prefers_whatsapp,
         deliver=deliver,
@@ -119,6 +142,8 @@ def notification_row_create(
         deadline=deadline,
         replaces=replaces,
     )
+    # The alert's chain: a copy joins the one it replaces; a first row is its own alert (its id is known already).
+    log.alert_id = replaces.alert_id if replaces is not None else log.pk
     if episode is None and task is not None:
         log.episode_id = task.episode_id  # not read: only its id is written
     if words is None:

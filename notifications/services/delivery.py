@@ -10,13 +10,14 @@ import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from care_events.choices import Channel
+from care_events.choices import Channel, NotificationType
 from care_events.platform.bus.retry import DELIVERIES, claim, error_text, failure_record, relay_backoff, relay_take
 from care_events.services.patients import patient_sms_consent_set
 from notifications.backends import get_backend
@@ -30,21 +31,30 @@ from notifications.backends.base import (
 )
 from notifications.backends.local import LocalBackend
 from notifications.messages import push_actions
-from notifications.models import NotificationLog, NotificationStatus
+from notifications.models import GiveUpReason, NotificationLog, NotificationStatus, reached_q
 from notifications.services.create import delivery_publish, notification_create
 from notifications.services.status import (
     PROVIDER_STATUSES,
     notification_announce,
     notification_provider_report,
     notification_status_set,
+    reached_words,
 )
 from notifications.services.unreachable import alert_timers_arm
 from notifications.throttle import send_slot_wait
+from tasks_app.models import TaskStatus
 
 logger = logging.getLogger(__name__)
 
 # A message with neither a deadline nor an open task to live for (none is created so) gives up after this long.
 DEFAULT_LIFETIME = dt.timedelta(hours=24)
+# Alerts that tell a nurse "this task is yours now": moot once it is someone else's, or once she acknowledged it.
+ASSIGNEE_ALERTS = (
+    NotificationType.TASK_ASSIGNED,
+    NotificationType.TASK_REASSIGNED,
+    NotificationType.URGENT_HANDOFF,
+    NotificationType.ACK_REMINDER,
+)
 
 
 def notification_send(*, rows: Mapping[str, Any] | None = None, **request: Any) -> NotificationLog:
@@ -67,6 +77,12 @@ def _deliver_new(log: NotificationLog) -> None:
         delivery_publish(notification_id=log.pk, urgent=log.urgent, channel=log.channel)
         return
     now = timezone.now()
+    # This transaction's claim asks first too (the task read here is the one this transaction sees). A first row,
+    # written just now: its alert has no other row to ask about.
+    reason = give_up_reason(log, now, alone=True)
+    if reason is not None:
+        _give_up(log, reason)
+        return
     result = backend.send(_message(log))
     # Sent and, the local outbox being the recipient, delivered at once: one write, then the status path's event.
     NotificationLog.objects.filter(pk=log.pk).update(
@@ -147,25 +163,103 @@ def _address(log: NotificationLog) -> str:
 
 def _claim(notification_id: uuid.UUID) -> tuple[NotificationLog, dt.datetime | None] | None:
     """Take a PENDING row whose lease is free, so two workers (or a redelivered message) never both call the
-    provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires. Returns the row
-    and, when an earlier attempt may already have reached the provider, since when."""
+    provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires. Every try asks
+    first, in this transaction: a message no longer worth sending (`give_up_reason`) is given up, never sent. Returns
+    the row and, when an earlier attempt may already have reached the provider, since when."""
     now = timezone.now()
     with transaction.atomic():
         log = claim(
-            NotificationLog.objects.select_related("recipient_nurse", "recipient_patient", "task").filter(
+            NotificationLog.objects.select_related("recipient_nurse", "recipient_patient", "task", "alert").filter(
                 pk=notification_id, status=NotificationStatus.PENDING, next_attempt_at__lte=now
             )
         )
         if log is None:
             return None
+        reason = give_up_reason(log, now)
+        if reason is not None:
+            _give_up(log, reason)
+            return None
+        _mark_if_late(log, now)
         in_doubt_since = log.in_doubt_since
         log.attempts += 1
         log.last_attempt_at = now
         log.next_attempt_at = now + dt.timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_SECONDS)
         # Kept from the first attempt in doubt: a message that left then must still be found.
         log.in_doubt_since = in_doubt_since or now
-        log.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at", "in_doubt_since", "updated_at"])
+        log.save(
+            update_fields=[
+                "attempts",
+                "last_attempt_at",
+                "next_attempt_at",
+                "in_doubt_since",
+                "sent_late",
+                "body",
+                "updated_at",
+            ]
+        )
     return log, in_doubt_since
+
+
+def give_up_reason(log: NotificationLog, now: dt.datetime, *, alone: bool = False) -> str | None:
+    """Whether a message is still worth sending, asked before every try (the first, a retry, a relay's re-publish, a
+    fallback copy) and after a failed one: None if it is, else why not (a GiveUpReason). Reads the row's task as
+    loaded with it, and the other rows of its alert unless it is `alone` in it."""
+    task = log.task
+    if task is not None and not task.is_open:
+        return GiveUpReason.TASK_CLOSED
+    if task is not None and log.type in ASSIGNEE_ALERTS and log.recipient_nurse_id is not None:
+        if task.assigned_to_id not in (None, log.recipient_nurse_id):
+            return GiveUpReason.REASSIGNED
+        if task.status == TaskStatus.ACKNOWLEDGED and task.assigned_to_id == log.recipient_nurse_id:
+            return GiveUpReason.ACKNOWLEDGED
+    if log.type == NotificationType.SLA_WARNING and task is not None and now >= task.sla_breach_at:
+        return GiveUpReason.BREACH_DUE
+    if log.deadline is not None and now >= log.deadline:
+        return GiveUpReason.WINDOW_CLOSED if log.type == NotificationType.CHECKIN else GiveUpReason.EXPIRED
+    if log.deadline is None and task is None and now >= log.created_at + DEFAULT_LIFETIME:
+        return GiveUpReason.EXPIRED
+    if not alone and _reached_by(log) is not None:
+        return GiveUpReason.DELIVERED_ELSEWHERE
+    return None
+
+
+def _reached_by(log: NotificationLog) -> NotificationLog | None:
+    """The row of `log`'s alert that reached the nurse already, if one did."""
+    return (
+        NotificationLog.objects.filter(reached_q(), alert_id=log.alert_id)
+        .exclude(pk=log.pk)
+        .order_by("sent_at")
+        .only("channel", "sent_at", "delivered_at", "read_at")
+        .first()
+    )
+
+
+def _give_up(log: NotificationLog, reason: str) -> None:
+    """CANCELLED with `reason`: the status path's one write (no fallback follows a CANCELLED row)."""
+    if reason == GiveUpReason.DELIVERED_ELSEWHERE:
+        other = _reached_by(log)
+        detail = reached_words(other) if other is not None else GiveUpReason(reason).label
+    else:
+        detail = GiveUpReason(reason).label
+    if log.in_doubt_since is not None:
+        detail += "; an earlier attempt may have reached the provider"
+    notification_status_set(
+        notification_id=log.pk, status=NotificationStatus.CANCELLED, error_code=reason, error_message=detail
+    )
+    logger.info("notification %s given up before a try: %s", log.pk, reason)
+
+
+def _mark_if_late(log: NotificationLog, now: dt.datetime) -> None:
+    """A nurse's message going out over NOTIFICATION_FALLBACK_AFTER_SECONDS after its alert's first row says so
+    (once: the flag and the words are kept for its next tries)."""
+    first = log.alert.created_at if log.alert is not None else log.created_at
+    late = now - first > dt.timedelta(seconds=settings.NOTIFICATION_FALLBACK_AFTER_SECONDS)
+    if log.sent_late or not late or log.recipient_nurse is None:
+        return
+    log.sent_late = True
+    log.body = (
+        f"{log.body} (sent late: first tried {first.astimezone(ZoneInfo(log.recipient_nurse.timezone)):%H:%M %Z})"
+    )
 
 
 def _already_sent(
@@ -203,15 +297,6 @@ def _as_send_error(log: NotificationLog, exc: Exception) -> SendError:
     return TransientSendError("backend_error", type(exc).__name__, in_doubt=True)
 
 
-def _worth_retrying(log: NotificationLog, now: dt.datetime) -> bool:
-    """Within the message's lifetime: before its deadline, or, without one, while its task is open."""
-    if log.deadline is not None:
-        return now < log.deadline
-    if log.task is not None:
-        return log.task.is_open
-    return now < log.created_at + DEFAULT_LIFETIME
-
-
 def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) -> float | None:
     """`in_doubt`: the message may have left (a timeout, a crash, a lookup that failed), so the next attempt asks
     the provider first; otherwise the provider answered the send with an error and nothing left."""
@@ -219,6 +304,11 @@ def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) 
     if exc.unsubscribed and log.recipient_patient_id is not None:
         patient_sms_consent_set(patient_id=log.recipient_patient_id, consent=False)
     now = timezone.now()
+    reason = None
+    if exc.retryable:
+        if log.task is not None:
+            log.task.refresh_from_db()  # asked again as it is now: the claim's copy is a send old
+        reason = give_up_reason(log, now)
     # Attempts were counted when the row was claimed (a worker that dies mid-send has used one).
     wait = failure_record(
         log,
@@ -226,13 +316,17 @@ def _record_send_error(log: NotificationLog, exc: SendError, *, in_doubt: bool) 
         policy=DELIVERIES,
         attempts=log.attempts,
         error_field="error_message",
-        retryable=exc.retryable and _worth_retrying(log, now),
+        retryable=exc.retryable and reason is None,
         wait_at_least=exc.retry_after or 0.0,
         columns={"error_code": exc.code, "in_doubt_since": log.in_doubt_since if in_doubt else None, "updated_at": now},
         only_while={"status": NotificationStatus.PENDING},
     )
+    if reason is not None:
+        log.in_doubt_since = log.in_doubt_since if in_doubt else None
+        _give_up(log, reason)
+        return None
     if wait is None:
-        # Given up: the status path records it, emits `notification/failed` and starts an urgent alert's fallback.
+        # Failed for good: the status path records it, emits `notification/failed`, starts an urgent alert's fallback.
         notification_status_set(
             notification_id=log.pk, status=NotificationStatus.FAILED, error_code=exc.code, error_message=error_text(exc)
         )

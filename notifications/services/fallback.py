@@ -14,7 +14,6 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 
-from care_events.choices import NotificationType, Severity
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timer_schedule
 from notifications.models import NotificationLog, NotificationStatus
@@ -23,27 +22,14 @@ from notifications.services.create import notification_row_create
 
 logger = logging.getLogger(__name__)
 
-# Alerts a nurse must not miss: an assignment of a HIGH or CRITICAL task, a hand-off, an SLA breach, a task nobody
-# on shift could take, a task whose nurse could not be reached.
-ALWAYS_URGENT = (
-    NotificationType.URGENT_HANDOFF,
-    NotificationType.SLA_BREACH,
-    NotificationType.TASK_UNASSIGNED,
-    NotificationType.ACK_REMINDER,
-    NotificationType.ACK_ESCALATED,
-    NotificationType.NURSE_UNREACHABLE,
-)
-URGENT_IF_SEVERE = (NotificationType.TASK_ASSIGNED, NotificationType.TASK_REASSIGNED)
 # A row that has gone out: the provider took it (the `notification/delivered` event), or more.
 REACHED = (NotificationStatus.SENT, NotificationStatus.DELIVERED, NotificationStatus.READ)
 
 
 def is_urgent_alert(log: NotificationLog) -> bool:
-    if log.recipient_nurse_id is None or log.task is None or not log.task.is_open:
-        return False
-    if log.type in ALWAYS_URGENT:
-        return True
-    return log.type in URGENT_IF_SEVERE and log.task.severity in (Severity.HIGH, Severity.CRITICAL)
+    """An urgent nurse alert (its row's `urgent`, set at creation: notifications.services.create.alert_is_urgent)
+    about a task still open."""
+    return log.urgent and log.recipient_nurse_id is not None and log.task is not None and log.task.is_open
 
 
 def replaced_rows(log: NotificationLog) -> list[NotificationLog]:
@@ -57,19 +43,13 @@ def replaced_rows(log: NotificationLog) -> list[NotificationLog]:
 
 
 def alert_rows(root: NotificationLog) -> list[NotificationLog]:
-    """Every row of the alert `root` began: itself and the rows that replace it, directly or through others."""
-    rows, level = [root], [root.pk]
-    while level:
-        found = list(NotificationLog.objects.filter(replaces_id__in=level).order_by("created_at"))
-        rows += found
-        level = [row.pk for row in found]
-    return rows
+    """Every row of `root`'s alert, oldest first: one query on `alert` (its chain)."""
+    return list(NotificationLog.objects.filter(alert_id=root.alert_id).order_by("created_at", "pk"))
 
 
 def alert_reached(log: NotificationLog) -> bool:
-    """Whether any row of `log`'s alert (its first row, and every row replacing it) has gone out."""
-    root = (replaced_rows(log) or [log])[0]
-    return any(row.status in REACHED for row in alert_rows(root))
+    """Whether any row of `log`'s alert has gone out."""
+    return NotificationLog.objects.filter(alert_id=log.alert_id, status__in=REACHED).exists()
 
 
 def fallback_timer_arm(log: NotificationLog) -> None:

@@ -1,7 +1,11 @@
 """A message's status only moves forward: PENDING → SENT → DELIVERED → READ, or to FAILED (from PENDING or SENT) or
 CANCELLED; FAILED and CANCELLED are final. Every report takes this one path, so a duplicate or out-of-order report
-(Twilio retries its callbacks and does not order them) changes nothing and is still acknowledged."""
+(Twilio retries its callbacks and does not order them) changes nothing and is still acknowledged.
 
+One alert, one delivery: once a row reaches the nurse (`reached_q`), the other rows of its alert still waiting are
+given up here, "delivered by EMAIL at 19:52 UTC"."""
+
+import datetime as dt
 import logging
 import uuid
 
@@ -9,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from care_events.platform.bus.dispatch import emit
-from notifications.models import NotificationLog, NotificationStatus
+from notifications.models import NO_DELIVERY_REPORTS, GiveUpReason, NotificationLog, NotificationStatus, reached_q
 from notifications.services.fallback import notification_fallback
 
 logger = logging.getLogger(__name__)
@@ -78,7 +82,29 @@ def notification_status_set(
     log.save(update_fields=fields)
     if moved:
         notification_announce(log, previous)
+        if log.status in (S.DELIVERED, S.READ) or (log.status == S.SENT and log.channel in NO_DELIVERY_REPORTS):
+            _others_give_up(log)
     return moved
+
+
+def reached_words(log: NotificationLog) -> str:
+    """How a row reached the nurse, for the rows of its alert given up for it."""
+    when = log.read_at or log.delivered_at or log.sent_at or timezone.now()
+    return f"delivered by {log.channel} at {when.astimezone(dt.UTC):%H:%M} UTC"
+
+
+def _others_give_up(log: NotificationLog) -> None:
+    """`log` reached the nurse: the other rows of its alert waiting for a try are CANCELLED, under their lock. A
+    claim holding one already sends it (that try is recorded as it goes); a claim after this finds it CANCELLED. A
+    row whose attempt is in doubt is left to its next try, which asks the provider and then gives it up."""
+    waiting = NotificationLog.objects.filter(
+        alert_id=log.alert_id, status=S.PENDING, in_doubt_since__isnull=True
+    ).exclude(pk=log.pk)
+    words = reached_words(log)
+    for pk in waiting.select_for_update().order_by("pk").values_list("pk", flat=True):
+        notification_status_set(
+            notification_id=pk, status=S.CANCELLED, error_code=GiveUpReason.DELIVERED_ELSEWHERE, error_message=words
+        )
 
 
 def notification_announce(log: NotificationLog, previous: str) -> None:
@@ -122,7 +148,15 @@ def notification_provider_report(
 
 
 def notification_mark_read(*, log: NotificationLog) -> NotificationLog:
-    """The nurse read it (the API): READ unless it failed or was cancelled; again: no change."""
-    notification_status_set(notification_id=log.pk, status=S.READ)
+    """The nurse read the alert (the API, by the id of any of its rows): the row of its chain that reached her
+    becomes READ, else the latest one still open, else `log` (READ unless it failed or was cancelled; again: no
+    change). The chain's waiting rows are then given up (`_others_give_up`)."""
+    chain = NotificationLog.objects.filter(alert_id=log.alert_id)
+    target = (
+        chain.filter(reached_q()).order_by("sent_at").first()
+        or chain.exclude(status__in=_FINAL).order_by("-created_at").first()
+        or log
+    )
+    notification_status_set(notification_id=target.pk, status=S.READ)
     log.refresh_from_db()
     return log

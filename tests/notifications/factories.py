@@ -1,3 +1,5 @@
+import uuid
+
 import factory
 
 from care_events.choices import Channel, NotificationType
@@ -9,6 +11,8 @@ class NotificationLogFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = NotificationLog
 
+    id = factory.LazyFunction(uuid.uuid4)
+    alert_id = factory.SelfAttribute("id")  # its own alert, as a first row is
     type = NotificationType.TASK_ASSIGNED
     channel = Channel.SMS
     recipient_nurse = factory.SubFactory(NurseFactory)

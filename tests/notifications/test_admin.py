@@ -30,7 +30,7 @@ def test_a_failed_notification_is_resent_as_a_new_row_linked_to_it(admin_client)
     assert NotificationLog.objects.filter(replaces=failed).count() == 1  # re-sending again finds the row
 
     page = admin_client.get(reverse("admin:notifications_notificationlog_change", args=[failed.pk])).content.decode()
-    assert "Failure chain" in page and f"/admin/notifications/notificationlog/{again.pk}/change/" in page
+    assert "Alert chain" in page and f"/admin/notifications/notificationlog/{again.pk}/change/" in page
 
 
 @pytest.mark.parametrize(

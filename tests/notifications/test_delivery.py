@@ -121,7 +121,9 @@ def test_an_assignment_is_retried_for_as_long_as_its_task_is_open(twilio):
 
     task_resolve(task=task, resolution="Called")
     retry_now(log)
-    assert (log.status, log.error_code) == ("FAILED", "twilio:20500")
+    # Asked before the try: given up, never sent (CANCELLED, so no fallback either).
+    assert (log.status, log.error_code, log.attempts) == ("CANCELLED", "task_closed", 21)
+    assert len(twilio.requests) == 21
 
 
 def test_an_sla_warning_is_not_retried_past_its_tasks_breach(twilio):
@@ -131,7 +133,8 @@ def test_an_sla_warning_is_not_retried_past_its_tasks_breach(twilio):
     assert (log.status, log.deadline) == ("PENDING", task.sla_breach_at)
     with time_machine.travel(task.sla_breach_at + dt.timedelta(seconds=1)):
         retry_now(log)
-    assert log.status == "FAILED"
+    assert (log.status, log.error_code, log.attempts) == ("CANCELLED", "breach_due", 1)
+    assert len(twilio.requests) == 1
 
 
 def test_a_thirty_minute_twilio_outage_loses_no_alert(twilio):
@@ -205,7 +208,10 @@ def test_an_urgent_alert_failing_for_long_also_tries_the_next_channel_meanwhile(
         drain()
     log.refresh_from_db()
     push = NotificationLog.objects.get(replaces=log)
-    assert (log.status, push.channel, push.status) == ("PENDING", "PUSH", "DELIVERED")
+    assert (push.channel, push.status, push.alert_id) == ("PUSH", "DELIVERED", log.pk)
+    # One alert, one delivery: the push reached her, so the SMS still waiting for its retry is given up.
+    assert (log.status, log.error_code) == ("CANCELLED", "delivered_elsewhere")
+    assert log.error_message.startswith("delivered by PUSH at ")
 
 
 # --- reconciliation and WhatsApp -----------------------------------------------------------------------------

@@ -100,7 +100,8 @@ def test_the_fallback_copy_is_created_at_the_configured_time_not_at_the_next_ret
     email = NotificationLog.objects.get(replaces=sms)
     sms.refresh_from_db()
     assert (email.channel, email.status, email.created_at) == ("EMAIL", "DELIVERED", T0 + 120 * SECOND)
-    assert (sms.status, sms.attempts) == ("PENDING", attempts)  # no retry made it: the timer did, and SMS goes on
+    # No retry made it: the timer did; the email reached her, so the SMS is given up (one alert, one delivery).
+    assert (sms.status, sms.error_code, sms.attempts) == ("CANCELLED", "delivered_elsewhere", attempts)
     assert Timer.objects.get(kind="ALERT_FALLBACK", subject_id=sms.pk).fired_at == T0 + 120 * SECOND
 
 
