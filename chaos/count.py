@@ -8,6 +8,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.db.models import F, Q
+
 from chaos.lab import CHECKIN_DELAY, RESPONSE_WINDOW, Lab
 from chaos.stream import Stream
 
@@ -32,6 +34,10 @@ class Result:
     settled_after_s: float | None = None  # seconds after the stream's end until nothing was left to do
     late_at_deadline: int = 0  # effects still missing at the end of the recovery window (then waited for longer)
     queued_at_deadline: int = 0  # messages in the queues at that moment
+    slowest_answer_s: float = 0.0  # the longest the API took to answer a request (or to fail it)
+    retries_too_close: int = 0  # gaps between a handler run's attempts shorter than HANDLER_RUNS allows (poison)
+    alerts_after_resolution: int = 0  # a nurse's alert about a task sent after the task was resolved or cancelled
+    warnings_after_breach: int = 0  # an SLA warning sent after its task's breach time
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -44,6 +50,9 @@ class Result:
             or self.undispatched
             or self.pending_notifications
             or self.never_accepted
+            or self.retries_too_close
+            or self.alerts_after_resolution
+            or self.warnings_after_breach
         )
 
 
@@ -86,7 +95,10 @@ def missing(stream: Stream) -> list[str]:
             "source_key", "pk"
         )
     )
-    notified = set(sent.filter(type="TASK_ASSIGNED").values_list("task_id", flat=True))
+    # A task closed by its nurse (the twilio_outage scenario's) needs no alert any more.
+    notified = set(sent.filter(type="TASK_ASSIGNED").values_list("task_id", flat=True)) | set(
+        EscalationTask.objects.filter(status__in=["RESOLVED", "CANCELLED"]).values_list("pk", flat=True)
+    )
     for response in responses:
         task = tasks.get(f"response:{response}")
         if task is None:
@@ -205,6 +217,13 @@ def count(result: Result, lab: Lab, stream: Stream, poison_run_ids: set[int]) ->
         for fired, due in Timer.objects.exclude(fired_at=None).values_list("fired_at", "due_at")
     ]
     result.worst_timer_lateness_s = round(max(lateness, default=0.0), 2)
+    result.slowest_answer_s = round(stream.slowest_answer, 2)
+    about_tasks = NotificationLog.objects.filter(recipient_nurse__isnull=False, task__isnull=False)
+    result.alerts_after_resolution = about_tasks.filter(
+        Q(sent_at__gt=F("task__resolved_at")) | Q(sent_at__gt=F("task__cancelled_at"))
+    ).count()
+    warnings = NotificationLog.objects.filter(type="SLA_WARNING", sent_at__gt=F("task__sla_breach_at"))
+    result.warnings_after_breach = warnings.count()
 
 
 def summary(result: Result) -> str:
@@ -220,6 +239,9 @@ def summary(result: Result) -> str:
             if result.late_at_deadline
             else ""
         )
+        + f"; slowest API answer {result.slowest_answer_s} s, alerts after their task was closed "
+        f"{result.alerts_after_resolution}, SLA warnings after the breach {result.warnings_after_breach}"
+        + (f", retries closer than the policy {result.retries_too_close}" if result.retries_too_close else "")
         + (f"; API errors {result.api_errors}" if result.api_errors else "")
         + (f"; LOST: {result.lost_detail}" if result.lost_detail else "")
         + "".join(f"\n   {note}" for note in result.notes)
