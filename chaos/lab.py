@@ -86,11 +86,11 @@ class Lab:
         self.pg_port = pg.port
         from bench.lab import DB_NAME
 
+        broker, cache = f"redis://127.0.0.1:{redis.port}/0", f"redis://127.0.0.1:{redis.port}/1"
         urls = {
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:{pg.port}/{DB_NAME}",
-            **{name: f"redis://127.0.0.1:{redis.port}/0" for name in ("REDIS_URL", "CELERY_BROKER_URL")},
-            "TEST_CELERY_BROKER_URL": f"redis://127.0.0.1:{redis.port}/0",
-            **{name: f"redis://127.0.0.1:{redis.port}/1" for name in ("CACHE_URL", "TEST_CACHE_URL")},
+            **dict.fromkeys(("REDIS_URL", "CELERY_BROKER_URL", "TEST_CELERY_BROKER_URL"), broker),
+            **dict.fromkeys(("CACHE_URL", "TEST_CACHE_URL"), cache),
         }
         return {**overrides, **urls}, self.netns.command()
 

@@ -3,6 +3,7 @@ text (interaction/patient_replied), which the chaos stream never sends. Register
 emits the event, so its run row exists) and in the lab's workers (CHAOS_POISON=1, bench/app.py); and the watch of
 its attempts' spacing."""
 
+import itertools
 import threading
 import time
 
@@ -60,7 +61,7 @@ class AttemptWatch:
         the first attempt's own wait apart; a jump of two attempts in one look counts as a gap of 0 s."""
         found = []
         for run_id, seen in self.seen.items():
-            for (before, at), (after, then) in zip(seen[1:], seen[2:], strict=False):
+            for (before, at), (after, then) in itertools.pairwise(seen[1:]):
                 minimum = min(HANDLER_RUNS.cap_seconds, BASE_SECONDS * 2 ** (before - 1)) / 2
                 found.append((run_id, before, 0.0 if after > before + 1 else then - at, minimum))
         return found

@@ -144,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         lab.stop()
         servers.down()
-    say(f"\n{'scenario':22} | lost | twice | unfired | fired 2x | undispatched | worst delay | timer lateness | "
-        "slowest answer | after closed | warn after breach | retries too close | ok")
+    say(
+        f"\n{'scenario':22} | lost | twice | unfired | fired 2x | undispatched | worst delay | timer lateness | "
+        "slowest answer | after closed | warn after breach | retries too close | ok"
+    )
     for r in results:
         say(f"{r.scenario:22} | {r.lost:4} | {r.sent_twice:5} | {r.timers_unfired:7} | {r.timers_fired_twice:8} | "
             f"{r.undispatched + r.pending_notifications:12} | {r.worst_delay_s:9.1f} s | "

@@ -36,7 +36,10 @@ pytestmark = [
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 HOLD = float(os.environ.get("BLACK_HOLE_SECONDS", "15"))
-CLIENTS = 4
+# As many clients as gunicorn has workers: each request's own wait is what the timeouts bound; more clients than
+# workers add queueing in front of them (each worker answers one request every connect timeout while the database is
+# out of reach: docs/operations.md).
+CLIENTS = 2
 ANSWER_WITHIN = 5.0
 BODY = {"text": "My ankles are more swollen today.", "severity": "HIGH"}
 
@@ -124,7 +127,8 @@ def test_a_black_holed_database_answers_503_within_seconds_and_retried_posts_app
     def keys() -> tuple[str, str]:
         return interactions.pop(), str(uuid.uuid4())
 
-    wait_until(lambda: post(*keys()).status == 201, timeout=60, what="gunicorn to accept a POST")
+    first = keys()
+    wait_until(lambda: pool.submit(post, *first).result().status == 201, timeout=60, what="gunicorn to accept a POST")
 
     net.black_hole(pg_port)
     hole_started = time.monotonic()
@@ -162,4 +166,5 @@ def test_a_black_holed_database_answers_503_within_seconds_and_retried_posts_app
     responses = InteractionResponse.objects.filter(interaction_id__in=[a.interaction for a in during])
     assert responses.count() == len(during)
     assert responses.values("interaction_id").distinct().count() == len(during)
-    print(f"\n{len(during)} requests in {HOLD:.0f} s of black hole, slowest answers {slow} s")
+    latencies = sorted(round(a.seconds, 2) for a in during)
+    print(f"\n{len(during)} requests in {HOLD:.0f} s of black hole, answer times {latencies} s")

@@ -8,6 +8,7 @@ deploy makes it: the urgent/default workers stop (warm shutdown, which puts the 
 the queue) and start again only after the relay has published the run a second time.
 """
 
+import itertools
 import os
 import signal
 import subprocess
@@ -65,7 +66,9 @@ def test_a_late_retry_and_the_relays_copy_run_one_attempt_between_them(poison_wo
         event = Event.objects.create(
             name=POISON_EVENT, data={"interaction_id": str(uuid.uuid4()), "message_id": str(uuid.uuid4())}
         )
-        run = HandlerRun.objects.create(event=event, handler=POISON_HANDLER, queue="default", enqueued_at=timezone.now())
+        run = HandlerRun.objects.create(
+            event=event, handler=POISON_HANDLER, queue="default", enqueued_at=timezone.now()
+        )
         runs_publish([(run.pk, run.handler, run.queue)])
     wait_until(lambda: HandlerRun.objects.get(pk=run.pk).attempts == 1, timeout=30, what="the first attempt")
 
@@ -96,7 +99,7 @@ def test_a_late_retry_and_the_relays_copy_run_one_attempt_between_them(poison_wo
     assert final.attempts == seen[-1][0], "a second chain ran an attempt after the third"
     # Each observed step is one attempt (two at once would show as a jump), spaced at least by the policy (the first
     # step spans the workers' absence).
-    for (before, at_before), (after, at_after) in zip(seen, seen[1:], strict=False):
+    for (before, at_before), (after, at_after) in itertools.pairwise(seen):
         assert after == before + 1, f"attempts {before} → {after} within one look: two messages each ran one"
         assert before == 1 or at_after - at_before >= minimum_wait(before) - 0.5, (
             f"attempt {after} {at_after - at_before:.1f} s after attempt {before}; the policy's minimum is "

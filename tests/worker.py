@@ -60,7 +60,11 @@ class CeleryStack:
     command every process runs under (chaos/: nsenter, for a network namespace of its own)."""
 
     def __init__(
-        self, *, overrides: dict[str, str] | None = None, app: str = "config.celery_app", prefix: list[str] | None = None
+        self,
+        *,
+        overrides: dict[str, str] | None = None,
+        app: str = "config.celery_app",
+        prefix: list[str] | None = None,
     ) -> None:
         self.twilio = FakeTwilio().start()
         self.app = app
