@@ -24,7 +24,8 @@ def poison(payload: Payload) -> None:
 
 
 class AttemptWatch:
-    """When each attempt of the poison runs was recorded (their `attempts` column, looked at every 0.1 s from a
+    """When each attempt of the poison events' runs (the poison's, and the product's handler of the event, which
+    fails on their made-up ids) was recorded (their `attempts` column, looked at every 0.1 s from a
     thread), so that their spacing can be held against HANDLER_RUNS' backoff: one retry chain per run, whatever the
     backlog (a relay's re-publish and a late retry message never both run an attempt)."""
 
@@ -49,7 +50,8 @@ class AttemptWatch:
         try:
             while not self._stop.wait(0.1):
                 now = time.monotonic()
-                for run_id, attempts in HandlerRun.objects.filter(handler=POISON_HANDLER).values_list("pk", "attempts"):
+                runs = HandlerRun.objects.filter(event__name=POISON_EVENT)
+                for run_id, attempts in runs.values_list("pk", "attempts"):
                     seen = self.seen.setdefault(run_id, [(0, now)])
                     if attempts != seen[-1][0]:
                         seen.append((attempts, now))

@@ -48,7 +48,7 @@ from chaos.stream import FULL, SHORT, Size, Stream, sla_tasks  # noqa: E402
 
 def run_scenario(name: str, lab: Lab, size: Size) -> Result:
     from care_events.platform.bus.models import HandlerRun
-    from chaos.poison import POISON_HANDLER, AttemptWatch
+    from chaos.poison import POISON_EVENT, AttemptWatch
 
     fault = SCENARIOS[name]
     say(f"\n== {name}: {fault.description}")
@@ -80,7 +80,9 @@ def run_scenario(name: str, lab: Lab, size: Size) -> Result:
     say(f"   undone after {time.monotonic() - fault_at:.1f} s")
     stream.join()
     say(f"   stream done: {len(stream.accepted)} accepted, errors {dict(stream.errors)}")
-    poison_runs = set(HandlerRun.objects.filter(handler=POISON_HANDLER).values_list("pk", flat=True))
+    # Every run of the poison events: the product's own handler of that event (webhook-patient-replied) fails on
+    # their made-up ids as the poison does.
+    poison_runs = set(HandlerRun.objects.filter(event__name=POISON_EVENT).values_list("pk", flat=True))
     stream_end = time.monotonic()
     deadline = stream_end + size.settle
     while time.monotonic() < deadline and not settled_twice(stream, poison_runs):
