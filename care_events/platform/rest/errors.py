@@ -251,8 +251,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 _SERVICE_UNAVAILABLE_PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Service unavailable</title></head>'
-    "<body><h1>Service unavailable</h1><p>The service is briefly unavailable. Nothing was changed; try again in a "
-    "moment.</p></body></html>"
+    "<body><h1>Service unavailable</h1><p>The service is briefly unavailable; try again in a moment.</p></body>"
+    "</html>"
 )
 
 
