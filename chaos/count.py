@@ -8,6 +8,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.db.models import F, Q
+
 from chaos.lab import CHECKIN_DELAY, RESPONSE_WINDOW, Lab
 from chaos.stream import Stream
 
@@ -32,6 +34,11 @@ class Result:
     settled_after_s: float | None = None  # seconds after the stream's end until nothing was left to do
     late_at_deadline: int = 0  # effects still missing at the end of the recovery window (then waited for longer)
     queued_at_deadline: int = 0  # messages in the queues at that moment
+    slowest_answer_s: float = 0.0  # the longest the API took to answer a request (or to fail it)
+    retries_too_close: int = 0  # gaps between a handler run's attempts shorter than HANDLER_RUNS allows (poison)
+    # Messages no longer worth sending when they went (every attempt asks first: notifications.services.delivery).
+    alerts_after_resolution: int = 0  # a nurse's alert about a task sent after the task was resolved or cancelled
+    warnings_after_breach: int = 0  # an SLA warning sent after its task's breach time
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -44,6 +51,9 @@ class Result:
             or self.undispatched
             or self.pending_notifications
             or self.never_accepted
+            or self.retries_too_close
+            or self.alerts_after_resolution
+            or self.warnings_after_breach
         )
 
 
@@ -75,10 +85,14 @@ def settled_twice(stream: Stream, poison_run_ids: set[int]) -> bool:
 def missing(stream: Stream) -> list[str]:
     """What an accepted request or a due timer should have caused and has not (yet)."""
     from care_events.platform.bus.models import Timer
-    from notifications.models import NotificationLog
+    from notifications.models import GiveUpReason, NotificationLog
     from tasks_app.models import EscalationTask
 
     sent = NotificationLog.objects.filter(sent_at__isnull=False)
+    # A warning that reached its breach, or a stage of a task closed meanwhile, is given up by design.
+    given_up = NotificationLog.objects.filter(
+        status="CANCELLED", error_code__in=[GiveUpReason.BREACH_DUE, GiveUpReason.TASK_CLOSED]
+    )
     problems = []
     responses = [a.subject for a in stream.accepted if a.kind == "escalation"]
     tasks = dict(
@@ -86,7 +100,10 @@ def missing(stream: Stream) -> list[str]:
             "source_key", "pk"
         )
     )
-    notified = set(sent.filter(type="TASK_ASSIGNED").values_list("task_id", flat=True))
+    # A task closed by its nurse (the twilio_outage scenario's) needs no alert any more.
+    notified = set(sent.filter(type="TASK_ASSIGNED").values_list("task_id", flat=True)) | set(
+        EscalationTask.objects.filter(status__in=["RESOLVED", "CANCELLED"]).values_list("pk", flat=True)
+    )
     for response in responses:
         task = tasks.get(f"response:{response}")
         if task is None:
@@ -102,7 +119,7 @@ def missing(stream: Stream) -> list[str]:
     for kind, subject in Timer.objects.filter(
         kind__in=["SLA_WARNING", "SLA_BREACH"], fired_at__isnull=False
     ).values_list("kind", "subject_id"):
-        if not sent.filter(type=kind, task_id=subject).exists():
+        if not (sent | given_up).filter(type=kind, task_id=subject).exists():
             problems.append(f"task {subject}: {kind} fired, no message sent")
     # Every other task (call tasks for unanswered check-ins, the SLA tasks) is assigned and its nurse told.
     for task in EscalationTask.objects.exclude(pk__in=notified).values_list("pk", flat=True):
@@ -150,20 +167,19 @@ def given_up_checkins() -> set[uuid.UUID]:
     """Episodes whose check-in SMS was given up once its response window was over (its deadline, by design:
     notifications.services.create.message_deadline; CANCELLED `window_closed`, or FAILED when its provider refused
     it) and whose nurse was told to call the patient instead."""
-    from django.db.models import Q
-
     from notifications.models import GiveUpReason, NotificationLog
     from tasks_app.models import EscalationTask
 
     given_up = Q(status="FAILED") | Q(status="CANCELLED", error_code=GiveUpReason.WINDOW_CLOSED)
     failed = set(NotificationLog.objects.filter(given_up, type="CHECKIN").values_list("episode_id", flat=True))
+    # Told, or the call task closed by a nurse already (the twilio_outage scenario resolves tasks).
     called = set(
-        EscalationTask.objects.filter(
-            episode_id__in=failed,
-            notifications__type="TASK_ASSIGNED",
-            notifications__sent_at__isnull=False,
-            source_key__startswith="no-answer:",
-        ).values_list("episode_id", flat=True)
+        EscalationTask.objects.filter(episode_id__in=failed, source_key__startswith="no-answer:")
+        .filter(
+            Q(notifications__type="TASK_ASSIGNED", notifications__sent_at__isnull=False)
+            | Q(status__in=["RESOLVED", "CANCELLED"])
+        )
+        .values_list("episode_id", flat=True)
     )
     return {episode for episode in failed if episode in called}
 
@@ -209,6 +225,13 @@ def count(result: Result, lab: Lab, stream: Stream, poison_run_ids: set[int]) ->
         for fired, due in Timer.objects.exclude(fired_at=None).values_list("fired_at", "due_at")
     ]
     result.worst_timer_lateness_s = round(max(lateness, default=0.0), 2)
+    result.slowest_answer_s = round(stream.slowest_answer, 2)
+    about_tasks = NotificationLog.objects.filter(recipient_nurse__isnull=False, task__isnull=False)
+    result.alerts_after_resolution = about_tasks.filter(
+        Q(sent_at__gt=F("task__resolved_at")) | Q(sent_at__gt=F("task__cancelled_at"))
+    ).count()
+    warnings = NotificationLog.objects.filter(type="SLA_WARNING", sent_at__gt=F("task__sla_breach_at"))
+    result.warnings_after_breach = warnings.count()
 
 
 def summary(result: Result) -> str:
@@ -224,6 +247,9 @@ def summary(result: Result) -> str:
             if result.late_at_deadline
             else ""
         )
+        + f"; slowest API answer {result.slowest_answer_s} s, alerts after their task was closed "
+        f"{result.alerts_after_resolution}, SLA warnings after the breach {result.warnings_after_breach}"
+        + (f", retries closer than the policy {result.retries_too_close}" if result.retries_too_close else "")
         + (f"; API errors {result.api_errors}" if result.api_errors else "")
         + (f"; LOST: {result.lost_detail}" if result.lost_detail else "")
         + "".join(f"\n   {note}" for note in result.notes)

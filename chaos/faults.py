@@ -21,6 +21,10 @@ class Fault:
     inject: Callable[[Lab], None]
     undo: Callable[[Lab], None]
     hold: float = 5.0
+    # (fraction of `hold`, what happens then): a fault that changes on the way (Twilio's 429s becoming 500s).
+    steps: tuple[tuple[float, Callable[[Lab], None]], ...] = ()
+    # The product in a network namespace of its own (chaos/lab.py), for a fault of its network.
+    isolated: bool = False
 
 
 def _kill_workers(lab: Lab) -> None:
@@ -110,6 +114,30 @@ def _twilio_recovers(lab: Lab) -> None:
     lab.stack.twilio.fail_always(None)
 
 
+def _twilio_429_retry_after(lab: Lab) -> None:
+    # The issue's "Retry-After: 20" scaled by 1/TWILIO_SCALE, rounded up to the header's whole second.
+    lab.stack.twilio.fail_always(status=429, code=20429, retry_after=1)
+
+
+def _nurses_resolve_half(lab: Lab) -> None:
+    """Nurses act on every other open task while its alert may still wait for the provider: an alert about a task
+    resolved before it left must never leave (counted as `alerts_after_resolution`)."""
+    from tasks_app.models import EscalationTask
+    from tasks_app.services.tasks import task_resolve
+
+    open_tasks = EscalationTask.objects.exclude(status__in=["RESOLVED", "CANCELLED"]).order_by("created_at")
+    for task in list(open_tasks)[::2]:
+        task_resolve(task=task, resolution="Called the patient; advice given.")
+
+
+def _black_hole_postgres(lab: Lab) -> None:
+    lab.netns.black_hole(lab.pg_port)
+
+
+def _postgres_reachable(lab: Lab) -> None:
+    lab.netns.restore()
+
+
 SCENARIOS: dict[str, Fault] = {
     "kill_worker": Fault("kill -9 of both workers (main process and pool), restarted 3 s later", _kill_workers,
                          _start_workers, hold=3),
@@ -125,5 +153,15 @@ SCENARIOS: dict[str, Fault] = {
     "two_beats": Fault("a second Beat process for 15 s", _second_beat, _stop_second_beat, hold=15),
     "poison": Fault("3 events whose handler always raises", _poison, _nothing, hold=0),
     "twilio_errors": Fault(f"Twilio answers 429 then 500 (30 min scaled by 1/{TWILIO_SCALE}: 15 s each), then "
-                           "recovers", _twilio_failing, _twilio_recovers, hold=30 * 60 / TWILIO_SCALE),
+                           "recovers", _twilio_failing, _twilio_recovers, hold=30 * 60 / TWILIO_SCALE,
+                           steps=((0.5, twilio_500),)),
+    # The provider outage of issue 23, time-compressed: 3 minutes of 429 with Retry-After, 27 of 500, nurses
+    # resolving tasks meanwhile; counted: lost, sent twice, alerts about resolved tasks, warnings after breach.
+    "twilio_outage": Fault(f"Twilio down for 30 min scaled by 1/{TWILIO_SCALE}: 429 with Retry-After for the first "
+                           "tenth, then 500; half the open tasks resolved halfway", _twilio_429_retry_after,
+                           _twilio_recovers, hold=30 * 60 / TWILIO_SCALE,
+                           steps=((0.1, twilio_500), (0.5, _nurses_resolve_half))),
+    "postgres_black_hole": Fault("PostgreSQL out of reach without refusing (every packet dropped) for 45 s, for the "
+                                 "web, the workers and Beat", _black_hole_postgres, _postgres_reachable, hold=45,
+                                 isolated=True),
 }  # fmt: skip

@@ -41,19 +41,19 @@ if str(ROOT) not in sys.path:
 # The root goes on sys.path first.
 from bench.lab import Servers, lab_start, say  # noqa: E402
 from chaos.count import Result, count, missing, settled_twice, summary  # noqa: E402
-from chaos.faults import SCENARIOS, twilio_500  # noqa: E402
+from chaos.faults import SCENARIOS  # noqa: E402
 from chaos.lab import Lab, broker_reconnect  # noqa: E402
 from chaos.stream import FULL, SHORT, Size, Stream, sla_tasks  # noqa: E402
 
 
 def run_scenario(name: str, lab: Lab, size: Size) -> Result:
     from care_events.platform.bus.models import HandlerRun
-    from chaos.poison import POISON_HANDLER
+    from chaos.poison import POISON_EVENT, AttemptWatch
 
     fault = SCENARIOS[name]
     say(f"\n== {name}: {fault.description}")
     result = Result(name)
-    lab.start()
+    lab.start(isolated=fault.isolated)
     from tests.tasks_app.factories import NurseShiftFactory
 
     for n in range(10):
@@ -66,13 +66,12 @@ def run_scenario(name: str, lab: Lab, size: Size) -> Result:
     sla_tasks(size.sla_tasks, 1.5, max(fault.hold, 2) + 1.5)
     fault_at = time.monotonic()
     say(f"   fault at {size.seconds / 3:.0f} s into the stream")
+    watch = AttemptWatch().start() if name == "poison" else None
     fault.inject(lab)
-    if name == "twilio_errors":
-        time.sleep(fault.hold / 2)
-        twilio_500(lab)
-        time.sleep(fault.hold / 2)
-    else:
-        time.sleep(fault.hold)
+    for fraction, step in fault.steps:
+        time.sleep(max(0.0, fault_at + fraction * fault.hold - time.monotonic()))
+        step(lab)
+    time.sleep(max(0.0, fault_at + fault.hold - time.monotonic()))
     fault.undo(lab)
     from django.db import connections
 
@@ -81,7 +80,9 @@ def run_scenario(name: str, lab: Lab, size: Size) -> Result:
     say(f"   undone after {time.monotonic() - fault_at:.1f} s")
     stream.join()
     say(f"   stream done: {len(stream.accepted)} accepted, errors {dict(stream.errors)}")
-    poison_runs = set(HandlerRun.objects.filter(handler=POISON_HANDLER).values_list("pk", flat=True))
+    # Every run of the poison events: the product's own handler of that event (webhook-patient-replied) fails on
+    # their made-up ids as the poison does.
+    poison_runs = set(HandlerRun.objects.filter(event__name=POISON_EVENT).values_list("pk", flat=True))
     stream_end = time.monotonic()
     deadline = stream_end + size.settle
     while time.monotonic() < deadline and not settled_twice(stream, poison_runs):
@@ -101,6 +102,10 @@ def run_scenario(name: str, lab: Lab, size: Size) -> Result:
         result.settled_after_s = round(time.monotonic() - stream_end, 1)
     time.sleep(2)  # a last straggler (a duplicate) would show now
     count(result, lab, stream, poison_runs)
+    if watch is not None:
+        watch.stop()
+        result.retries_too_close = len(watch.too_close())
+        result.notes.append(f"poison attempts' spacing: {watch.spacing()}")
     if poison_runs:
         runs = list(HandlerRun.objects.filter(pk__in=poison_runs).values_list("status", "attempts"))
         result.notes.append(
@@ -141,11 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         lab.stop()
         servers.down()
-    say(f"\n{'scenario':22} | lost | twice | unfired | fired 2x | undispatched | worst delay | timer lateness | ok")
+    say(
+        f"\n{'scenario':22} | lost | twice | unfired | fired 2x | undispatched | worst delay | timer lateness | "
+        "slowest answer | after closed | warn after breach | retries too close | ok"
+    )
     for r in results:
         say(f"{r.scenario:22} | {r.lost:4} | {r.sent_twice:5} | {r.timers_unfired:7} | {r.timers_fired_twice:8} | "
             f"{r.undispatched + r.pending_notifications:12} | {r.worst_delay_s:9.1f} s | "
-            f"{r.worst_timer_lateness_s:12.1f} s | {'yes' if r.clean else 'NO'}")  # fmt: skip
+            f"{r.worst_timer_lateness_s:12.1f} s | {r.slowest_answer_s:12.1f} s | {r.alerts_after_resolution:12} | "
+            f"{r.warnings_after_breach:17} | {r.retries_too_close:17} | {'yes' if r.clean else 'NO'}")  # fmt: skip
     say(f"({time.monotonic() - started:.0f} s, {'short' if args.short else 'full'} sizes: {asdict(size)})")
     out = args.json or servers.run_dir / "chaos.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,7 @@ class Stream:
         self.accepted: list[Accepted] = []
         self.errors: Counter[str] = Counter()
         self.never_accepted = 0
+        self.slowest_answer = 0.0  # seconds: the longest any request waited for its answer (or its failure)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.interactions: list[str] = []
         self.episodes: list[str] = []
@@ -62,6 +63,8 @@ class Stream:
     def _run(self) -> None:
         import requests
 
+        if self.lab.netns is not None:
+            self.lab.netns.enter()  # the API listens inside the lab's network namespace
         session = requests.Session()
         session.headers["Authorization"] = f"Token {self.lab.token}"
         count = int(self.size.seconds * self.size.rate)
@@ -84,12 +87,15 @@ class Stream:
         key = str(uuid.uuid4())
         deadline = time.monotonic() + self.size.seconds + 60
         while time.monotonic() < deadline:
+            started = time.monotonic()
             try:
-                answer = session.post(self.lab.api + path, json=body, headers={"Idempotency-Key": key}, timeout=10)
+                answer = session.post(self.lab.api + path, json=body, headers={"Idempotency-Key": key}, timeout=60)
             except requests.RequestException as exc:
+                self.slowest_answer = max(self.slowest_answer, time.monotonic() - started)
                 self.errors[type(exc).__name__] += 1
                 time.sleep(0.5)
                 continue
+            self.slowest_answer = max(self.slowest_answer, time.monotonic() - started)
             if answer.status_code in (200, 201, 202):
                 self.accepted.append(Accepted(kind, subject or answer.json()["id"], time.time()))
                 return

@@ -96,7 +96,7 @@ if [ -z "$VERBOSE" ]; then
 fi
 
 echo "Migrating the database (a minute the first time) ..."
-quietly migrate $py manage.py migrate --noinput
+quietly migrate env DATABASE_STATEMENT_TIMEOUT_MS=0 $py manage.py migrate --noinput  # no statement timeout for a migration
 quietly collectstatic $py manage.py collectstatic --noinput
 
 if [ -n "${SEQUORA_ADMIN_PASSWORD:-}" ]; then

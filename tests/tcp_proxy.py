@@ -8,11 +8,12 @@ import threading
 
 
 class TcpProxy:
-    """Listens on 127.0.0.1:`port` (a free one) and forwards each connection to `upstream`."""
+    """Listens on 127.0.0.1:`port` (a free one), or on the `listener` given (one made in another network namespace:
+    tests/netns.py), and forwards each connection to `upstream`."""
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], *, listener: socket.socket | None = None) -> None:
         self.upstream = upstream
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener = listener or socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.accepted = 0  # connections made through the proxy, ever
         self._open: list[tuple[socket.socket, socket.socket]] = []

@@ -56,11 +56,19 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 30, what: st
 
 class CeleryStack:
     """`overrides`: more environment for every process (bench/ and chaos/ set their own timings and backends);
-    `app`: the Celery app module to run (bench/ and chaos/ add their own tasks to the product's app)."""
+    `app`: the Celery app module to run (bench/ and chaos/ add their own tasks to the product's app); `prefix`: a
+    command every process runs under (chaos/: nsenter, for a network namespace of its own)."""
 
-    def __init__(self, *, overrides: dict[str, str] | None = None, app: str = "config.celery_app") -> None:
+    def __init__(
+        self,
+        *,
+        overrides: dict[str, str] | None = None,
+        app: str = "config.celery_app",
+        prefix: list[str] | None = None,
+    ) -> None:
         self.twilio = FakeTwilio().start()
         self.app = app
+        self.prefix = prefix or []
         self._started = 0
         self.tmp = Path(tempfile.mkdtemp(prefix="sequora-celery-"))
         self.broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
@@ -80,7 +88,7 @@ class CeleryStack:
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's lifetime
         return subprocess.Popen(  # noqa: S603 - our own celery binary and fixed arguments
-            [CELERY, "-A", self.app, *args],
+            [*self.prefix, CELERY, "-A", self.app, *args],
             cwd=ROOT,
             env=self.env,
             stdout=log,

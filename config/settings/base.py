@@ -10,7 +10,7 @@ from csp.constants import NONCE, NONE, SELF
 
 from config.settings.celery import *
 from config.settings.celery import REDIS_URL
-from config.settings.environment import BASE_DIR, EMBEDDED_DATABASE_URL, env, served
+from config.settings.environment import BASE_DIR, EMBEDDED_DATABASE_URL, database, env, served
 
 # Where scripts/run.sh keeps its passwords, logs and record (SEQUORA_RUN_DIR; `manage.py show_totp` reads it).
 from config.settings.environment import RUN_DIR as RUN_DIR
@@ -90,10 +90,9 @@ TEMPLATES = [
 # PostgreSQL is required: exclusion constraints, array fields and SKIP LOCKED are part of the design. Without
 # DATABASE_URL: the server of the product scripts/run.sh runs from this checkout, else the embedded one
 # (environment.py).
-DATABASES = {"default": env.db_url_config(served("DATABASE_URL", EMBEDDED_DATABASE_URL))}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Every connection has a connect timeout, TCP keepalives, a TCP user timeout and a statement timeout
+# (environment.database).
+DATABASES = {"default": database(served("DATABASE_URL", EMBEDDED_DATABASE_URL))}
 # The role that owns the tables, for `manage.py migrate` only (its user and password; the server and database are
 # DATABASE_URL's): the runtime role then gets INSERT and SELECT only on the audit trail (docs/operations.md, "Database
 # roles"). Empty: migrations run as DATABASE_URL's role, which then owns the tables (a developer's machine).

@@ -26,3 +26,31 @@ def served(name: str, default: str) -> str:
     """The value of `name` (a server's URL): the environment's; else that of the product run.sh runs from this
     checkout, so that every shell here reaches the servers it runs on; else `default`."""
     return str(env(name, default=RUNNING.get(name, default)))
+
+
+def database(url: str) -> dict:
+    """The `default` database of DATABASES for `url`, with the limits every connection (web, workers, Beat) has, so
+    that PostgreSQL out of reach is an error within seconds rather than a hang (docs/operations.md):
+
+    - `connect_timeout`: a connection attempt (per address) that has not completed gives up;
+    - `tcp_user_timeout`: data sent and not acknowledged for that long closes the connection (a server dropped
+      silently by the network: no refusal ever comes, and without this a query waits for TCP's own 15 minutes);
+    - TCP keepalives: an idle pooled connection, or one waiting for a reply, is probed, so a dead peer is noticed;
+    - `statement_timeout`: PostgreSQL cancels a statement that runs longer (0: no limit, for a migration).
+    """
+    config = env.db_url_config(url)
+    config["ATOMIC_REQUESTS"] = False
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    options = config.setdefault("OPTIONS", {})
+    statement_timeout = f"-c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=20_000)}"
+    options["options"] = f"{options['options']} {statement_timeout}" if options.get("options") else statement_timeout
+    options.update(
+        connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=2),
+        tcp_user_timeout=env.int("DATABASE_TCP_USER_TIMEOUT_MS", default=2_000),
+        keepalives=1,
+        keepalives_idle=env.int("DATABASE_KEEPALIVES_IDLE_SECONDS", default=2),
+        keepalives_interval=env.int("DATABASE_KEEPALIVES_INTERVAL_SECONDS", default=1),
+        keepalives_count=env.int("DATABASE_KEEPALIVES_COUNT", default=2),
+    )
+    return config

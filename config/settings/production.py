@@ -14,6 +14,7 @@ from config.settings.base import (
     TWILIO_API_BASE_URL,
     env,
 )
+from config.settings.environment import database
 
 # manage.py demo makes staff accounts and plays a made-up patient against a running server: never in production.
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "demo"]
@@ -37,9 +38,7 @@ if (
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
     )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": database(env.str("DATABASE_URL"))}
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # The app trusts X-Forwarded-Proto to know a request came over HTTPS. That is safe only because nothing reaches

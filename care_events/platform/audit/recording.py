@@ -31,7 +31,13 @@ from care_events.platform.audit.anonymous import anonymous_request_count
 from care_events.platform.audit.models import AuditAction, AuditEntry, AuthMethod
 from care_events.platform.audit.notes import AuditNote, patient_paths, request_note
 from care_events.platform.request_id import request_id_var
-from care_events.platform.rest.errors import RETRY_AFTER_SECONDS, error_body
+from care_events.platform.rest.errors import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    answered_database_unavailable,
+    database_unavailable,
+    error_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -224,6 +230,10 @@ class AuditMiddleware:
         token = current_request.set(request)
         try:
             response = self.get_response(request)
+            if answered_database_unavailable(response):
+                # PostgreSQL out of reach: the 503 shows and changes nothing, and a second try at the database here
+                # would only make the client wait a connect timeout more for the same answer.
+                return response
             audit_note = request_note(request)
             is_api = request.path.startswith(API_PREFIX)
             if not is_api and audit_note is None and not _is_admin_page(request):
@@ -247,6 +257,10 @@ class AuditMiddleware:
                     audit_note=audit_note,
                     objects=objects,
                 )
+            except DATABASE_UNAVAILABLE as exc:
+                # The database went out of reach after the view: the answer is withheld, as the service is down.
+                logger.error("audit entry not written for %s %s: %s", request.method, request.path, type(exc).__name__)
+                return database_unavailable(request)
             except DatabaseError as exc:
                 return self._not_recorded(request, exc)
             return response

@@ -235,13 +235,21 @@ class HandlerFailedError(Exception):
 
 
 def handler_run_execute(*, run_id: int) -> bool:
-    """Run one pending (event, handler) pair. Returns False when there was nothing to do.
+    """Run one pending (event, handler) pair whose attempt is due. Returns False when there was nothing to do (done,
+    held by another worker, or its next attempt not due yet: that attempt's own message, or the relay, runs it).
 
     Raises HandlerFailedError after recording a failure (retry_in is None once attempts are exhausted).
     """
     try:
         with transaction.atomic():
-            run = claim(HandlerRun.objects.select_related("event").filter(pk=run_id, status=HandlerRun.Status.PENDING))
+            # Due, not only pending: a relay's re-publish of a run whose retry message was late, and that retry
+            # message, both reach here; whichever comes second finds the next attempt not due and does nothing, so a
+            # run has one retry chain and its attempts keep HANDLER_RUNS' spacing under any backlog.
+            run = claim(
+                HandlerRun.objects.select_related("event").filter(
+                    pk=run_id, status=HandlerRun.Status.PENDING, next_attempt_at__lte=timezone.now()
+                )
+            )
             if run is None:
                 return False
             started = timezone.now()

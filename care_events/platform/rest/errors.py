@@ -11,7 +11,9 @@ Messages never quote a submitted value: the values of a clinical API are PHI
 """
 
 import logging
+import sys
 import traceback
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -33,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 # What a client waits before retrying while the database is unavailable.
 RETRY_AFTER_SECONDS = 5
+# PostgreSQL refused, out of reach (a connect or TCP timeout: config/settings/environment.py's `database`), or a
+# statement cancelled by its timeout: the service is unavailable, not broken.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 # DRF's and Django's messages for these codes quote the submitted value ('"x" is not a valid choice.',
@@ -49,6 +54,7 @@ _MESSAGES = {
     "not_acceptable": "This API answers in JSON only (Accept: application/json).",
     "method_not_allowed": "This method is not allowed on this path.",
     "error": "Internal server error.",
+    "service_unavailable": "The service is briefly unavailable; retry shortly.",
 }
 # Messages we write that list allowed values: a submitted value close to one of them ("patient/discharge") is
 # a substring of the list, not an echo.
@@ -164,15 +170,17 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     traceback's code lines, but not the exception's message, which can quote row values (PHI).
     """
     original, exc = exc, _translate(exc)
-    if isinstance(exc, OperationalError | InterfaceError):
-        # PostgreSQL is down or restarting: nothing was written (the request's transaction failed), and retrying
-        # in a moment is right. 503 with Retry-After, never a bare 500.
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        # PostgreSQL is down, out of reach or too slow: nothing was written (the request's transaction failed), and
+        # retrying in a moment is right. 503 with Retry-After, never a bare 500.
         set_rollback()
         logger.error("database unavailable: %s", type(exc).__name__)
-        return Response(
-            error_body("service_unavailable", "The service is briefly unavailable; retry shortly."),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        return _marked(
+            Response(
+                error_body("service_unavailable", _MESSAGES["service_unavailable"]),
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         )
     response = exception_handler(exc, context)
     if response is None:
@@ -232,6 +240,41 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: a database out of reach outside DRF (a screen, a session or
+    # a middleware's query) is a 503 too.
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
     if _is_api(request):
         return JsonResponse(error_body("server_error", _MESSAGES["error"]), status=500)
     return defaults.server_error(request)
+
+
+_SERVICE_UNAVAILABLE_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Service unavailable</title></head>'
+    "<body><h1>Service unavailable</h1><p>The service is briefly unavailable; try again in a moment.</p></body>"
+    "</html>"
+)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The answer while the database is unavailable (DATABASE_UNAVAILABLE), outside DRF's views: 503 with
+    Retry-After, the API's `service_unavailable` under /api/, a plain page on the screens."""
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _is_api(request):
+        body = error_body("service_unavailable", _MESSAGES["service_unavailable"])
+        return _marked(JsonResponse(body, status=503, headers=headers))
+    return _marked(HttpResponse(_SERVICE_UNAVAILABLE_PAGE, status=503, headers=headers))
+
+
+_R = TypeVar("_R", bound=HttpResponse)
+
+
+def _marked(response: _R) -> _R:
+    response.database_unavailable = True  # type: ignore[attr-defined]
+    return response
+
+
+def answered_database_unavailable(response: HttpResponse) -> bool:
+    """Whether `response` is the 503 of a database out of reach (the audit middleware writes no entry for it:
+    nothing was shown or changed, and the database would not take the entry either)."""
+    return bool(getattr(response, "database_unavailable", False))

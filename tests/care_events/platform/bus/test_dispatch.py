@@ -150,6 +150,24 @@ def test_a_handler_run_succeeds_once_and_a_redelivery_finds_nothing_to_do():
     assert (run.status, run.attempts) == ("SUCCEEDED", 1)
 
 
+def test_a_pending_run_whose_next_attempt_is_not_due_is_left_to_that_attempts_message():
+    """A relay's copy of a run that its late retry message has just attempted: nothing runs until the next attempt
+    is due (one retry chain per run); then it runs."""
+    EscalationTaskFactory()
+    run = HandlerRun.objects.get(event__name="task/created", handler="assign-task")
+    later = run.created_at + dt.timedelta(hours=1)
+    HandlerRun.objects.filter(pk=run.pk).update(attempts=2, next_attempt_at=later)
+
+    assert handler_run_execute(run_id=run.pk) is False
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("PENDING", 2)
+
+    HandlerRun.objects.filter(pk=run.pk).update(next_attempt_at=run.created_at)
+    assert handler_run_execute(run_id=run.pk) is True
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("SUCCEEDED", 3)
+
+
 def test_an_inline_handler_runs_in_the_emitting_transaction_and_rolls_back_with_it():
     with pytest.raises(RuntimeError), transaction.atomic():
         task = EscalationTaskFactory()

@@ -63,8 +63,10 @@ def outage(*handler_names: str) -> Iterator[None]:
 
 
 def run_until_failed(run: HandlerRun) -> None:
-    """Every attempt a run gets, all failing: it ends FAILED, as after an outage longer than its retries."""
+    """Every attempt a run gets, all failing: it ends FAILED, as after an outage longer than its retries. Each
+    attempt is made due first (a run is claimed only when its next attempt is), as its backoff's end would."""
     for _ in range(HANDLER_RUNS.max_attempts):
+        HandlerRun.objects.filter(pk=run.pk).update(next_attempt_at=run.created_at)
         with pytest.raises(HandlerFailedError):
             handler_run_execute(run_id=run.pk)
     run.refresh_from_db()
