@@ -91,7 +91,7 @@ def task_row(task: EscalationTask, *, user: Any, now: dt.datetime) -> TaskRow:
     assigned = task.status in (EscalationTask.Status.ASSIGNED, EscalationTask.Status.ACKNOWLEDGED)
     return TaskRow(
         task=task,
-        state=sla_state(warning_at=task.sla_warning_at, breach_at=task.sla_breach_at, now=now),
+        state=sla_state(breach_at=task.sla_breach_at, sla_minutes=task.sla_minutes, now=now),
         time_left=time_left_label(breach_at=task.sla_breach_at, now=now),
         patient_name=f"{patient.first_name} {patient.last_name}",
         patient_age=_age(patient.date_of_birth, care_team_time(now).date()),
