@@ -55,14 +55,18 @@ def by_urgency(tasks: QuerySet[EscalationTask], *, now: dt.datetime) -> QuerySet
     )
 
 
-def open_tasks_by_urgency(*, user: User | AnonymousUser, now: dt.datetime) -> QuerySet[EscalationTask]:
-    """The open tasks a user reaches, most urgent first, with what the screens show of each."""
+def open_tasks_by_urgency(
+    *, user: User | AnonymousUser, now: dt.datetime, with_answers: bool = True
+) -> QuerySet[EscalationTask]:
+    """The open tasks a user reaches, most urgent first, with what the screens show of each (what the patient said
+    too, unless `with_answers` is False: the board does not show it)."""
     tasks = (
         tasks_visible_in_admin(user=user)
         .filter(status__in=OPEN_TASK_STATUSES)
-        .select_related("patient", "episode", "interaction", "assigned_to__user")
-        .prefetch_related("interaction__responses")
+        .select_related("patient", "episode", "assigned_to__user")
     )
+    if with_answers:
+        tasks = tasks.select_related("interaction").prefetch_related("interaction__responses")
     return by_urgency(tasks, now=now)
 
 

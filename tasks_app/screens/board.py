@@ -21,7 +21,7 @@ from tasks_app.selectors import (
 from tasks_app.task_lists import TaskFilters, open_tasks_by_urgency, tasks_filtered
 
 # The unassigned tasks the board lists under their causes; the rest are one filter away ("Nurse: nobody").
-UNASSIGNED_SHOWN = 20
+UNASSIGNED_SHOWN = 10
 
 
 class BoardView(TaskListScreen):
@@ -31,19 +31,23 @@ class BoardView(TaskListScreen):
     template_name = "admin/tasks_app/board.html"
     fragment_template = "admin/tasks_app/_board_live.html"
     screen = "board"
-    page_size = 50
+    page_size = 30
+    with_answers = False
     title = "Care team board"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         now, user = timezone.now(), self.request.user
         unassigned = tasks_filtered(
-            open_tasks_by_urgency(user=user, now=now), filters=TaskFilters(holder="unassigned"), user=user, now=now
+            open_tasks_by_urgency(user=user, now=now, with_answers=False),
+            filters=TaskFilters(holder="unassigned"),
+            user=user,
+            now=now,
         )
         breaches = tasks_breached_between(since=now - dt.timedelta(hours=24), until=now)
         runs = reverse("admin:care_events_handlerrun_changelist")
         can_see_runs = user.has_perm("care_events.view_handlerrun")
         return super().get_context_data(
-            unassigned=[task_row(task, user=user, now=now) for task in unassigned[:UNASSIGNED_SHOWN]],
+            unassigned=[task_row(t, user=user, now=now, with_answers=False) for t in unassigned[:UNASSIGNED_SHOWN]],
             unassigned_causes=unassigned_causes(now=now),
             on_shift=list(nurses_on_shift(now=now)),
             off_shift_holders=list(nurses_holding_open_tasks_off_shift(now=now)),

@@ -79,10 +79,11 @@ def _age(born: dt.date, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def task_row(task: EscalationTask, *, user: Any, now: dt.datetime) -> TaskRow:
+def task_row(task: EscalationTask, *, user: Any, now: dt.datetime, with_answers: bool = True) -> TaskRow:
+    """`with_answers=False`: a list that does not show what the patient said (the board) need not load it."""
     patient = task.patient
     answers = []
-    if task.interaction is not None:
+    if with_answers and task.interaction_id is not None and task.interaction is not None:
         cause = task.source_key.removeprefix("response:") if task.source_key else None
         answers = [
             Answer(response=response, caused_task=str(response.pk) == cause)

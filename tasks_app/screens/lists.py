@@ -77,6 +77,7 @@ class TaskListScreen(CareTeamView):
     screen = ""  # the session key's suffix: each screen remembers its own filters
     fragment_template = ""
     page_size = 25
+    with_answers = True  # the worklist's cards show what the patient said; the board's rows do not
 
     def sees_all(self) -> bool:
         return self.request.user.has_perm("tasks_app.view_all_tasks")
@@ -116,12 +117,16 @@ class TaskListScreen(CareTeamView):
         counts = open_task_counts(user=user, now=now)
         page: Page | None = None
         if filters is not None:
-            tasks = tasks_filtered(open_tasks_by_urgency(user=user, now=now), filters=filters, user=user, now=now)
-            page = Paginator(tasks, self.page_size).get_page(form.cleaned_data["page"] or 1)
+            tasks = open_tasks_by_urgency(user=user, now=now, with_answers=self.with_answers)
+            tasks = tasks_filtered(tasks, filters=filters, user=user, now=now)
+            # The page's ids first, from the tasks table alone (the order's sort needs no join), then their rows.
+            page = Paginator(tasks.values_list("pk", flat=True), self.page_size).get_page(form.cleaned_data["page"] or 1)
+            loaded = tasks.in_bulk(list(page))
+            page.object_list = [loaded[pk] for pk in page if pk in loaded]
         return {
             "counts": counts,
             "page_obj": page,
-            "rows": [task_row(task, user=user, now=now) for task in page] if page is not None else [],
+            "rows": [task_row(task, user=user, now=now, with_answers=self.with_answers) for task in page or []],
             "filters_on": bool(data),
             "filter_query": urlencode({**data, CHOSEN: "1"}),
             "page_title": self.page_title(counts),

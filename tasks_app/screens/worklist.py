@@ -12,7 +12,7 @@ class WorklistView(TaskListScreen):
     template_name = "admin/tasks_app/worklist.html"
     fragment_template = "admin/tasks_app/_worklist_live.html"
     screen = "worklist"
-    page_size = 20
+    page_size = 10
 
     def get_title(self) -> str:
         return "Open tasks" if self.sees_all() else "My tasks"

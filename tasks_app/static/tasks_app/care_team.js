@@ -106,6 +106,8 @@
       if (old) morph(old, element);
     });
     if (active && active.isConnected && document.activeElement !== active) active.focus({ preventScroll: true });
+    var status = document.getElementById("live-status");
+    if (status && status.dataset.pageTitle) document.title = status.dataset.pageTitle;
     tick();
     return true;
   }
@@ -132,8 +134,14 @@
       });
     }
 
+    // One background request at a time: a slow server is not sent a queue of them.
+    var waiting = false;
     if (seconds > 0 && url) {
-      window.setInterval(function () { fetchFragment(true).catch(function () {}); }, seconds * 1000);
+      window.setInterval(function () {
+        if (waiting) return;
+        waiting = true;
+        fetchFragment(true).catch(function () {}).then(function () { waiting = false; });
+      }, seconds * 1000);
     }
 
     var warning = document.querySelector("[data-idle-warning]");
