@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from care_events.choices import Severity
-from tasks_app.models import ActionType, Nurse
+from tasks_app.models import ActionType, EscalationTask, Nurse
 from tasks_app.screens.common import CareTeamView, task_row
 from tasks_app.task_lists import (
     OpenTaskCounts,
@@ -116,17 +116,19 @@ class TaskListScreen(CareTeamView):
         now, user = timezone.now(), self.request.user
         counts = open_task_counts(user=user, now=now)
         page: Page | None = None
+        on_page: list[EscalationTask] = []
         if filters is not None:
             tasks = open_tasks_by_urgency(user=user, now=now, with_answers=self.with_answers)
             tasks = tasks_filtered(tasks, filters=filters, user=user, now=now)
             # The page's ids first, from the tasks table alone (the order's sort needs no join), then their rows.
-            page = Paginator(tasks.values_list("pk", flat=True), self.page_size).get_page(form.cleaned_data["page"] or 1)
+            ids = Paginator(tasks.values_list("pk", flat=True), self.page_size)
+            page = ids.get_page(form.cleaned_data["page"] or 1)
             loaded = tasks.in_bulk(list(page))
-            page.object_list = [loaded[pk] for pk in page if pk in loaded]
+            on_page = [loaded[pk] for pk in page if pk in loaded]
         return {
             "counts": counts,
             "page_obj": page,
-            "rows": [task_row(task, user=user, now=now, with_answers=self.with_answers) for task in page or []],
+            "rows": [task_row(task, user=user, now=now, with_answers=self.with_answers) for task in on_page],
             "filters_on": bool(data),
             "filter_query": urlencode({**data, CHOSEN: "1"}),
             "page_title": self.page_title(counts),

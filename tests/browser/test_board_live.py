@@ -131,9 +131,7 @@ def test_a_breach_shows_live_without_a_reload_keeping_focus_ticks_and_typing(pag
     assert background and all(headers.get("x-background-refresh") == "1" for headers in background)
 
 
-def test_the_page_warns_a_minute_before_the_idle_logout_and_stay_signed_in_is_a_real_request(
-    page: Page, live_server
-):
+def test_the_page_warns_a_minute_before_the_idle_logout_and_stay_signed_in_is_a_real_request(page: Page, live_server):
     nurse = nurse_with_login(role=NURSE, user__first_name="Florence", user__last_name="Nightingale")
     sla_task(nurse, sla=120, left=60, first_name="Ada", last_name="Moreno")
     admin_login(page, live_server, nurse.user.username, PASSWORD)
@@ -165,8 +163,15 @@ def test_filters_and_search_narrow_the_worklist_and_are_remembered(page: Page, l
     ada = sla_task(florence, sla=120, left=60, first_name="Ada", last_name="Moreno")
     Patient.objects.filter(pk=ada.patient_id).update(phone="+12025550143", date_of_birth=dt.date(1948, 3, 2))
     sla_task(florence, sla=120, left=50, severity="LOW", first_name="Oscar", last_name="Lindqvist")
-    sla_task(None, sla=30, left=-5, severity="CRITICAL", first_name="Grace", last_name="Okafor",
-             action_type=ActionType.URGENT_HANDOFF)
+    sla_task(
+        None,
+        sla=30,
+        left=-5,
+        severity="CRITICAL",
+        first_name="Grace",
+        last_name="Okafor",
+        action_type=ActionType.URGENT_HANDOFF,
+    )
 
     admin_login(page, live_server, charge.user.username, PASSWORD)
     page.goto(WORKLIST)
@@ -278,9 +283,10 @@ def test_board_and_worklist_render_in_under_a_second_at_2000_open_tasks(page: Pa
         page.goto(url)  # warm: the first request of a page compiles its templates
         page.goto(url)
         timing = page.evaluate("performance.getEntriesByType('navigation')[0].toJSON()")
+        server = timing["responseStart"] - timing["requestStart"]
         print(
-            f"{url}: loaded in {timing['loadEventEnd']:.0f} ms (server {timing['responseStart'] - timing['requestStart']:.0f}"
-            f" ms, DOM ready {timing['domContentLoadedEventEnd']:.0f} ms), {timing['transferSize'] / 1024:.0f} KB"
+            f"{url}: loaded in {timing['loadEventEnd']:.0f} ms (server {server:.0f} ms, DOM ready"
+            f" {timing['domContentLoadedEventEnd']:.0f} ms), {timing['transferSize'] / 1024:.0f} KB"
         )
         assert timing["loadEventEnd"] < 1000
         assert page.locator(rows).count() in (50, 20)

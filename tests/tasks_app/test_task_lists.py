@@ -79,8 +79,23 @@ def test_a_30_minute_critical_task_with_21_minutes_left_is_on_time_but_one_with_
 
 
 @pytest.mark.parametrize(
-    "typed", ["Ada", "moreno", "ada mor", "  Ada   Moreno ", "(202) 555-0143", "202.555.0143", "+1 202 555 0143",
-              "MRN-778", "mrn-778", "1948-03-02", "03/02/1948", "3/2/1948", "2 Mar 1948", "March 2, 1948"],
+    "typed",
+    [
+        "Ada",
+        "moreno",
+        "ada mor",
+        "  Ada   Moreno ",
+        "(202) 555-0143",
+        "202.555.0143",
+        "+1 202 555 0143",
+        "MRN-778",
+        "mrn-778",
+        "1948-03-02",
+        "03/02/1948",
+        "3/2/1948",
+        "2 Mar 1948",
+        "March 2, 1948",
+    ],
 )
 def test_a_patient_is_found_by_first_or_last_name_phone_mrn_or_date_of_birth(nurse, typed):
     found = task(nurse, sla=120, left=60, first_name="Ada", last_name="Moreno")
@@ -102,8 +117,15 @@ def test_dates_that_are_not_dates_and_numbers_that_are_not_phones_find_nothing_a
 def test_filters_narrow_the_board_and_are_remembered_until_cleared(charge, nurse):
     other = nurse_with_login(user__first_name="Mary", user__last_name="Seacole")
     task(nurse, sla=30, left=-3, severity="CRITICAL", last_name="Breached")
-    task(other, sla=120, left=60, severity="LOW", last_name="Others", status="ACKNOWLEDGED",
-         acknowledged_at=timezone.now())
+    task(
+        other,
+        sla=120,
+        left=60,
+        severity="LOW",
+        last_name="Others",
+        status="ACKNOWLEDGED",
+        acknowledged_at=timezone.now(),
+    )
     task(None, sla=120, left=90, severity="HIGH", last_name="Nobodys")
     client = force_admin_login(Client(), charge.user)
 
@@ -126,8 +148,13 @@ def test_filters_narrow_the_board_and_are_remembered_until_cleared(charge, nurse
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"severity": "URGENT"}, "Severity"), ({"holder": "99999"}, "Nurse"), ({"page": "two"}, "Page"),
-     ({"q": "x" * 101}, "Find a patient"), ({"action": "DANCE"}, "Kind of task")],
+    [
+        ({"severity": "URGENT"}, "Severity"),
+        ({"holder": "99999"}, "Nurse"),
+        ({"page": "two"}, "Page"),
+        ({"q": "x" * 101}, "Find a patient"),
+        ({"action": "DANCE"}, "Kind of task"),
+    ],
 )
 def test_a_bad_filter_is_a_400_naming_the_field_and_keeps_the_saved_filters(charge, nurse, params, field):
     task(None, sla=120, left=90, last_name="Nobodys")
