@@ -185,7 +185,7 @@ def test_a_page_of_tasks_with_the_counts_over_all_of_them_and_the_live_fragment(
     client = force_admin_login(Client(), charge.user)
 
     response = client.get(BOARD, {"page": 2})
-    assert len(response.context["rows"]) == 5  # 50 a page
+    assert len(response.context["rows"]) == 25  # 30 a page
     assert response.context["counts"].total == 55
     assert response.context["counts"].breached == 5  # -8, -6, -4, -2 and 0 minutes left
 
@@ -194,4 +194,4 @@ def test_a_page_of_tasks_with_the_counts_over_all_of_them_and_the_live_fragment(
     assert 'data-page-title="(5 breached, 55 not acknowledged) Care team board' in fragment
     assert "<html" not in fragment and "task-filters" not in fragment
     cards = client.get(WORKLIST, {"partial": 1}).content.decode()
-    assert 'id="worklist-cards" data-live' in cards and cards.count('class="task-card"') == 20
+    assert 'id="worklist-cards" data-live' in cards and cards.count('class="task-card"') == 10
