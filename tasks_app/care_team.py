@@ -28,19 +28,36 @@ def shift_window_label(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
 
 
 class SlaState(enum.StrEnum):
-    ON_TIME = "on-time"
-    WARNING = "warning"
-    BREACHED = "breached"
+    """How much of a task's SLA is used (docs/screens.md, "Urgency first"): the same bands for a 30-minute CRITICAL
+    task and a 24-hour callback, so the colour says how close to its own deadline a task is, not how many minutes."""
+
+    ON_TIME = "on-time"  # under 50 % used
+    SOON = "soon"  # 50-75 % used
+    AT_RISK = "at-risk"  # over 75 % used (the SLA's warning)
+    BREACHED = "breached"  # 100 %
 
     @property
     def label(self) -> str:
-        return {"on-time": "On time", "warning": "Warning", "breached": "Breached"}[self.value]
+        return {"on-time": "On time", "soon": "Due soon", "at-risk": "At risk", "breached": "Breached"}[self.value]
 
 
-def sla_state(*, warning_at: dt.datetime, breach_at: dt.datetime, now: dt.datetime) -> SlaState:
+# The fraction of the SLA used at which a task is "due soon" and "at risk"; care_team.js reads the same numbers.
+SLA_SOON_FRACTION = 0.5
+SLA_AT_RISK_FRACTION = 0.75
+
+
+def sla_used_fraction(*, breach_at: dt.datetime, sla_minutes: int, now: dt.datetime) -> float:
+    """0 when the task was created, 1 at its breach (above 1 after it)."""
+    return 1 - (breach_at - now).total_seconds() / (sla_minutes * 60)
+
+
+def sla_state(*, breach_at: dt.datetime, sla_minutes: int, now: dt.datetime) -> SlaState:
     if now >= breach_at:
         return SlaState.BREACHED
-    return SlaState.WARNING if now >= warning_at else SlaState.ON_TIME
+    used = sla_used_fraction(breach_at=breach_at, sla_minutes=sla_minutes, now=now)
+    if used >= SLA_AT_RISK_FRACTION:
+        return SlaState.AT_RISK
+    return SlaState.SOON if used >= SLA_SOON_FRACTION else SlaState.ON_TIME
 
 
 def time_left_label(*, breach_at: dt.datetime, now: dt.datetime) -> str:

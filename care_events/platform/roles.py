@@ -69,7 +69,6 @@ ROLES: dict[str, tuple[str, ...]] = {
         "tasks_app.add_nurseshift",
         "tasks_app.change_nurseshift",
         "tasks_app.delete_nurseshift",
-        "care_events.view_handlerrun",
     ),
     # Runs the service: every permission of the product's apps and of user accounts.
     ADMINISTRATOR: ("care_events.*", "tasks_app.*", "notifications.*", "auth.*"),

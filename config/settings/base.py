@@ -115,6 +115,8 @@ USE_TZ = True
 # The zone the care team works in: admin shows shift times (and every other time) in it, and shifts typed in admin
 # are read in it. IANA name; validated at startup (tasks_app/apps.py).
 CARE_TEAM_TIME_ZONE = env("CARE_TEAM_TIME_ZONE", default="America/New_York")
+# How often the board and the worklist fetch their counts and rows in the background (docs/screens.md, "Live").
+CARE_TEAM_REFRESH_SECONDS = env.int("CARE_TEAM_REFRESH_SECONDS", default=15)
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

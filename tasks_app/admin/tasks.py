@@ -55,7 +55,7 @@ class EscalationTaskAdmin(ReadOnlyAdmin):
         if not task.is_open:
             return "—"
         now = timezone.now()
-        state = sla_state(warning_at=task.sla_warning_at, breach_at=task.sla_breach_at, now=now)
+        state = sla_state(breach_at=task.sla_breach_at, sla_minutes=task.sla_minutes, now=now)
         return format_html(
             '<span class="sla-badge" data-sla="{}">{}</span> {}',
             state.value,

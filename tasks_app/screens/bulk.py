@@ -22,7 +22,7 @@ from tasks_app.screens.task_actions import NurseChoiceField
 from tasks_app.selectors import nurse_list_with_workload
 from tasks_app.services.bulk import TaskOutcome, nurse_tasks_hand_over, tasks_acknowledge_each, tasks_reassign_each
 
-ROUND_ROBIN_CHOICE = "The next nurse on shift (round-robin)"
+ROUND_ROBIN_CHOICE = "The next nurse on shift whose turn it is"
 OVER_LIMIT_LABEL = "Yes, give them to her over her limit"
 RESULT_TEMPLATE = "admin/tasks_app/bulk_result.html"
 
@@ -55,7 +55,7 @@ class HandOverForm(forms.Form):
     to_nurse = NurseChoiceField(
         queryset=Nurse.objects.none(),
         required=False,
-        empty_label="The next nurses on shift (round-robin)",
+        empty_label="The next nurses on shift, each task to whoever's turn it is",
         label="Give her tasks to",
     )
 

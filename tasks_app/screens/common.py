@@ -96,10 +96,11 @@ def _age(born: dt.date, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def task_row(task: EscalationTask, *, user: Any, now: dt.datetime) -> TaskRow:
+def task_row(task: EscalationTask, *, user: Any, now: dt.datetime, with_answers: bool = True) -> TaskRow:
+    """`with_answers=False`: a list that does not show what the patient said (the board) need not load it."""
     patient = task.patient
     answers = []
-    if task.interaction is not None:
+    if with_answers and task.interaction_id is not None and task.interaction is not None:
         cause = task.source_key.removeprefix("response:") if task.source_key else None
         answers = [
             Answer(response=response, caused_task=str(response.pk) == cause)
@@ -108,7 +109,7 @@ def task_row(task: EscalationTask, *, user: Any, now: dt.datetime) -> TaskRow:
     assigned = task.status in (EscalationTask.Status.ASSIGNED, EscalationTask.Status.ACKNOWLEDGED)
     return TaskRow(
         task=task,
-        state=sla_state(warning_at=task.sla_warning_at, breach_at=task.sla_breach_at, now=now),
+        state=sla_state(breach_at=task.sla_breach_at, sla_minutes=task.sla_minutes, now=now),
         time_left=time_left_label(breach_at=task.sla_breach_at, now=now),
         patient_name=f"{patient.first_name} {patient.last_name}",
         patient_age=_age(patient.date_of_birth, care_team_time(now).date()),

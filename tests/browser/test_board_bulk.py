@@ -109,7 +109,7 @@ def test_assigning_over_a_nurses_limit_needs_her_charge_nurses_confirmation(
         "2 waiting: the 1 nurse of team default on shift is at their limit."
     )
     unassigned = page.locator("#unassigned")
-    unassigned.get_by_text("Select all 2").click()
+    unassigned.get_by_text("Select all shown").click()
     expect(unassigned.locator("[data-selected-count]")).to_have_text("2 selected")
     unassigned.get_by_label("Give the selected tasks to").select_option(label="Mary Seacole (on shift, 1 of 1 tasks)")
     unassigned.get_by_role("button", name="Assign selected").click()

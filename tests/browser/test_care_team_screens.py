@@ -33,7 +33,7 @@ def test_a_nurse_sees_what_the_patient_said_and_resolves_her_task(page: Page, li
     expect(cards).to_have_count(2)
     first = cards.first
     expect(first.locator(".patient-name")).to_have_text("Ada Moreno")
-    expect(first).to_have_attribute("data-sla", "warning")
+    expect(first).to_have_attribute("data-sla", "at-risk")
     expect(first.locator("tr.caused")).to_contain_text("My ankles are swollen")
     expect(first.locator(".summary")).to_contain_text("Short of breath since last night")
     expect(page.get_by_text("Someone Else")).to_have_count(0)
@@ -72,7 +72,7 @@ def test_a_charge_nurse_sees_the_board_by_time_to_breach_and_reassigns_a_task(pa
     expect(rows.nth(0)).to_have_attribute("data-sla", "breached")
     expect(rows.nth(0)).to_contain_text("Ada Moreno")
     expect(rows.nth(0).locator(".countdown")).to_contain_text("breached 12 min ago")
-    expect(rows.nth(1)).to_have_attribute("data-sla", "warning")
+    expect(rows.nth(1)).to_have_attribute("data-sla", "at-risk")
     expect(rows.nth(2)).to_contain_text("Grace Okafor")
     expect(page.locator("#unassigned")).to_contain_text("Henry Dubois")
     expect(page.locator("#on-shift")).to_contain_text("2 / 4")

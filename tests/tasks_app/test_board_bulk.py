@@ -56,7 +56,7 @@ def test_the_board_says_why_tasks_wait_per_care_team_and_offers_the_moves(charge
     assert "<strong>1 waiting</strong>: nobody of team north is on shift." in page
     assert "Select the unassigned task of Henry Dubois" in page  # every checkbox has a label
     assert '<label for="unassigned-nurse">Give the selected tasks to</label>' in page
-    assert "The next nurse on shift (round-robin)" in page
+    assert "The next nurse on shift whose turn it is" in page
     assert f'href="{hand_over_url(florence)}"' in page
 
 
