@@ -178,17 +178,18 @@ class EscalationTask(TimeStampedModel):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     reason_codes = ArrayField(models.CharField(max_length=50), default=list, blank=True)
-    action_type = models.CharField(max_length=30, choices=ActionType.choices)
-    sla_minutes = models.PositiveIntegerField()
+    action_type = models.CharField("action", max_length=30, choices=ActionType.choices)
+    sla_minutes = models.PositiveIntegerField("time allowed (minutes)")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     assigned_to = models.ForeignKey(Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks")
     assigned_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.TextField(blank=True)
+    resolution = models.TextField("what was done", blank=True)
     resolution_outcome = models.ForeignKey(
         "ResolutionOutcome",
+        verbose_name="outcome",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -196,6 +197,7 @@ class EscalationTask(TimeStampedModel):
         help_text="The structured outcome it was resolved with (reporting counts them).",
     )
     ack_code = models.CharField(
+        "acknowledgement code",
         max_length=8,
         blank=True,
         editable=False,
@@ -203,6 +205,7 @@ class EscalationTask(TimeStampedModel):
         "assignment, unique among her open tasks (tasks_app/services/acknowledgement.py).",
     )
     source_key = models.CharField(
+        "what created it",
         max_length=100,
         null=True,
         blank=True,
@@ -210,8 +213,8 @@ class EscalationTask(TimeStampedModel):
         editable=False,
         help_text="What created the task (a response, an unanswered check-in): one task per source.",
     )
-    sla_warning_at = models.DateTimeField(help_text="75 % of the SLA after creation.")
-    sla_breach_at = models.DateTimeField(help_text="100 % of the SLA after creation.")
+    sla_warning_at = models.DateTimeField("warning at", help_text="75 % of the SLA after creation.")
+    sla_breach_at = models.DateTimeField("due at", help_text="100 % of the SLA after creation.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from care_events.platform.bus.models import Event
 from tasks_app.care_team import care_team_time, care_team_zone
-from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
+from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift, ResolutionOutcome
 
 
 def nurse_for_user(*, user: User | AnonymousUser) -> Nurse | None:
@@ -127,6 +127,11 @@ def tasks_breached_between(*, since: dt.datetime, until: dt.datetime) -> QuerySe
         .select_related("patient", "assigned_to__user")
         .order_by("-sla_breach_at")
     )
+
+
+def resolution_outcomes_offered() -> QuerySet[ResolutionOutcome]:
+    """The outcomes a task may be resolved with now: the active ones, in their order."""
+    return ResolutionOutcome.objects.filter(is_active=True)
 
 
 def shifts_overlapping(*, starts: dt.datetime, ends: dt.datetime) -> QuerySet[NurseShift]:

@@ -187,3 +187,38 @@ def _upcoming(task: EscalationTask) -> list[TimelineEntry]:
         subject_id=task.pk, kind__in=list(words), fired_at=None, cancelled_at=None, failed_at=None
     ).order_by("due_at")
     return [TimelineEntry(at=timer.due_at, kind="due", text=words[timer.kind], upcoming=True) for timer in timers]
+
+
+def _when(at: dt.datetime, now: dt.datetime) -> str:
+    local = care_team_time(at)
+    return f"{local:%H:%M}" if local.date() == care_team_time(now).date() else f"{local:%a %-d %b at %H:%M}"
+
+
+def task_stale_words(*, task: EscalationTask, user: Any, now: dt.datetime) -> str:
+    """Why a link to `task` no longer leads to a task `user` can act on, in words and without PHI: "This task was
+    reassigned to Grace Liu at 19:52.", "This task was resolved by Grace Liu at 19:52.", or whose it is now."""
+    closed = {"RESOLVED": "task/resolved", "CANCELLED": "task/cancelled"}.get(task.status)
+    if closed is not None:
+        event = Event.objects.filter(name=closed, data__task_id=str(task.pk)).first()
+        at = event.created_at if event else (task.resolved_at or task.cancelled_at or now)
+        actor = get_user_model().objects.filter(pk=event.actor).first() if event and event.actor else None
+        by = f" by {actor.get_full_name() or actor.get_username()}" if actor else ""
+        return f"This task was {task.get_status_display().lower()}{by} at {_when(at, now)}."
+    holder = str(task.assigned_to) if task.assigned_to_id else None
+    mine = getattr(user, "nurse", None)
+    if mine is not None and mine.pk != task.assigned_to_id:
+        moved = (
+            Event.objects.filter(
+                name__in=("task/reassigned", "task/handed_back"),
+                data__task_id=str(task.pk),
+                data__from_nurse_id=mine.pk,
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if moved is not None:
+            to = f"reassigned to {holder}" if holder else "handed back to wait for a nurse on shift"
+            return f"This task was {to} at {_when(moved.created_at, now)}. It is no longer yours."
+    if holder:
+        return f"This task is held by {holder}; it is not one of yours."
+    return "This task is waiting for a nurse on shift; it is not one of yours."

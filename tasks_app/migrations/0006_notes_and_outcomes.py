@@ -85,5 +85,46 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('call_outcome', ''), _negated=True), models.Q(('text', ''), _negated=True), _connector='OR'), name='tasknote_says_something'), models.CheckConstraint(condition=models.Q(('call_outcome', ''), ('call_outcome__in', ['NO_ANSWER', 'LEFT_VOICEMAIL', 'SPOKE_WITH_PATIENT', 'SPOKE_WITH_CAREGIVER']), _connector='OR'), name='tasknote_outcome_valid')],
             },
         ),
+        # Words a nurse reads on the task's page (not "Sla minutes", "Source key").
+        migrations.AlterField(
+            model_name='escalationtask',
+            name='ack_code',
+            field=models.CharField(blank=True, editable=False, help_text='The code the assignee replies to her alert with to acknowledge it (ACK <code>): new at each assignment, unique among her open tasks (tasks_app/services/acknowledgement.py).', max_length=8, verbose_name='acknowledgement code'),
+        ),
+        migrations.AlterField(
+            model_name='escalationtask',
+            name='action_type',
+            field=models.CharField(choices=[('NURSE_CALLBACK_2H', 'Nurse callback within 2 h'), ('NURSE_CALLBACK_24H', 'Nurse callback within 24 h'), ('URGENT_HANDOFF', 'Urgent hand-off'), ('EMERGENCY_GUIDANCE', 'Emergency guidance given (follow-up)'), ('MEDICATION_REVIEW', 'Medication review'), ('SCHEDULE_FOLLOWUP', 'Schedule follow-up'), ('CALL_PATIENT_NO_ANSWER', 'Call patient: check-in not answered')], max_length=30, verbose_name='action'),
+        ),
+        migrations.AlterField(
+            model_name='escalationtask',
+            name='resolution',
+            field=models.TextField(blank=True, verbose_name='what was done'),
+        ),
+        migrations.AlterField(
+            model_name='escalationtask',
+            name='resolution_outcome',
+            field=models.ForeignKey(blank=True, help_text='The structured outcome it was resolved with (reporting counts them).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to='tasks_app.resolutionoutcome', verbose_name='outcome'),
+        ),
+        migrations.AlterField(
+            model_name='escalationtask',
+            name='sla_breach_at',
+            field=models.DateTimeField(help_text='100 % of the SLA after creation.', verbose_name='due at'),
+        ),
+        migrations.AlterField(
+            model_name='escalationtask',
+            name='sla_minutes',
+            field=models.PositiveIntegerField(verbose_name='time allowed (minutes)'),
+        ),
+        migrations.AlterField(
+            model_name='escalationtask',
+            name='sla_warning_at',
+            field=models.DateTimeField(help_text='75 % of the SLA after creation.', verbose_name='warning at'),
+        ),
+        migrations.AlterField(
+            model_name='escalationtask',
+            name='source_key',
+            field=models.CharField(blank=True, editable=False, help_text='What created the task (a response, an unanswered check-in): one task per source.', max_length=100, null=True, unique=True, verbose_name='what created it'),
+        ),
         migrations.RunPython(seed, migrations.RunPython.noop),
     ]
