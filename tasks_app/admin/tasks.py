@@ -104,7 +104,8 @@ class EscalationTaskAdmin(ReadOnlyAdmin):
             extra_context["links"] = _task_links(task)
             extra_context["history"] = task_holder_history(task_id=task.pk)
             extra_context["timeline"] = task_timeline(task=task)
-            extra_context["title"] = task_title(task)
+            # Admin's <title> and <h1> name the patient and the action, not "Task 23840582-… (HIGH, ACKNOWLEDGED)".
+            extra_context["title"], extra_context["subtitle"] = task_title(task), ""
             if task.is_open and request.user.has_perm("tasks_app.resolve_task"):
                 extra_context["note_form"] = NoteForm()
                 extra_context["note_draft_key"] = draft_key(request, task, NoteView.draft)
