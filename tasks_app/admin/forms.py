@@ -28,6 +28,10 @@ class NurseShiftForm(forms.ModelForm):
         for name, label in (("starts_at", "Starts"), ("ends_at", "Ends")):
             self.fields[name].label = f"{label} ({settings.CARE_TEAM_TIME_ZONE})"
             self.fields[name].help_text = ZONE_HELP.format(zone=settings.CARE_TEAM_TIME_ZONE)
+            # Admin's split widget shows "Date:" and "Time:" as bare text: each input is named for screen readers
+            # (and axe) by its own label, "Starts: date", "Starts: time".
+            for part, widget in zip(("date", "time"), getattr(self.fields[name].widget, "widgets", ()), strict=False):
+                widget.attrs["aria-label"] = f"{label}: {part}"
 
 
 class NurseShiftInlineFormSet(BaseInlineFormSet):
