@@ -41,6 +41,11 @@ class NurseShiftInlineFormSet(BaseInlineFormSet):
     overlap each other are only visible here, and without this check the second insert would fail there.
     """
 
+    def add_fields(self, form: forms.ModelForm, index: int | None) -> None:  # type: ignore[type-arg]
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:  # a bare box in the table's row: named for screen readers (and axe)
+            form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this shift"
+
     def clean(self) -> None:
         super().clean()
         windows = []
