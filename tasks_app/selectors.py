@@ -60,7 +60,11 @@ def task_list_for(*, user: User, status: str | None = None, priority: str | None
     """The tasks a user may see, newest first: all of them with `tasks_app.view_all_tasks` (charge nurses), else
     those assigned to her own nurse profile (none for a user without one). Another nurse's task is not in the
     queryset, so reading it is a 404 (no existence leak)."""
-    tasks = EscalationTask.objects.select_related("assigned_to__user", "patient").order_by("-created_at", "-pk")
+    tasks = (
+        EscalationTask.objects.select_related("assigned_to__user", "patient", "resolution_outcome")
+        .prefetch_related("notes__author")
+        .order_by("-created_at", "-pk")
+    )
     if not user.has_perm("tasks_app.view_all_tasks"):
         tasks = tasks.filter(assigned_to__user=user) if user.is_authenticated else tasks.none()
     if status:

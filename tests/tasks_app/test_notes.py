@@ -18,6 +18,7 @@ from tasks_app.models import EscalationTask, ResolutionOutcome, TaskNote
 from tasks_app.services.notes import task_note_add
 from tasks_app.services.tasks import TaskStateError, task_acknowledge, task_create, task_reassign, task_resolve
 from tasks_app.timeline import task_timeline
+from tests.api.conftest import client_for as api_client_for
 from tests.care_events.factories import EpisodeFactory
 from tests.helpers import drain, force_admin_login
 from tests.tasks_app.factories import assigned_task, nurse_with_login
@@ -186,3 +187,24 @@ def test_a_page_not_for_her_role_is_said_in_words_with_a_way_back(nurse):
     assert page.status_code == 403
     assert "This page is not open to your role" in words and "“Care team board” is not part of your role." in words
     assert 'href="/">Back to your tasks</a>' in words
+
+
+def test_the_api_resolves_with_an_outcome_and_shows_the_notes(nurse):
+    task = assigned_task(nurse)
+    task_note_add(task=task, author=nurse.user, call_outcome="SPOKE_WITH_PATIENT", text="Ankles better.")
+    client = api_client_for(nurse.user)
+
+    refused = client.post(f"/api/v1/tasks/{task.pk}/resolve/", {"outcome": "no-such-outcome"}, format="json")
+    assert refused.status_code == 400 and "outcome" in refused.content.decode()
+    empty = client.post(f"/api/v1/tasks/{task.pk}/resolve/", {}, format="json")
+    assert empty.status_code == 400 and "resolution" in empty.content.decode()
+    task.refresh_from_db()
+    assert task.status == "ASSIGNED"
+
+    resolved = client.post(f"/api/v1/tasks/{task.pk}/resolve/", {"outcome": "advice-given"}, format="json")
+    assert resolved.status_code == 200
+    body = resolved.json()
+    assert body["outcome"] == "advice-given" and body["resolution"] == ""
+    assert [(note["call_outcome"], note["text"], note["author"]) for note in body["notes"]] == [
+        ("SPOKE_WITH_PATIENT", "Ankles better.", "Florence Nightingale")
+    ]
