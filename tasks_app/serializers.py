@@ -34,6 +34,7 @@ class TaskNoteSerializer(serializers.ModelSerializer):
             "created_at": {"help_text": "UTC."},
             "call_outcome": {"help_text": "How the call went; empty: a note, not a call attempt."},
             "retry_at": {"help_text": "When the nurse means to call again (UTC), if she said."},
+            "text": {"help_text": "The nurse's note, if she wrote one."},
         }
 
 

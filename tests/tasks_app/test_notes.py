@@ -145,6 +145,8 @@ def test_the_task_page_shows_the_timeline_a_title_in_words_and_takes_a_note(nurs
     assert "<title>Ada Moreno: Nurse callback within 2 h" in page
     assert "What happened" in page and "Created by the patient&#x27;s answer “My ankles are swollen” (High)" in page
     assert str(task.pk) not in page.split("<title>")[1].split("</title>")[0]
+    crumbs = page.split('<div class="breadcrumbs">')[1].split("</div>")[0]
+    assert "Ada Moreno: Nurse callback within 2 h" in crumbs and str(task.pk)[:8] not in crumbs
 
     response = client.post(
         url("note", task), {"call_outcome": "NO_ANSWER", "retry_at": "20:30", "text": "", "next": url("change", task)}
