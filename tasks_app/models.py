@@ -178,16 +178,26 @@ class EscalationTask(TimeStampedModel):
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     reason_codes = ArrayField(models.CharField(max_length=50), default=list, blank=True)
-    action_type = models.CharField(max_length=30, choices=ActionType.choices)
-    sla_minutes = models.PositiveIntegerField()
+    action_type = models.CharField("action", max_length=30, choices=ActionType.choices)
+    sla_minutes = models.PositiveIntegerField("time allowed (minutes)")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     assigned_to = models.ForeignKey(Nurse, on_delete=models.PROTECT, null=True, blank=True, related_name="tasks")
     assigned_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.TextField(blank=True)
+    resolution = models.TextField("what was done", blank=True)
+    resolution_outcome = models.ForeignKey(
+        "ResolutionOutcome",
+        verbose_name="outcome",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        help_text="The structured outcome it was resolved with (reporting counts them).",
+    )
     ack_code = models.CharField(
+        "acknowledgement code",
         max_length=8,
         blank=True,
         editable=False,
@@ -195,6 +205,7 @@ class EscalationTask(TimeStampedModel):
         "assignment, unique among her open tasks (tasks_app/services/acknowledgement.py).",
     )
     source_key = models.CharField(
+        "what created it",
         max_length=100,
         null=True,
         blank=True,
@@ -202,8 +213,8 @@ class EscalationTask(TimeStampedModel):
         editable=False,
         help_text="What created the task (a response, an unanswered check-in): one task per source.",
     )
-    sla_warning_at = models.DateTimeField(help_text="75 % of the SLA after creation.")
-    sla_breach_at = models.DateTimeField(help_text="100 % of the SLA after creation.")
+    sla_warning_at = models.DateTimeField("warning at", help_text="75 % of the SLA after creation.")
+    sla_breach_at = models.DateTimeField("due at", help_text="100 % of the SLA after creation.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -269,3 +280,69 @@ class HandOverReason(models.TextChoices):
     NURSE_DEACTIVATED = "NURSE_DEACTIVATED", "Nurse deactivated"
     NOT_ACKNOWLEDGED = "NOT_ACKNOWLEDGED", "Not acknowledged"
     UNREACHABLE = "UNREACHABLE", "Nurse could not be reached"
+
+
+# --- What a nurse did: notes and call attempts on an open task, the outcome she resolved it with -----------------
+
+
+class ResolutionOutcome(models.Model):
+    """A structured outcome a task is resolved with ("Advice given", "Referred to ED"): the care team's list, kept in
+    admin (seeded by migration 0006), counted by reporting. Retired outcomes stay on the tasks that used them."""
+
+    code = models.SlugField(max_length=40, unique=True, help_text="Its name in the API and in reports.")
+    label = models.CharField(max_length=80, unique=True, help_text="What the nurse reads and ticks.")
+    is_active = models.BooleanField(default=True, help_text="Offered when resolving a task.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in the list (smallest first).")
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ResolutionPhrase(models.Model):
+    """A phrase nurses reuse in resolution notes ("Reviewed medication list with the patient."), kept in admin."""
+
+    text = models.CharField(max_length=200, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "text"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class CallOutcome(models.TextChoices):
+    NO_ANSWER = "NO_ANSWER", "No answer"
+    LEFT_VOICEMAIL = "LEFT_VOICEMAIL", "Left a voicemail"
+    SPOKE_WITH_PATIENT = "SPOKE_WITH_PATIENT", "Spoke with the patient"
+    SPOKE_WITH_CAREGIVER = "SPOKE_WITH_CAREGIVER", "Spoke with a caregiver"
+
+
+class TaskNote(models.Model):
+    """A note or a call attempt on a task, written while it is open without resolving it (tasks_app/services/
+    notes.py). Append-only: the task's timeline shows every one."""
+
+    task = models.ForeignKey(EscalationTask, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    call_outcome = models.CharField(
+        max_length=20, choices=CallOutcome.choices, blank=True, help_text="Empty: a note, not a call attempt."
+    )
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="When she means to call again.")
+    text = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["task", "created_at"], name="tasknote_task_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(call_outcome="") | ~Q(text=""), name="tasknote_says_something"),
+            models.CheckConstraint(
+                condition=Q(call_outcome="") | Q(call_outcome__in=CallOutcome.values), name="tasknote_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on task {self.task_id}"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from care_events.platform.bus.models import Event
 from tasks_app.care_team import care_team_time, care_team_zone
-from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift
+from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, NurseShift, ResolutionOutcome
 
 
 def nurse_for_user(*, user: User | AnonymousUser) -> Nurse | None:
@@ -60,7 +60,11 @@ def task_list_for(*, user: User, status: str | None = None, priority: str | None
     """The tasks a user may see, newest first: all of them with `tasks_app.view_all_tasks` (charge nurses), else
     those assigned to her own nurse profile (none for a user without one). Another nurse's task is not in the
     queryset, so reading it is a 404 (no existence leak)."""
-    tasks = EscalationTask.objects.select_related("assigned_to__user", "patient").order_by("-created_at", "-pk")
+    tasks = (
+        EscalationTask.objects.select_related("assigned_to__user", "patient", "resolution_outcome")
+        .prefetch_related("notes__author")
+        .order_by("-created_at", "-pk")
+    )
     if not user.has_perm("tasks_app.view_all_tasks"):
         tasks = tasks.filter(assigned_to__user=user) if user.is_authenticated else tasks.none()
     if status:
@@ -127,6 +131,11 @@ def tasks_breached_between(*, since: dt.datetime, until: dt.datetime) -> QuerySe
         .select_related("patient", "assigned_to__user")
         .order_by("-sla_breach_at")
     )
+
+
+def resolution_outcomes_offered() -> QuerySet[ResolutionOutcome]:
+    """The outcomes a task may be resolved with now: the active ones, in their order."""
+    return ResolutionOutcome.objects.filter(is_active=True)
 
 
 def shifts_overlapping(*, starts: dt.datetime, ends: dt.datetime) -> QuerySet[NurseShift]:

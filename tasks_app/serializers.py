@@ -5,7 +5,7 @@ from rest_framework import serializers
 from care_events.choices import Severity
 from care_events.models import Patient
 from care_events.platform.rest.serializers import ReasonCodeField, StrictSerializer, reason_codes_field
-from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
+from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, ResolutionOutcome, TaskNote, TaskStatus
 
 
 class TaskPatientSerializer(serializers.ModelSerializer):
@@ -21,6 +21,23 @@ class TaskPatientSerializer(serializers.ModelSerializer):
         }
 
 
+class TaskNoteSerializer(serializers.ModelSerializer):
+    """A note or a call attempt on the task (the task page's *Note a call or add a note*)."""
+
+    author = serializers.CharField(source="author.get_full_name", read_only=True, help_text="Who wrote it.")
+
+    class Meta:
+        model = TaskNote
+        fields = ["created_at", "author", "call_outcome", "retry_at", "text"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "created_at": {"help_text": "UTC."},
+            "call_outcome": {"help_text": "How the call went; empty: a note, not a call attempt."},
+            "retry_at": {"help_text": "When the nurse means to call again (UTC), if she said."},
+            "text": {"help_text": "The nurse's note, if she wrote one."},
+        }
+
+
 class TaskSerializer(serializers.ModelSerializer):
     episode_id = serializers.UUIDField(read_only=True, help_text="The episode's UUID.")
     interaction_id = serializers.UUIDField(
@@ -30,6 +47,14 @@ class TaskSerializer(serializers.ModelSerializer):
     assigned_to = serializers.IntegerField(
         source="assigned_to_id", read_only=True, allow_null=True, help_text="The assignee nurse's id; null while OPEN."
     )
+    outcome = serializers.SlugRelatedField(
+        source="resolution_outcome",
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text="The structured outcome it was resolved with (e.g. advice-given, referred-to-ed); null if none.",
+    )
+    notes = TaskNoteSerializer(many=True, read_only=True, help_text="Notes and call attempts, oldest first.")
 
     class Meta:
         model = EscalationTask
@@ -52,6 +77,8 @@ class TaskSerializer(serializers.ModelSerializer):
             "resolved_at",
             "cancelled_at",
             "resolution",
+            "outcome",
+            "notes",
             "created_at",
             "updated_at",
         ]
@@ -106,7 +133,22 @@ class HandoffSerializer(StrictSerializer):
 
 
 class ResolveSerializer(StrictSerializer):
-    resolution = serializers.CharField(max_length=2000, help_text="What was done (e.g. called, advised, referred).")
+    resolution = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What was done (e.g. called, advised, referred). Optional with an `outcome`.",
+    )
+    outcome = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=ResolutionOutcome.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A structured outcome's code (admin's *Resolution outcomes*: advice-given, medication-change, "
+        "appointment-made, referred-to-ed, readmitted, no-action-needed). Give it, a `resolution`, or both.",
+    )
 
 
 class CancelSerializer(StrictSerializer):

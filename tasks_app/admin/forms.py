@@ -28,6 +28,10 @@ class NurseShiftForm(forms.ModelForm):
         for name, label in (("starts_at", "Starts"), ("ends_at", "Ends")):
             self.fields[name].label = f"{label} ({settings.CARE_TEAM_TIME_ZONE})"
             self.fields[name].help_text = ZONE_HELP.format(zone=settings.CARE_TEAM_TIME_ZONE)
+            # Admin's split widget shows "Date:" and "Time:" as bare text: each input is named for screen readers
+            # (and axe) by its own label, "Starts: date", "Starts: time".
+            for part, widget in zip(("date", "time"), getattr(self.fields[name].widget, "widgets", ()), strict=False):
+                widget.attrs["aria-label"] = f"{label}: {part}"
 
 
 class NurseShiftInlineFormSet(BaseInlineFormSet):
@@ -36,6 +40,11 @@ class NurseShiftInlineFormSet(BaseInlineFormSet):
     Each form's own validation checks the database (the model's exclusion constraint); two new rows that
     overlap each other are only visible here, and without this check the second insert would fail there.
     """
+
+    def add_fields(self, form: forms.ModelForm, index: int | None) -> None:  # type: ignore[type-arg]
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:  # a bare box in the table's row: named for screen readers (and axe)
+            form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this shift"
 
     def clean(self) -> None:
         super().clean()

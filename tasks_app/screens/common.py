@@ -29,7 +29,8 @@ class CareTeamView(AuditedScreen, TemplateView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(self.permission):
-            raise PermissionDenied
+            # Said on the 403 page (tasks_app/templates/403.html), with a way back.
+            raise PermissionDenied(f"“{self.title}” is not part of your role." if self.title else "")
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

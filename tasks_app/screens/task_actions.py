@@ -1,25 +1,30 @@
 """The task actions: acknowledge, resolve, reassign, cancel. A page that shows the task and asks to confirm, then the
 task service, which records the event, cancels or keeps the SLA timers and notifies; admin's log records the move."""
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from tasks_app.models import EscalationTask, Nurse
+from tasks_app.care_team import care_team_time, care_team_zone
+from tasks_app.models import CallOutcome, EscalationTask, Nurse, ResolutionOutcome, ResolutionPhrase
 from tasks_app.screens.common import CareTeamView, task_row
 from tasks_app.selectors import (
     acting_nurse_for,
     nurse_list_with_workload,
+    resolution_outcomes_offered,
     task_holder_history,
     tasks_visible_in_admin,
 )
 from tasks_app.services.bulk import reassignment_words
+from tasks_app.services.notes import task_note_add
 from tasks_app.services.tasks import (
     OverLimitError,
     TaskStateError,
@@ -28,6 +33,7 @@ from tasks_app.services.tasks import (
     task_reassign,
     task_resolve,
 )
+from tasks_app.timeline import task_stale_words
 
 
 class AcknowledgeForm(forms.Form):
@@ -35,12 +41,62 @@ class AcknowledgeForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
+    outcome = forms.ModelChoiceField(
+        queryset=ResolutionOutcome.objects.none(),
+        required=False,
+        widget=forms.RadioSelect,
+        empty_label=None,
+        label="Outcome",
+        help_text="What came of it (reporting counts these).",
+    )
     note = forms.CharField(
         label="What did you do?",
+        required=False,
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="Kept on the task, e.g. “Called the patient; diuretic dose adjusted with the cardiologist.”",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "data-draft": "resolve"}),
+        help_text="Kept on the task, e.g. “Called the patient; diuretic dose adjusted with the cardiologist.” "
+        "Optional when you choose an outcome.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].queryset = resolution_outcomes_offered()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("outcome") and not (data.get("note") or "").strip():
+            raise forms.ValidationError("Choose an outcome or write what you did.")
+        return data
+
+
+class NoteForm(forms.Form):
+    call_outcome = forms.ChoiceField(
+        choices=[("", "No call: a note"), *CallOutcome.choices],
+        required=False,
+        widget=forms.RadioSelect,
+        label="Did you call the patient?",
+    )
+    retry_at = forms.TimeField(
+        required=False,
+        label="Call again at",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="Optional, today in the care team's time zone (tomorrow if the time has passed).",
+    )
+    text = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60, "data-draft": "note"}),
+        help_text="E.g. “No answer, voicemail left; will try again.”",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("call_outcome") and not (data.get("text") or "").strip():
+            raise forms.ValidationError("Write a note or choose how the call went.")
+        if data.get("retry_at") and not data.get("call_outcome"):
+            self.add_error("retry_at", "A time to call again belongs to a call: choose how the call went.")
+        return data
 
 
 class CancelForm(forms.Form):
@@ -92,12 +148,27 @@ class TaskActionView(CareTeamView):
     verb = ""
     button = ""
     danger = False
+    draft = ""  # the name of the form's draft in the browser (task_page.js), for a form with free text
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except StaleLink as stale:
+            assert self.model_admin is not None
+            return stale_link_response(request, task=stale.task, model_admin=self.model_admin)
 
     def get_task(self) -> EscalationTask:
+        """The task, if the user reaches it; one she does not (since reassigned, not hers) is StaleLink, said in
+        words; one that does not exist is a 404."""
         visible = tasks_visible_in_admin(user=self.request.user).select_related(
             "patient", "episode", "interaction", "assigned_to__user"
         )
-        return get_object_or_404(visible.prefetch_related("interaction__responses"), pk=self.kwargs["task_id"])
+        task = visible.prefetch_related("interaction__responses").filter(pk=self.kwargs["task_id"]).first()
+        if task is None:
+            raise StaleLink(
+                get_object_or_404(EscalationTask.objects.select_related("assigned_to__user"), pk=self.kwargs["task_id"])
+            )
+        return task
 
     def next_url(self) -> str:
         candidate = self.request.POST.get("next") or self.request.GET.get("next") or ""
@@ -108,7 +179,7 @@ class TaskActionView(CareTeamView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         task = self.get_task()
         if not task.is_open:
-            messages.warning(request, f"This task is {task.get_status_display().lower()} already.")
+            messages.warning(request, task_stale_words(task=task, user=request.user, now=timezone.now()))
             return redirect(self.next_url())
         return self.render_to_response(self.get_context_data(task=task, form=self.make_form(None)))
 
@@ -124,8 +195,9 @@ class TaskActionView(CareTeamView):
             else:
                 assert self.model_admin is not None
                 self.model_admin.log_change(request, task, message)
-                # Without the patient's name: messages may travel in a cookie.
-                messages.success(request, message)
+                # Without the patient's name: messages may travel in a cookie. The tag tells the page's script
+                # the draft of this form was saved, so it is dropped from the browser (tasks_app/.../task_page.js).
+                messages.success(request, message, extra_tags=f"draft-saved {draft_key(request, task, self.draft)}")
                 return HttpResponseRedirect(self.next_url())
         return self.render_to_response(self.get_context_data(task=task, form=form), status=400)
 
@@ -145,6 +217,7 @@ class TaskActionView(CareTeamView):
             button=self.button,
             danger=self.danger,
             next=self.next_url(),
+            draft_key=draft_key(self.request, task, self.draft) if self.draft else "",
             **kwargs,
         )
 
@@ -171,17 +244,39 @@ class AcknowledgeView(TaskActionView):
 class ResolveView(TaskActionView):
     permission = "tasks_app.resolve_task"
     form_class = ResolveForm
-    verb, button = "Resolve", "Resolve the task"
+    verb, button, draft = "Resolve", "Resolve the task", "resolve"
 
     def perform(self, task: EscalationTask, data: dict[str, Any]) -> str:
-        task_resolve(task=task, resolution=data["note"], actor=self.request.user)
-        return "Resolved with a note."
+        outcome = data.get("outcome")
+        task_resolve(task=task, resolution=data["note"], outcome=outcome, actor=self.request.user)
+        return f"Resolved: {outcome}." if outcome else "Resolved with a note."
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(phrases=list(ResolutionPhrase.objects.all()), **kwargs)
+
+
+class NoteView(TaskActionView):
+    """A note or a call attempt on an open task, which stays open (a nurse who may resolve it may note it)."""
+
+    permission = "tasks_app.resolve_task"
+    form_class = NoteForm
+    verb, button, draft = "Add a note to", "Add to the task", "note"
+
+    def perform(self, task: EscalationTask, data: dict[str, Any]) -> str:
+        note = task_note_add(
+            task=task,
+            author=self.request.user,  # type: ignore[arg-type]
+            text=data["text"],
+            call_outcome=data["call_outcome"],
+            retry_at=retry_at_from(data.get("retry_at"), now=timezone.now()),
+        )
+        return f"Call noted: {note.get_call_outcome_display().lower()}." if note.call_outcome else "Note added."
 
 
 class CancelView(TaskActionView):
     permission = "tasks_app.cancel_task"
     form_class = CancelForm
-    verb, button, danger = "Cancel", "Cancel the task: no action needed", True
+    verb, button, danger, draft = "Cancel", "Cancel the task: no action needed", True, "cancel"
 
     def perform(self, task: EscalationTask, data: dict[str, Any]) -> str:
         task_cancel(task=task, reason=data["reason"], actor=self.request.user)
@@ -211,3 +306,36 @@ class ReassignView(TaskActionView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(history=task_holder_history(task_id=kwargs["task"].pk), **kwargs)
+
+
+def retry_at_from(time: dt.time | None, *, now: dt.datetime) -> dt.datetime | None:
+    """A time of day typed in the care team's zone: the next such moment (today, or tomorrow once it has passed)."""
+    if time is None:
+        return None
+    today = care_team_time(now).date()
+    at = dt.datetime.combine(today, time, tzinfo=care_team_zone())
+    return at if at > now else at + dt.timedelta(days=1)
+
+
+def draft_key(request: HttpRequest, task: EscalationTask, form: str) -> str:
+    """The name a form's draft is kept under in the browser: per user, task and form, so a shared ward PC never
+    offers one nurse's draft to another."""
+    return f"draft-{request.user.pk}-{task.pk}-{form}"
+
+
+class StaleLink(Exception):
+    """The task exists, but not for this user any more (reassigned, not hers): the page says so."""
+
+    def __init__(self, task: EscalationTask) -> None:
+        super().__init__(str(task.pk))
+        self.task = task
+
+
+def stale_link_response(request: HttpRequest, *, task: EscalationTask, model_admin: Any) -> HttpResponse:
+    """A link to a task the user no longer reaches, explained in words without PHI, with a way back (403)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "This task is not yours now",
+        "words": task_stale_words(task=task, user=request.user, now=timezone.now()),
+    }
+    return TemplateResponse(request, "admin/tasks_app/task_stale.html", context, status=403)

@@ -12,8 +12,8 @@ from care_events.models import AgentInteraction, Episode
 from care_events.platform.bus.dispatch import Actor, actor_id, emit
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timers_cancel
-from care_events.platform.errors import ConflictError
-from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, TaskStatus
+from care_events.platform.errors import ApplicationError, ConflictError
+from tasks_app.models import ActionType, EscalationTask, Nurse, Priority, ResolutionOutcome, TaskStatus
 from tasks_app.services.acknowledgement import ACK_TIMERS, ack_timers_cancel
 from tasks_app.services.assignment import nurse_unavailable_reason, task_assign, task_hand_over
 from tasks_app.services.nurses import care_team_for
@@ -120,11 +120,25 @@ def task_acknowledge(*, task: EscalationTask, nurse: Nurse | None, actor: Actor 
 
 
 @transaction.atomic
-def task_resolve(*, task: EscalationTask, resolution: str, actor: Actor = None) -> EscalationTask:
-    """The nurse acted: the open task is RESOLVED with what was done."""
-    return _close(
+def task_resolve(
+    *, task: EscalationTask, resolution: str = "", outcome: ResolutionOutcome | None = None, actor: Actor = None
+) -> EscalationTask:
+    """The nurse acted: the open task is RESOLVED with what was done, a structured `outcome` (reporting counts them),
+    free text, or both; one of the two at least."""
+    resolution = resolution.strip()
+    if outcome is None and not resolution:
+        raise ApplicationError(
+            "Choose an outcome or write what was done.", fields={"resolution": ["Choose an outcome or write a note."]}
+        )
+    if outcome is not None and not outcome.is_active:
+        raise ApplicationError("This outcome is no longer offered.", fields={"outcome": ["No longer offered."]})
+    task = _close(
         task, status=EscalationTask.Status.RESOLVED, resolution=resolution, event_name="task/resolved", actor=actor
     )
+    if outcome is not None:
+        task.resolution_outcome = outcome
+        task.save(update_fields=["resolution_outcome", "updated_at"])
+    return task
 
 
 @transaction.atomic

@@ -95,12 +95,15 @@ def test_a_nurse_cannot_open_or_act_on_another_nurses_task(nurse, other_nurse):
     theirs = assigned_task(other_nurse)
     client = client_for(nurse.user)
 
-    for action in ("acknowledge", "resolve"):
-        assert client.get(action_url(action, theirs)).status_code == 404
-    assert client.post(action_url("resolve", theirs), {"note": "done"}).status_code == 404
-    # Admin's own page of the task does not show it either (admin redirects "does not exist" to its home).
+    # Each page says, in words and without the patient, that the task is not hers (a stale link explains itself).
+    for action in ("acknowledge", "resolve", "note"):
+        page = client.get(action_url(action, theirs))
+        assert page.status_code == 403 and "This task is held by Mary Seacole" in page.content.decode()
+        assert "Moreno" not in page.content.decode()
+    assert client.post(action_url("resolve", theirs), {"note": "done"}).status_code == 403
     change = client.get(reverse("admin:tasks_app_escalationtask_change", args=[theirs.pk]))
-    assert change.status_code == 302 and "Moreno" not in change.content.decode()
+    assert change.status_code == 403 and "Moreno" not in change.content.decode()
+    assert "not one of yours" in change.content.decode()
     assert "Moreno" not in client.get(reverse("admin:tasks_app_escalationtask_changelist")).content.decode()
     theirs.refresh_from_db()
     assert theirs.status == "ASSIGNED"
@@ -177,13 +180,13 @@ def test_resolving_needs_a_note_and_a_closed_task_is_said_so(nurse):
     client = client_for(nurse.user)
 
     response = client.post(action_url("resolve", task), {"note": ""})
-    assert response.status_code == 400 and "This field is required." in response.content.decode()
+    assert response.status_code == 400 and "Choose an outcome or write what you did." in response.content.decode()
     task.refresh_from_db()
     assert task.status == "ASSIGNED"
 
     client.post(action_url("resolve", task), {"note": "Called."})
     again = client.get(action_url("resolve", task), follow=True)
-    assert "This task is resolved already." in again.content.decode()
+    assert f"This task was resolved by {nurse} at " in again.content.decode()
     refused = client.post(action_url("resolve", task), {"note": "twice"})
     assert refused.status_code == 400 and "The task is resolved already." in refused.content.decode()
     assert event_names().count("task/resolved") == 1

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('care_events', '0015_timer_ack_kinds'),
-        ('tasks_app', '0005_task_ack_code'),
+        ('tasks_app', '0006_notes_and_outcomes'),
     ]
 
     operations = [
