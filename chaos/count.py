@@ -90,7 +90,7 @@ def missing(stream: Stream) -> list[str]:
 
     sent = NotificationLog.objects.filter(sent_at__isnull=False)
     # A warning that reached its breach, or a stage of a task closed meanwhile, is given up by design.
-    given_up = NotificationLog.objects.filter(
+    dropped = NotificationLog.objects.filter(
         status="CANCELLED", error_code__in=[GiveUpReason.BREACH_DUE, GiveUpReason.TASK_CLOSED]
     )
     problems = []
@@ -119,7 +119,7 @@ def missing(stream: Stream) -> list[str]:
     for kind, subject in Timer.objects.filter(
         kind__in=["SLA_WARNING", "SLA_BREACH"], fired_at__isnull=False
     ).values_list("kind", "subject_id"):
-        if not (sent | given_up).filter(type=kind, task_id=subject).exists():
+        if not (sent | dropped).filter(type=kind, task_id=subject).exists():
             problems.append(f"task {subject}: {kind} fired, no message sent")
     # Every other task (call tasks for unanswered check-ins, the SLA tasks) is assigned and its nurse told.
     for task in EscalationTask.objects.exclude(pk__in=notified).values_list("pk", flat=True):

@@ -22,6 +22,7 @@ from care_events.message_serializers import (
     message_cursor,
 )
 from care_events.models import AgentInteraction
+from care_events.platform.api_clients.idempotency import idempotent
 from care_events.platform.rest.lookup import require_in_reach
 from care_events.selectors import (
     episode_interactions,
@@ -103,6 +104,7 @@ class PatientMessageHandledApi(APIView):
         request=None,
         responses={200: PatientMessageSerializer},
     )
+    @idempotent
     def post(self, request: Request, pk: uuid.UUID) -> Response:
         message = get_object_or_404(patient_message_list_for(user=request.user), pk=pk)
         message = patient_message_handle(message_id=message.pk)

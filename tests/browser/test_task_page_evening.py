@@ -22,7 +22,9 @@ from tests.browser.accessibility import axe_violations
 from tests.browser.login import admin_login
 from tests.tasks_app.factories import PASSWORD, NurseShiftFactory, assigned_task, nurse_with_login
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the resolution outcomes and phrases are rows a data migration seeds, which an earlier
+# transactional test's flush would have taken away.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PHONES = ({"width": 360, "height": 740}, {"width": 390, "height": 844})
 DESKTOP = {"width": 1366, "height": 900}

@@ -94,8 +94,11 @@ def test_alerts_about_resolved_tasks_and_warnings_past_their_breach_are_not_sent
     }
     warning.refresh_from_db()
     assert (warning.status, warning.error_code) == ("CANCELLED", "breach_due")
-    # The open task's own alerts still went out once Twilio answered.
-    assert NotificationLog.objects.filter(task=watched, type="SLA_BREACH", status="SENT").exists()
+    # The open task's breach alert still went out once Twilio answered, by whichever channel of its chain
+    # got there first (the other copies are given up as delivered_elsewhere).
+    assert NotificationLog.objects.filter(
+        task=watched, type="SLA_BREACH", status__in=["SENT", "DELIVERED", "READ"]
+    ).exists()
 
 
 def test_an_alert_delivered_by_email_during_an_sms_outage_is_not_sent_by_sms_after_it(twilio):
