@@ -106,6 +106,7 @@ def test_the_push_workers_soft_time_limit_ends_a_dripping_push(push_worker, serv
     elapsed = time.monotonic() - started
 
     assert row.attempts == 1
-    assert elapsed < 3 + 4, (elapsed, push_worker.logs())  # the soft limit, not the push's 60 s deadline
+    # The 3 s soft limit, not the push's 60 s deadline (the margin is for a loaded CI machine: about 3.2 s here).
+    assert elapsed < 20, (elapsed, push_worker.logs())
     assert "SoftTimeLimitExceeded" in push_worker.logs()
     wait_until(lambda: "cut off" in server.hits, timeout=10, what="the endpoint's connection to be cut")
