@@ -1,4 +1,10 @@
+import time
+from collections.abc import Iterator
+
 import pytest
+from django.core.management.base import CommandError
+from django.db import OperationalError
+from django.test import TransactionTestCase
 from rest_framework.test import APIClient
 
 from tests.helpers import admin_login
@@ -14,6 +20,27 @@ def api_client() -> APIClient:
 def admin_client(client, admin_user):
     """pytest-django's `admin_client`, logged in as a person is: password, then a TOTP code (admin requires one)."""
     return admin_login(client, admin_user)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_tried_again_after_a_deadlock() -> Iterator[None]:
+    """A `transaction=True` test ends with a flush, one TRUNCATE taking every table's lock in turn, while the
+    session's workers (they outlive tests) may still be finishing a query that holds one table and wants another:
+    PostgreSQL then picks one of the two as a deadlock's victim, sometimes the flush. The flush is tried again."""
+    teardown = TransactionTestCase._fixture_teardown
+
+    def tried_again(self: TransactionTestCase) -> None:
+        for attempt in range(3):
+            try:
+                return teardown(self)
+            except CommandError as error:
+                if attempt == 2 or not isinstance(error.__cause__, OperationalError):
+                    raise
+                time.sleep(0.5)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", tried_again)
+        yield
 
 
 @pytest.fixture(scope="session")
