@@ -57,6 +57,8 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list[Any]]
+    # The episodes whose patients the rows name (the audit trail records them); empty: the rows name nobody.
+    episode_ids: list[Any] = dataclasses.field(default_factory=list)
 
 
 def _fetch(sql: str, params: dict[str, Any]) -> list[list[Any]]:
@@ -166,7 +168,7 @@ def tcm_weekly(filters: ReportFilters, now: dt.datetime) -> Table:
 def tcm_missed(filters: ReportFilters, now: dt.datetime) -> Table:
     rows = _fetch(
         _discharges_sql("""
-        SELECT p.first_name || ' ' || p.last_name, p.mrn, d.facility, d.discharged_at, d.deadline, d.first_contact
+        SELECT p.first_name || ' ' || p.last_name, p.mrn, d.facility, d.discharged_at, d.deadline, d.first_contact, d.id
         FROM decided d JOIN care_events_patient p ON p.id = d.patient_id
         WHERE NOT d.in_time ORDER BY d.discharged_at
         """),
@@ -176,7 +178,8 @@ def tcm_missed(filters: ReportFilters, now: dt.datetime) -> Table:
         key="tcm-missed",
         title="Patients not reached within 2 business days",
         columns=["Patient", "MRN", "Facility", "Discharged", "Deadline", "First contact"],
-        rows=rows,
+        rows=[row[:-1] for row in rows],
+        episode_ids=[row[-1] for row in rows],
     )
 
 
