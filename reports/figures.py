@@ -79,7 +79,8 @@ def _share(part: int, whole: int) -> float | None:
 
 # Every discharge of the window with its deadline (the facility calendar's, passed in as arrays) and its first
 # interactive contact after discharge: a graded answer to the agent, an answered outreach attempt, or a nurse's call
-# that reached the patient or a caregiver. Each lookup is one episode's rows through a foreign-key index.
+# that reached the patient or a caregiver. Set-based (one join per kind of contact, then the earliest per episode):
+# a subquery per discharge took seconds at a year (bench/reports.py).
 _DISCHARGES = """
 WITH calendar(facility, day, deadline) AS (
     SELECT * FROM unnest(
@@ -95,20 +96,26 @@ discharges AS (
       AND (%(team)s::text IS NULL OR COALESCE(teams.team, %(default_team)s) = %(team)s::text)
       AND (%(facility)s::text IS NULL OR e.facility = %(facility)s::text)
 ),
+reached(episode_id, at) AS (
+    SELECT i.episode_id, r.received_at FROM discharges d
+        JOIN care_events_agentinteraction i ON i.episode_id = d.id
+        JOIN care_events_interactionresponse r ON r.interaction_id = i.id
+        WHERE r.received_at >= d.discharged_at
+    UNION ALL
+    SELECT p.episode_id, a.answered_at FROM discharges d
+        JOIN care_events_outreachplan p ON p.episode_id = d.id
+        JOIN care_events_outreachattempt a ON a.plan_id = p.id
+        WHERE a.answered_at >= d.discharged_at
+    UNION ALL
+    SELECT t.episode_id, n.created_at FROM discharges d
+        JOIN tasks_app_escalationtask t ON t.episode_id = d.id
+        JOIN tasks_app_tasknote n ON n.task_id = t.id
+        WHERE n.call_outcome = ANY(%(reached_outcomes)s::text[]) AND n.created_at >= d.discharged_at
+),
 contacts AS (
-    SELECT d.*, calendar.deadline, LEAST(
-        (SELECT min(r.received_at) FROM care_events_agentinteraction i
-            JOIN care_events_interactionresponse r ON r.interaction_id = i.id
-            WHERE i.episode_id = d.id AND r.received_at >= d.discharged_at),
-        (SELECT min(a.answered_at) FROM care_events_outreachplan p
-            JOIN care_events_outreachattempt a ON a.plan_id = p.id
-            WHERE p.episode_id = d.id AND a.answered_at >= d.discharged_at),
-        (SELECT min(n.created_at) FROM tasks_app_escalationtask t
-            JOIN tasks_app_tasknote n ON n.task_id = t.id
-            WHERE t.episode_id = d.id AND n.call_outcome = ANY(%(reached_outcomes)s::text[])
-              AND n.created_at >= d.discharged_at)
-    ) AS first_contact
+    SELECT d.*, calendar.deadline, first.at AS first_contact
     FROM discharges d JOIN calendar ON calendar.facility = d.facility AND calendar.day = d.day
+    LEFT JOIN (SELECT episode_id, min(at) AS at FROM reached GROUP BY 1) first ON first.episode_id = d.id
 ),
 decided AS (
     -- A discharge counts once its deadline has passed or it was reached; until then it is pending.
