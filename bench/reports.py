@@ -76,15 +76,16 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     _prepare(discharges=args.discharges, days=args.days, reseed=args.reseed)
 
-    from django.contrib import admin
     from django.contrib.auth import get_user_model
-    from django.test import RequestFactory
+    from django.test import Client
     from django.utils import timezone
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from care_events.models import Episode
+    from care_events.platform.roles import CHARGE_NURSE, role_group
     from reports import figures
     from reports.figures import ReportFilters
-    from reports.views import ReportsView
     from tasks_app.care_team import care_team_time
     from tasks_app.models import EscalationTask
 
@@ -97,9 +98,8 @@ def main() -> int:
         flush=True,
     )
     functions = [
-        figures.tcm_weekly,
+        figures.tcm_and_first_contact_weekly,
         figures.tcm_missed,
-        figures.first_contact_weekly,
         figures.sla_compliance_weekly,
         figures.breaches_by_hour,
         figures.breaches_by_shift,
@@ -113,25 +113,27 @@ def main() -> int:
     for function in functions:
         times = _timed(args.runs, lambda f=function: f(year, now))
         slowest_plot = max(slowest_plot, max(times))
-        print(f"  {function.__name__:<26} median {statistics.median(times):7.1f} ms   max {max(times):7.1f} ms")
+        print(f"  {function.__name__:<30} median {statistics.median(times):7.1f} ms   max {max(times):7.1f} ms")
 
-    user = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
-        "reports-bench", password=None
-    )
-    view = ReportsView.as_view(model_admin=admin.site.get_model_admin(EscalationTask))
+    # Through the whole stack, as a browser: a charge nurse's session with its second factor verified.
+    user, _ = get_user_model().objects.get_or_create(username="reports-bench", defaults={"is_staff": True})
+    user.groups.add(role_group(CHARGE_NURSE))
+    device = TOTPDevice.objects.filter(user=user).first() or TOTPDevice.objects.create(user=user, name="bench")
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     query = {"start": year.first_day.isoformat(), "end": year.last_day.isoformat()}
 
     def render() -> None:
-        request = RequestFactory().get("/admin/reports/", query)
-        request.user = user
-        response = view(request)
-        response.render()
+        response = client.get("/admin/reports/", query)
         assert response.status_code == 200, response.status_code
 
     times = _timed(args.runs, render)
-    print(f"  {'the whole page (a year)':<26} median {statistics.median(times):7.1f} ms   max {max(times):7.1f} ms")
+    print(f"  {'the whole page (a year)':<30} median {statistics.median(times):7.1f} ms   max {max(times):7.1f} ms")
     print(f"slowest plot {slowest_plot:.0f} ms: {'under' if slowest_plot < 1000 else 'OVER'} 1 s", flush=True)
-    return 0
+    return 0 if slowest_plot < 1000 else 1  # the promise, asserted here rather than in a timed test
 
 
 if __name__ == "__main__":

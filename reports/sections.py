@@ -10,11 +10,23 @@ from reports import figures
 from reports.charts import Chart, bar_chart
 from reports.figures import ReportFilters, Table
 
+# The patients not reached in time the page lists (the most recent first); every one is in the CSV.
+MISSED_SHOWN = 100
+
 
 @dataclasses.dataclass
 class Section:
     table: Table
     chart: Chart | None = None
+    shown: int | None = None  # the rows the page shows, when not all (the CSV has all)
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        return self.table.rows if self.shown is None else self.table.rows[: self.shown]
+
+    @property
+    def hidden(self) -> int:
+        return len(self.table.rows) - len(self.rows)
 
 
 @dataclasses.dataclass
@@ -28,10 +40,10 @@ class Report:
         return next((section.table for section in sections if section.table.key == key), None)
 
     @property
-    def missed(self) -> Table:
-        table = self.table("tcm-missed")
-        assert table is not None
-        return table
+    def missed_shown(self) -> list[Any]:
+        """The episodes of the patients the page names (the audit trail records them)."""
+        section = next(section for section in self.sections if section.table.key == "tcm-missed")
+        return section.table.episode_ids[: len(section.rows)]
 
 
 def _column(table: Table, index: int) -> list[Any]:
@@ -103,11 +115,10 @@ def _response_times(table: Table) -> Chart:
 
 
 def report(filters: ReportFilters, now: dt.datetime) -> Report:
-    tcm = figures.tcm_weekly(filters, now)
-    first = figures.first_contact_weekly(filters, now)
+    tcm, first = figures.tcm_and_first_contact_weekly(filters, now)
     sla = figures.sla_compliance_weekly(filters, now)
     by_hour = figures.breaches_by_hour(filters, now)
-    by_shift = figures.breaches_by_shift(filters, now)
+    by_shift = figures.breaches_by_shift(filters, now, by_hour=by_hour)
     by_team = figures.response_times_by_team(filters, now)
     actions = figures.escalations_by_action(filters, now)
     outcomes = figures.escalations_by_outcome(filters, now)
@@ -115,7 +126,7 @@ def report(filters: ReportFilters, now: dt.datetime) -> Report:
         filters=filters,
         sections=[
             Section(tcm, _tcm(tcm)),
-            Section(figures.tcm_missed(filters, now)),
+            Section(figures.tcm_missed(filters, now), shown=MISSED_SHOWN),
             Section(first, _first_contact(first)),
             Section(sla, _sla(sla)),
             Section(by_hour, _counts(by_hour, x_label="Hour of the due time", y_label="Breaches")),

@@ -23,7 +23,7 @@ class ReportScreen(CareTeamView):
     permission = "tasks_app.view_reports"
 
     def audit_shown(self, context: dict[str, Any]) -> list[Any]:  # episodes, not the tasks of CareTeamView
-        ids = [pk for shown in context.get("reports", []) for pk in shown.missed.episode_ids]
+        ids = [pk for shown in context.get("reports", []) for pk in shown.missed_shown]
         return list(Episode.objects.filter(pk__in=ids)) if ids else []
 
 

@@ -46,8 +46,8 @@ def test_tcm_share_by_week():
 def test_the_patients_missed_are_listed_with_their_deadline():
     make_history()
     rows = figures.tcm_missed(NOVEMBER, NOW).rows
-    assert [row[0].split()[-1] for row in rows] == ["Never-Reached", "Friday-Late", "Thanksgiving-Late"]
-    never, friday, thanksgiving = rows
+    assert [row[0].split()[-1] for row in rows] == ["Thanksgiving-Late", "Friday-Late", "Never-Reached"]
+    thanksgiving, friday, never = rows
     assert never[5] is None
     assert friday[4] == dt.datetime(2026, 11, 13, 5, 0, tzinfo=dt.UTC)  # midnight after Thu 12 Nov, New York
     assert thanksgiving[4] == dt.datetime(2026, 12, 1, 5, 0, tzinfo=dt.UTC)

@@ -71,6 +71,18 @@ def test_the_audit_row_names_the_patients_the_page_shows(manager):
     assert len(row.patient_ids) == 3  # Never-Reached, Friday-Late, Thanksgiving-Late
 
 
+def test_the_page_lists_the_most_recent_patients_missed_and_the_csv_has_them_all(manager, monkeypatch):
+    monkeypatch.setattr("reports.sections.MISSED_SHOWN", 2)
+    make_history()
+    with time_machine.travel(NOW, tick=False):
+        page = manager.get(REPORTS, NOVEMBER).content.decode()
+        csv_text = manager.get(REPORTS, {**NOVEMBER, "csv": "tcm-missed"}).content.decode()
+    assert "Thanksgiving-Late" in page and "Friday-Late" in page and "Never-Reached" not in page
+    assert "The 2 most recent shown; 1 more in the CSV." in page
+    assert "Never-Reached" in csv_text
+    assert len(AuditEntry.objects.filter(route="admin:reports").order_by("id").first().patient_ids) == 2
+
+
 def test_a_table_downloads_as_csv(manager):
     make_history()
     with time_machine.travel(NOW, tick=False):
