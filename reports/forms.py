@@ -50,6 +50,12 @@ class ReportFilterForm(forms.Form):
         data["start"], data["end"] = start, end
         return data
 
+    def with_days_shown(self) -> "ReportFilterForm":
+        """The same filters, with the days filled in when they were left to their defaults."""
+        data = dict(self.data.items())
+        data.update({"start": self.cleaned_data["start"].isoformat(), "end": self.cleaned_data["end"].isoformat()})
+        return ReportFilterForm(data, today=self.today)
+
     def filters(self) -> ReportFilters:
         data = self.cleaned_data
         return ReportFilters(data["start"], data["end"], care_team=data["team"], facility=data["facility"])

@@ -37,7 +37,7 @@ class ReportsView(ReportScreen):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form, reports=[]), status=400)
         shown = report(form.filters(), now)
-        context = self.get_context_data(form=form, reports=[shown], query=request.GET.urlencode())
+        context = self.get_context_data(form=form.with_days_shown(), reports=[shown], query=request.GET.urlencode())
         asked = request.GET.get("csv")
         if asked is None:
             return self.render_to_response(context)

@@ -1,7 +1,7 @@
 """The nurse manager's Reports page in a real browser (Debian's chromium): a seeded history, the filters, a chart
 with its table, a CSV download, the monthly summary; axe-core clean at desktop and phone widths; no sideways scroll
-on a phone. Screenshots: artifacts/screenshots/ (docs/reports.md shows reports-desktop and reports-phone, copied to
-docs/img/)."""
+on a phone. Screenshots: artifacts/screenshots/ (docs/reports.md shows the first screen of each, reports-desktop-top and
+reports-phone-top, copied to docs/img/ as reports-desktop and reports-phone)."""
 
 import io
 
@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from care_events.platform.roles import NURSE_MANAGER
 from tests.browser.accessibility import axe_violations
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.login import admin_login
 from tests.tasks_app.factories import PASSWORD, nurse_with_login
 
@@ -40,6 +41,7 @@ def test_a_nurse_manager_reads_the_reports(page: Page, live_server, screenshot):
     expect(page.locator(".no-data")).to_contain_text("No data.")
     assert_axe_clean(page, "reports, desktop")
     screenshot("reports-desktop")
+    page.screenshot(path=str(SCREENSHOTS / "reports-desktop-top.png"))  # the first screen, for docs/reports.md
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV of patients not reached within 2 business days").click()
@@ -55,6 +57,7 @@ def test_a_nurse_manager_reads_the_reports(page: Page, live_server, screenshot):
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"
     screenshot("reports-phone")
+    page.screenshot(path=str(SCREENSHOTS / "reports-phone-top.png"))
 
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(live_server.url + reverse("admin:reports_monthly"))
