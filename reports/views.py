@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from care_events.models import Episode
 from care_events.platform.audit.models import AuditAction
+from care_events.platform.audit.notes import note
 from reports.figures import ReportFilters, Table
 from reports.forms import MonthForm, ReportFilterForm, care_teams
 from reports.sections import report
@@ -44,6 +45,8 @@ class ReportsView(ReportScreen):
         table = shown.table(asked)
         if table is None:
             return HttpResponse(f"csv: no table named {asked!r}.", status=400, content_type="text/plain")
+        if table.episode_ids:  # the CSV names every patient of the table, not only those the page lists
+            note(request, objects=Episode.objects.filter(pk__in=table.episode_ids))
         return csv_response(table, shown.filters)
 
 

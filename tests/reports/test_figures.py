@@ -115,3 +115,13 @@ def test_filters_by_facility_and_team(settings):
 def test_readmissions_show_no_data_until_the_feed_marks_them():
     make_history()
     assert figures.readmissions(NOVEMBER, NOW) is None
+
+
+def test_a_misspelt_calendar_closure_or_shift_stops_startup(settings):
+    from reports.apps import check_report_settings
+
+    assert check_report_settings(None) == []
+    settings.REPORTS_FACILITY_HOLIDAYS = {"GENERAL": "XX-NOWHERE"}
+    settings.REPORTS_CLOSURES = ["GENERAL:2026-02-30"]
+    settings.REPORTS_SHIFT_STARTS = {"Day": 25}
+    assert [error.id for error in check_report_settings(None)] == ["reports.E001", "reports.E002"]
