@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -13,7 +15,9 @@ from care_events.platform.bus.health import (
 )
 from care_events.platform.rest.errors import api_path_not_found
 from config.metrics import metrics_view
+from reports.views import MonthlySummaryView, ReportsView
 from tasks_app.alert_views import acknowledge_from_alert
+from tasks_app.models import EscalationTask
 from tasks_app.screens.home import care_team_home
 
 admin.site.site_header = "Sequora care events"
@@ -37,6 +41,22 @@ READINESS_CHECKS = (
     FailedWork,
 )
 
+
+def _admin_with_reports() -> tuple[list[Any], str, str]:
+    """Admin's URLs with the care-quality reports (docs/reports.md) among them, before its catch-all: in admin's
+    namespace, so that they have its login and second factor, its frame (the task admin's) and its audit rows."""
+
+    def screen(view: type[ReportsView | MonthlySummaryView]) -> Any:
+        return admin.site.admin_view(view.as_view(model_admin=admin.site.get_model_admin(EscalationTask)))
+
+    patterns, app_name, namespace = admin.site.urls
+    reports = [
+        path("reports/", screen(ReportsView), name="reports"),
+        path("reports/monthly/", screen(MonthlySummaryView), name="reports_monthly"),
+    ]
+    return [*reports, *patterns], app_name, namespace
+
+
 urlpatterns = [
     # Outside /api/: anonymous, unthrottled, plain Django views. Counts and ages only, never PHI.
     path("healthz", ProbeView.as_view(checks=()), name="healthz"),  # the process answers; nothing else is checked
@@ -46,7 +66,7 @@ urlpatterns = [
     path("", care_team_home, name="care-team-home"),
     # The proxy asks it before every Flower request (deploy/Caddyfile): a superuser's admin session, or no Flower.
     path("admin/flower-access/", flower_access, name="flower-access"),
-    path("admin/", admin.site.urls),
+    path("admin/", _admin_with_reports()),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The Swagger UI; its script is a second request to the same path (?script=), so that the page needs no inline

@@ -226,6 +226,8 @@ class EscalationTask(TimeStampedModel):
             ("resolve_task", "Can resolve a task"),
             ("reassign_task", "Can reassign a task"),
             ("cancel_task", "Can cancel a task"),
+            # The care-quality reports (reports/, docs/reports.md): figures over every task, episode and contact.
+            ("view_reports", "Can see the care-quality reports"),
         ]
         indexes = [
             models.Index(fields=["assigned_to", "status"], name="task_assignee_status_idx"),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # this module is imported by migrations and settings-free cod
 AGENT = "Agent"
 NURSE = "Nurse"
 CHARGE_NURSE = "Charge nurse"
+NURSE_MANAGER = "Nurse manager"
 ADMINISTRATOR = "Administrator"
 
 _NURSE = (
@@ -69,6 +70,21 @@ ROLES: dict[str, tuple[str, ...]] = {
         "tasks_app.add_nurseshift",
         "tasks_app.change_nurseshift",
         "tasks_app.delete_nurseshift",
+        "tasks_app.view_reports",
+    ),
+    # The nurse manager: the care-quality reports (reports/), which name the patients who were not reached in time,
+    # and read access to the tasks, patients, nurses and shifts behind the figures; no action on a task.
+    NURSE_MANAGER: (
+        "tasks_app.view_reports",
+        "tasks_app.view_escalationtask",
+        "tasks_app.view_all_tasks",
+        "tasks_app.view_nurse",
+        "tasks_app.view_nurseshift",
+        "care_events.view_patient",
+        "care_events.view_all_patients",
+        "care_events.view_episode",
+        "care_events.view_agentinteraction",
+        "care_events.view_interactionresponse",
     ),
     # Runs the service: every permission of the product's apps and of user accounts.
     ADMINISTRATOR: ("care_events.*", "tasks_app.*", "notifications.*", "auth.*"),

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "care_events",
     "tasks_app",
     "notifications",
+    "reports",  # the care-quality reports (docs/reports.md): reads every app's rows, writes none
     "demo",  # manage.py demo, above every app; production leaves it out
 ]
 

@@ -100,6 +100,20 @@ MIN_TASK_SLA_MINUTES = env.int("MIN_TASK_SLA_MINUTES", default=15)
 # codes for a patient's or an episode's `facility`; the check-in text names the display name, never free text.
 CARE_FACILITIES = env.dict("CARE_FACILITIES", default={"GENERAL": "General Hospital"})
 
+# --- Reports (docs/reports.md) --------------------------------------------------------------------------------
+# Each facility's public holidays for TCM's business days: `facility=country` or `facility=country-subdivision`
+# (the `holidays` library's codes, e.g. US, US-NY); a facility not listed keeps REPORTS_DEFAULT_HOLIDAYS.
+REPORTS_DEFAULT_HOLIDAYS = env.str("REPORTS_DEFAULT_HOLIDAYS", default="US")
+REPORTS_FACILITY_HOLIDAYS: dict[str, str] = env.dict("REPORTS_FACILITY_HOLIDAYS", default={})
+# Days a facility's follow-up office is closed beyond its holidays: `facility:YYYY-MM-DD`, comma-separated
+# (`*:YYYY-MM-DD` closes every facility).
+REPORTS_CLOSURES: list[str] = env.list("REPORTS_CLOSURES", default=[])
+# The shifts breaches are counted on: `name=starting hour` in the care team's zone; a shift runs to the next start.
+REPORTS_SHIFT_STARTS: dict[str, int] = {
+    name: int(hour)
+    for name, hour in env.dict("REPORTS_SHIFT_STARTS", default={"Day": 7, "Evening": 15, "Night": 23}).items()
+}
+
 # A channel's backend: a dotted class path, or one of the aliases below. The local in-memory backend is the
 # embedded default: nothing leaves the machine (production refuses it unless NOTIFICATION_ALLOW_LOCAL_BACKEND).
 NOTIFICATION_BACKEND_ALIASES = {
