@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "care_events",
     "tasks_app",
     "notifications",
+    "intake",  # the hospital's ADT feed: HL7 v2 over MLLP, FHIR R4
     "demo",  # manage.py demo, above every app; production leaves it out
 ]
 
