@@ -274,6 +274,9 @@ def adt_message_reapply_row(row: AdtMessage) -> None:
     if row.source == AdtSource.HL7V2:
         message = hl7v2.parse(row.raw)
         head = hl7v2.header(message)
+        refusal = _refusal(head)
+        if refusal:
+            raise ValidationError({"raw": refusal[0]})
         _apply_row(row, lambda: hl7v2.adt_data(message, head))
     else:
         from intake.fhir.mapping import fhir_adt_data
@@ -288,4 +291,27 @@ def adt_message_reapply(*, message_id: int) -> AdtMessage:
     adt_message_reapply_row(row)
     row.save()
     logger.info("adt message %s re-applied: %s", row.pk, row.status)
+    return row
+
+
+@transaction.atomic
+def adt_message_correct(*, message_id: int, raw: str) -> AdtMessage:
+    """An operator corrected a message in error (admin): the text as received is kept in `received_raw`, the
+    corrected one is applied. Its sender and control id stay what they were (a resend still finds it)."""
+    row = AdtMessage.objects.select_for_update().get(pk=message_id)
+    if row.source != AdtSource.HL7V2:
+        raise ValidationError({"raw": "Only an HL7 v2 message is corrected here; the FHIR client sends it again."})
+    text = raw.replace("\r\n", "\r").replace("\n", "\r").strip("\r")
+    try:
+        head = hl7v2.header(hl7v2.parse(text))
+    except hl7v2.UnreadableMessage as exc:
+        raise ValidationError({"raw": str(exc)}) from None
+    if (head.sending_facility, head.control_id) != (row.sending_facility, row.control_id):
+        raise ValidationError({"raw": "Keep MSH-4 and MSH-10: they name the message the sender will resend."})
+    row.received_raw = row.received_raw or row.raw
+    row.raw = text
+    row.message_type, row.event, row.version = head.message_type[:20], head.event[:8], head.version[:10]
+    adt_message_reapply_row(row)
+    row.save()
+    logger.info("adt message %s corrected and re-applied: %s", row.pk, row.status)
     return row
