@@ -5,8 +5,19 @@ from dataclasses import dataclass, field
 
 # The events taken: admit, discharge, register, update, cancel admit, cancel discharge, merge (docs/integration.md).
 SUPPORTED_EVENTS = ("A01", "A03", "A04", "A08", "A11", "A13", "A40")
-# The events that act on a stay (PV1-19): one that arrives before its admission is held until the admission comes.
-VISIT_EVENTS = ("A03", "A11", "A13")
+
+
+# The fields the mapping checks, as a FHIR client names them (a FHIR message's error says where in its resource).
+FHIR_LOCATIONS = {
+    "PID-3": "Patient.identifier",
+    "PID-5": "Patient.name",
+    "PID-7": "Patient.birthDate",
+    "PID-13": "Patient.telecom",
+    "PV1-3": "Encounter.serviceProvider.identifier",
+    "PV1-19": "Encounter.identifier",
+    "PV1-44": "Encounter.period.start",
+    "PV1-45": "Encounter.period.end",
+}
 
 
 class AdtError(Exception):
@@ -46,3 +57,6 @@ class AdtData:
     visit: VisitData = field(default_factory=VisitData)
     prior: PatientData | None = None  # A40: the record merged away (MRG-1)
     event_at: dt.datetime | None = None  # EVN-6, else EVN-2, else MSH-7
+    # FHIR: an Encounter carries its admission with its discharge, so a finished one unknown here is admitted
+    # first; and an Encounter unknown here is an error, never held (HL7 holds a message that came before its A01).
+    admit_first: bool = False

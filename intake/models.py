@@ -40,7 +40,7 @@ class AdtMessage(models.Model):
     ack_code = models.CharField(max_length=2, blank=True, help_text="AA, AE or AR")
     error = models.TextField(blank=True)
     error_code = models.PositiveSmallIntegerField(default=0, help_text="HL7 table 0357: 101 required field missing, …")
-    error_location = models.CharField(max_length=20, blank=True, help_text="e.g. PID-3, PV1-45")
+    error_location = models.CharField(max_length=100, blank=True, help_text="e.g. PID-3, PV1-45, Encounter.period.end")
     effects = models.JSONField(default=list, blank=True, help_text="What applying it changed, in words with ids")
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, null=True, blank=True, related_name="+")

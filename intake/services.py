@@ -5,7 +5,9 @@ finds the stored row and gets the same answer, so a message is applied once howe
 Effects go through care_events' services (patient_create, episode_create, episode_discharge, …), so a discharge
 from the feed emits `patient/discharged` and schedules the check-in exactly as one from the API does."""
 
+import json
 import logging
+import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
@@ -24,7 +26,7 @@ from care_events.services.episodes import (
 )
 from care_events.services.patients import PatientExistsError, patient_create, patient_demographics_update, patient_merge
 from intake import hl7v2
-from intake.adt import SUPPORTED_EVENTS, AdtData, AdtError, PatientData
+from intake.adt import FHIR_LOCATIONS, SUPPORTED_EVENTS, AdtData, AdtError, PatientData
 from intake.mapping import facility_for
 from intake.models import AdtMessage, AdtSource, AdtStatus
 
@@ -101,7 +103,8 @@ def _apply_row(row: AdtMessage, read: Callable[[], AdtData]) -> None:
         row.status, row.ack_code, row.error, row.error_location, row.error_code = AdtStatus.HELD, "AA", "", "", 0
         row.effects = ["held until the admission of this visit arrives"]
     except AdtError as exc:
-        row.status, row.ack_code, row.error, row.error_location = AdtStatus.ERROR, "AE", exc.message, exc.location
+        location = exc.location if row.source == AdtSource.HL7V2 else FHIR_LOCATIONS.get(exc.location, exc.location)
+        row.status, row.ack_code, row.error, row.error_location = AdtStatus.ERROR, "AE", exc.message, location
         row.error_code, row.effects = exc.code, []
     except ValidationError as exc:
         row.status, row.ack_code, row.error, row.error_location = AdtStatus.ERROR, "AE", _words(exc), ""
@@ -134,7 +137,12 @@ def _apply(row: AdtMessage, data: AdtData) -> None:
         _admit(row, data, patient)
         return
     episode = _episode_of(data, patient)
+    if episode is None and data.admit_first and data.event == "A03":
+        _admit(row, data, patient)
+        episode = row.episode
     if episode is None:
+        if data.admit_first:
+            raise AdtError("Encounter.identifier", 204, "No such encounter here: it was never admitted.")
         if data.visit.visit_number:
             raise Held
         raise AdtError("PV1-19", 101, "Missing visit number in PV1-19 and no open admission of this patient.")
@@ -315,3 +323,33 @@ def adt_message_correct(*, message_id: int, raw: str) -> AdtMessage:
     row.save()
     logger.info("adt message %s corrected and re-applied: %s", row.pk, row.status)
     return row
+
+
+def fhir_receive(*, payload: object, sender: str) -> tuple[AdtMessage, bool]:
+    """A FHIR Encounter, or a transaction Bundle of a Patient and an Encounter, from an authenticated client
+    (`sender`: its account's name). Not a valid resource: FhirInvalid (400), nothing stored. Otherwise stored and
+    applied in one transaction like an HL7 message: (the row, whether it is new). A resource posted again with the
+    same id by the same client finds the first row (its outcome is answered again; nothing is applied twice)."""
+    from intake.fhir.mapping import fhir_adt_data, fhir_event, resource_validate
+
+    resource = resource_validate(payload)
+    raw = json.dumps(payload, separators=(",", ":"))
+    row = AdtMessage(
+        source=AdtSource.FHIR,
+        sending_facility=sender[:200],
+        control_id=(str(resource.id) if resource.id else uuid.uuid4().hex)[:200],
+        message_type=str(resource.get_resource_type())[:20],
+        event=fhir_event(resource),
+        version="4.0.1",
+        raw=raw,
+        status=AdtStatus.ERROR,  # until applied below, in the same transaction
+    )
+    with transaction.atomic():
+        if not insert_once(row, key=("source", "sending_facility", "control_id")):
+            return AdtMessage.objects.get(
+                source=row.source, sending_facility=row.sending_facility, control_id=row.control_id
+            ), False
+        _apply_row(row, lambda: fhir_adt_data(raw))
+        row.save()
+    logger.info("adt message %s %s %s", row.pk, row.message_type, row.status)
+    return row, True
