@@ -3,15 +3,21 @@ acknowledgement. Parsing is python-hl7's (`hl7.parse`, which also unescapes \\F\
 the sender's own delimiters from MSH-1 and MSH-2)."""
 
 import datetime as dt
+import logging
 import re
 import uuid
 from dataclasses import dataclass
 
 import hl7
+import hl7.util
 from django.utils import timezone
 
 from intake.adt import AdtData, AdtError, PatientData, VisitData
 from intake.mapping import aware, condition_for, facility_for, language_for, phone_for
+
+# python-hl7 logs the text of a field it cannot unescape, at ERROR, under its module's file name: a patient's data
+# in our logs (docs/architecture.md: no PHI in logs). What it could not unescape is kept as sent either way.
+logging.getLogger(hl7.util.__file__).disabled = True
 
 SUPPORTED_VERSIONS = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1")
 
@@ -74,6 +80,8 @@ def decode(block: bytes) -> tuple[str, str]:
             text = block.decode(codec)
         except UnicodeDecodeError:
             continue
+        if "\x00" in text:  # no HL7 character set has NUL, and PostgreSQL's text cannot hold it
+            raise UnreadableMessage("The message contains a NUL byte.")
         return text.replace("\r\n", "\r").replace("\n", "\r").strip("\r"), codec
     raise UnreadableMessage(f"The message is not valid {declared} text.")
 

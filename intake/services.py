@@ -99,19 +99,27 @@ def _apply_row(row: AdtMessage, read: Callable[[], AdtData]) -> None:
             data = read()
             row.facility, row.visit_number = data.visit.facility, data.visit.visit_number[:64]
             _apply(row, data)
-    except Held:
-        row.status, row.ack_code, row.error, row.error_location, row.error_code = AdtStatus.HELD, "AA", "", "", 0
-        row.effects = ["held until the admission of this visit arrives"]
-    except AdtError as exc:
-        location = exc.location if row.source == AdtSource.HL7V2 else FHIR_LOCATIONS.get(exc.location, exc.location)
-        row.status, row.ack_code, row.error, row.error_location = AdtStatus.ERROR, "AE", exc.message, location
-        row.error_code, row.effects = exc.code, []
-    except ValidationError as exc:
-        row.status, row.ack_code, row.error, row.error_location = AdtStatus.ERROR, "AE", _words(exc), ""
-        row.error_code, row.effects = 207, []
+    except (Held, AdtError, ValidationError) as exc:
+        # The savepoint undid every effect: the rows named so far (a patient created before the error) are gone.
+        row.patient = row.episode = None
+        _record_failure(row, exc)
     else:
         row.status, row.ack_code, row.error, row.error_location, row.error_code = AdtStatus.APPLIED, "AA", "", "", 0
         row.applied_at = timezone.now()
+
+
+def _record_failure(row: AdtMessage, exc: Exception) -> None:
+    row.effects = []
+    if isinstance(exc, Held):
+        row.status, row.ack_code, row.error, row.error_location, row.error_code = AdtStatus.HELD, "AA", "", "", 0
+        row.effects = ["held until the admission of this visit arrives"]
+    elif isinstance(exc, AdtError):
+        location = exc.location if row.source == AdtSource.HL7V2 else FHIR_LOCATIONS.get(exc.location, exc.location)
+        row.status, row.ack_code, row.error, row.error_location = AdtStatus.ERROR, "AE", exc.message, location
+        row.error_code = exc.code
+    elif isinstance(exc, ValidationError):
+        row.status, row.ack_code, row.error, row.error_location = AdtStatus.ERROR, "AE", _words(exc), ""
+        row.error_code = 207
 
 
 def _words(exc: ValidationError) -> str:

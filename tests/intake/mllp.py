@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ class Listener:
             **env,
         }
         self.port = 0
+        self.log_path = Path(tempfile.mkdtemp(prefix="sequora-mllp-")) / "listener.log"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Listener":
@@ -36,7 +38,7 @@ class Listener:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=open(self.log_path, "ab"),  # noqa: SIM115 - the child's, for as long as it runs
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode()
