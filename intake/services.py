@@ -69,8 +69,8 @@ def hl7_receive(block: bytes) -> str:
             return _ack_of(stored, head)
         refusal = _refusal(head)
         if refusal:
-            row.status, row.ack_code, row.error_code = AdtStatus.REJECTED, "AR", 200
-            row.error, row.error_location = refusal
+            row.status, row.ack_code = AdtStatus.REJECTED, "AR"
+            row.error, row.error_location, row.error_code = refusal
         else:
             _apply_row(row, lambda: hl7v2.adt_data(message, head))
         row.save()
@@ -78,11 +78,12 @@ def hl7_receive(block: bytes) -> str:
     return _ack_of(row, head)
 
 
-def _refusal(head: hl7v2.Header) -> tuple[str, str] | None:
+def _refusal(head: hl7v2.Header) -> tuple[str, str, int] | None:
+    """Why the message is not one we take (AR): its words, the field, table 0357's code."""
     if not head.message_type.startswith("ADT^") or head.event not in SUPPORTED_EVENTS:
-        return f"Unsupported message type {head.message_type}.", "MSH-9"
+        return f"Unsupported message type {head.message_type}.", "MSH-9", 200
     if head.version not in hl7v2.SUPPORTED_VERSIONS:
-        return f"Unsupported HL7 version {head.version}.", "MSH-12"
+        return f"Unsupported HL7 version {head.version}.", "MSH-12", 203
     return None
 
 

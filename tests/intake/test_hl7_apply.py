@@ -170,17 +170,18 @@ def test_an_operator_fixes_the_facility_list_and_reapplies(settings):
 
 
 @pytest.mark.parametrize(
-    "message,text",
+    "message,text,code",
     [
-        (adt("A02"), "Unsupported message type"),
-        (adt("A01", version="2.7"), "Unsupported HL7 version"),
-        (b"PID|1||x", "MSH"),
-        (b"MSH|^~\\&|A|B|C|D|2026||ADT^A01|X|P|2.5.1||||||KLINGON\r", "character set"),
+        (adt("A02"), "Unsupported message type", "200"),
+        (adt("A01", version="2.7"), "Unsupported HL7 version", "203"),
+        (b"PID|1||x", "MSH", "102"),
+        (b"MSH|^~\\&|A|B|C|D|2026||ADT^A01|X|P|2.5.1||||||KLINGON\r", "character set", "102"),
+        (b"MSH|^~\\&|A|B|C|D|2026||ADT^A01|X|P|2.5.1\rPID|1||\x00\r", "NUL", "102"),
     ],
 )
-def test_what_is_not_a_message_we_take_is_answered_ar(message, text):
+def test_what_is_not_a_message_we_take_is_answered_ar(message, text, code):
     ack = receive(message)
-    assert ack["code"] == "AR" and text in ack["text"]
+    assert (ack["code"], ack["err_code"]) == ("AR", code) and text in ack["text"]
 
 
 def test_a_discharge_of_an_expired_patient_schedules_no_checkin():
