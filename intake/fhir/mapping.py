@@ -52,6 +52,8 @@ def resource_validate(payload: Any) -> Any:
     """The resource as fhir.resources' model, or FhirInvalid naming the first element that is wrong."""
     if not isinstance(payload, dict):
         raise FhirInvalid("", 102, "The body is not a FHIR resource (a JSON object).")
+    if "\\u0000" in json.dumps(payload):  # PostgreSQL's text cannot hold NUL, and no FHIR string has one
+        raise FhirInvalid("", 102, "The resource contains a NUL character.")
     kind = payload.get("resourceType")
     model = RESOURCES.get(kind) if isinstance(kind, str) else None
     if model is None:
@@ -62,8 +64,10 @@ def resource_validate(payload: Any) -> Any:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in (kind, *error["loc"]) if not str(part).startswith("function"))
         raise FhirInvalid(where.replace("class_fhir", "class"), 102, f"{where}: {error['msg']}") from None
-    except (ValueError, TypeError) as exc:
-        raise FhirInvalid(str(kind), 102, f"{kind}: {exc}") from None
+    except Exception as exc:
+        # fhir.resources raises more than pydantic's error on some bodies (a KeyError for an unknown resourceType
+        # inside a Bundle): whatever the client sent, it is a 400, never a 500. Only the class is echoed.
+        raise FhirInvalid(str(kind), 102, f"{kind} is not a valid resource ({type(exc).__name__}).") from None
     if isinstance(resource, Bundle) and resource.type != "transaction":
         raise FhirInvalid("Bundle.type", 103, "Only a transaction Bundle is taken.")
     for _, entry in _entries(resource):
