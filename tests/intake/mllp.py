@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -67,13 +68,14 @@ class Listener:
 class Engine:
     """An interface engine's sending side: it resends a message until it gets the message's ACK."""
 
-    def __init__(self, port: int, *, timeout: float = 30) -> None:
-        self.port, self.timeout = port, timeout
+    def __init__(self, port: int, *, timeout: float = 30, tls: ssl.SSLContext | None = None) -> None:
+        self.port, self.timeout, self.tls = port, timeout, tls
         self.sock: socket.socket | None = None
         self.buffer = b""
 
     def connect(self) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname="localhost") if self.tls else sock
         self.buffer = b""
 
     def close(self) -> None:

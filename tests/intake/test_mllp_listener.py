@@ -1,11 +1,14 @@
 """The listener over a real socket, in its own process, against the test database."""
 
+import ssl
+
 import pytest
 
 from care_events.models import Episode
 from intake.models import AdtMessage
 from tests.intake.messages import ack_fields, adt
 from tests.intake.mllp import FS_CR, VT, Engine, Listener
+from tests.notifications.test_outbound_guard import _certificate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,3 +61,25 @@ def test_killed_before_the_ack_the_resend_is_applied_once(listener):
     ack, _ = engine.send_until_acked(message)
     assert ack_fields(ack)["code"] == "AA"
     assert Episode.objects.count() == 1 and AdtMessage.objects.count() == 1
+
+
+def test_tls_with_a_client_certificate_and_only_with_it(tmp_path):
+    server_dir, client_dir = tmp_path / "server", tmp_path / "client"
+    server_dir.mkdir(), client_dir.mkdir()
+    cert, key = _certificate(server_dir)
+    client_cert, client_key = _certificate(client_dir)  # self-signed: it is its own CA
+    running = Listener(MLLP_TLS_CERT_FILE=cert, MLLP_TLS_KEY_FILE=key, MLLP_TLS_CLIENT_CA_FILE=client_cert).start()
+    try:
+        context = ssl.create_default_context(cafile=cert)
+        context.load_cert_chain(client_cert, client_key)
+        assert ack_fields(Engine(running.port, tls=context).send(adt("A01")))["code"] == "AA"
+
+        no_client_cert = Engine(running.port, tls=ssl.create_default_context(cafile=cert), timeout=5)
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+            no_client_cert.send(adt("A01", control_id="C-refused"))
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+            Engine(running.port, timeout=5).send(adt("A01", control_id="C-plain"))  # plain TCP to a TLS port
+        assert running.alive()
+        assert AdtMessage.objects.count() == 1
+    finally:
+        running.stop()
