@@ -78,3 +78,15 @@ def test_the_metrics_count_messages_by_event_and_outcome(client):
     assert 'sequora_adt_messages{event="A01",source="HL7V2",status="APPLIED"} 1.0' in body
     assert 'sequora_adt_messages{event="A03",source="HL7V2",status="ERROR"} 1.0' in body
     assert 'sequora_adt_messages{event="A11",source="HL7V2",status="HELD"} 0.0' in body
+
+
+def test_an_administrator_reads_and_reapplies_and_a_charge_nurse_does_not_see_the_log(client):
+    from tests.api.factories import AdministratorFactory, ChargeNurseFactory
+    from tests.helpers import force_admin_login
+
+    url = reverse("admin:intake_adtmessage_changelist")
+    force_admin_login(client, AdministratorFactory())
+    assert client.get(url).status_code == 200
+    client.logout()
+    force_admin_login(client, ChargeNurseFactory().user)
+    assert client.get(url).status_code in (302, 403)  # no log for her: to the login, or refused
