@@ -12,6 +12,7 @@ require_settings_module()
 PREFIX = "CELERY_"
 
 
+
 class CelerySettings(Mapping[str, Any]):
     """Django's settings as Celery sees them: the CELERY_ ones only (config/settings/celery.py), under Celery's own
     names (CELERY_BROKER_URL is broker_url), read live (a test's override takes effect). Celery shows its whole
