@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -259,6 +260,9 @@ def _patient_upsert(row: AdtMessage, data: PatientData, *, facility: str, update
             **{k: v for k, v in demographics.items() if v},  # type: ignore[arg-type]
             mrn=data.mrn[:64],
             facility=_patient_facility(data, facility=facility),
+            # Neither HL7 ADT nor FHIR Patient carries the patient's time zone: the hospital's is the best guess for
+            # placing the check-in outside quiet hours (staff change it in admin).
+            timezone=settings.ADT_DEFAULT_TIMEZONE,
         )
     except PatientExistsError:  # another connection created it a moment ago
         found = _patient_find(data, facility=facility)

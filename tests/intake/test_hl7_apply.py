@@ -25,6 +25,7 @@ def test_admit_then_discharge_emits_the_discharge_as_the_api_does(dialect, versi
     patient = Patient.objects.get(mrn="MRN100", facility="GENERAL")
     assert (patient.first_name, patient.last_name, patient.phone) == ("Ada", "Moreno", "+12025550143")
     assert patient.date_of_birth == dt.date(1948, 5, 17) and patient.preferred_language == "en"
+    assert patient.timezone == "America/New_York"  # ADT_DEFAULT_TIMEZONE: the hospital's
     episode = Episode.objects.get(visit_number="V100")
     assert episode.condition == "HF" and episode.facility == "GENERAL" and episode.discharged_at is None
     assert episode.admitted_at == dt.datetime(2026, 12, 1, 13, 30, tzinfo=dt.UTC)  # 08:30 New York
@@ -192,3 +193,11 @@ def test_a_discharge_of_an_expired_patient_schedules_no_checkin():
     assert checkin_schedule(episode_id=Episode.objects.get().pk) is None
     assert timezone.now()  # the discharge is recorded all the same
     assert Episode.objects.get().discharged_at is not None
+
+
+def test_the_hospitals_time_zone_reads_times_without_an_offset_and_is_the_new_patients(settings):
+    settings.ADT_DEFAULT_TIMEZONE = "America/Chicago"
+    receive(adt("A01", admitted="20261201083000"))
+    episode = Episode.objects.select_related("patient").get()
+    assert episode.admitted_at == dt.datetime(2026, 12, 1, 14, 30, tzinfo=dt.UTC)  # 08:30 in Chicago
+    assert episode.patient.timezone == "America/Chicago"
