@@ -10,6 +10,7 @@ COPY config ./config
 COPY care_events ./care_events
 COPY notifications ./notifications
 COPY tasks_app ./tasks_app
+COPY intake ./intake
 COPY reports ./reports
 COPY demo ./demo
 COPY manage.py ./

@@ -94,7 +94,7 @@ def truncate_product_tables() -> None:
     audit_table = apps.get_model("care_events", "AuditEntry")._meta.db_table
     tables = [
         model._meta.db_table
-        for label in ("care_events", "tasks_app", "notifications")
+        for label in ("care_events", "tasks_app", "notifications", "intake")
         for model in apps.get_app_config(label).get_models()
         if model._meta.db_table != audit_table
     ]

@@ -62,7 +62,7 @@ class PatientAdmin(PatientScopedAdmin):
     )
     list_filter = ("sms_consent", "preferred_language")
     search_fields = ("last_name", "first_name", "phone", "=mrn", "=id")
-    readonly_fields = ("sms_opted_out_at", "created_at", "updated_at", "tasks")
+    readonly_fields = ("sms_opted_out_at", "merged_into", "created_at", "updated_at", "tasks")
     inlines = (EpisodeInline,)
 
     @admin.display(description="Escalation tasks")
@@ -82,14 +82,21 @@ class OutreachPlanInline(admin.TabularInline):
 @admin.register(Episode)
 class EpisodeAdmin(PatientScopedAdmin):
     patient_path = "patient_id"
-    list_display = ("id", "patient", "condition", "facility", "admitted_at", "discharged_at")
-    list_filter = ("condition", "facility")
+    list_display = ("id", "patient", "condition", "facility", "admitted_at", "discharged_at", "readmitted")
+    # Readmitted: admitted again within READMISSION_WINDOW_DAYS of this discharge (the ADT feed marks it).
+    list_filter = ("condition", "facility", ("readmission", admin.EmptyFieldListFilter))
     search_fields = ("=id", "=patient__id", "patient__last_name", "facility")
     date_hierarchy = "discharged_at"
     autocomplete_fields = ("patient",)
     list_select_related = ("patient",)
     inlines = (OutreachPlanInline,)
-    readonly_fields = ("related",)
+    # The hospital's feed writes these (intake/): the visit number, the disposition, a cancelled admission and the
+    # readmission that followed.
+    readonly_fields = ("related", "visit_number", "discharge_disposition", "cancelled_at", "readmission")
+
+    @admin.display(description="Readmitted", boolean=True)
+    def readmitted(self, episode: Episode) -> bool:
+        return episode.readmission_id is not None
 
     @admin.display(description="Related")
     def related(self, episode: Episode) -> str:

@@ -47,6 +47,9 @@ class Patient(TimeStampedModel):
         choices=facility_choices,
         help_text="The facility that issued the MRN: a code of CARE_FACILITIES.",
     )
+    # The hospital merged this record into another (HL7 A40): its episodes moved there; the row stays, with its own
+    # messages and consent history, and a lookup of its MRN finds the surviving patient.
+    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from")
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -89,6 +92,18 @@ class Episode(TimeStampedModel):
     condition = models.CharField(max_length=10, choices=Condition.choices)
     # A code of CARE_FACILITIES (care_events/facilities.py): patients' messages name its vetted display name.
     facility = models.CharField(max_length=200, choices=facility_choices, help_text="A code of CARE_FACILITIES.")
+    # The hospital's own id of the stay (HL7 PV1-19, FHIR Encounter.identifier): unique within the facility. Empty
+    # for episodes recorded through the agent's API.
+    visit_number = models.CharField(max_length=64, blank=True, default="")
+    discharge_disposition = models.CharField(
+        max_length=20, blank=True, default="", help_text="Where the patient went (HL7 table 0112: 01 home, 20 expired)"
+    )
+    # The admission was cancelled (HL7 A11: entered in error): nothing follows from it.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The patient was admitted again within READMISSION_WINDOW_DAYS of this episode's discharge: that admission.
+    readmission = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="readmission_of"
+    )
 
     class Meta:
         ordering = ["-admitted_at"]
@@ -100,6 +115,13 @@ class Episode(TimeStampedModel):
                 name="episode_discharge_after_admission",
             ),
             models.CheckConstraint(condition=Q(condition__in=Condition.values), name="episode_condition_valid"),
+            models.UniqueConstraint(
+                fields=["facility", "visit_number"], condition=~Q(visit_number=""), name="episode_visit_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True) | Q(discharged_at__isnull=True),
+                name="episode_cancelled_not_discharged",
+            ),
         ]
 
     def __str__(self) -> str:

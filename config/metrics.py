@@ -35,6 +35,8 @@ from care_events.platform.bus.catalogue import BACKSTOP, CATALOGUE, DEFAULT, DEL
 from care_events.platform.bus.dispatch import handlers_for
 from care_events.platform.bus.health import oldest_late_timer_age, oldest_undispatched_run_age, sweep_heartbeat_age
 from care_events.platform.bus.models import Event, HandlerRun, RunStatus, Timer, TimerKind
+from intake.adt import SUPPORTED_EVENTS
+from intake.models import AdtMessage, AdtSource, AdtStatus
 from notifications.models import NotificationLog, NotificationStatus
 from tasks_app.models import EscalationTask, TaskStatus
 
@@ -225,6 +227,24 @@ def notification_metrics() -> Iterator[Metric]:
     yield family
 
 
+def adt_metrics() -> Iterator[Metric]:
+    """The hospital's feed by source, event and outcome: every supported event with every status is listed (0 until
+    it happens), and any other event type that was received (and rejected) as well. Reads the table once."""
+    counts = {
+        (row["source"], row["event"], row["status"]): row["n"]
+        for row in AdtMessage.objects.order_by().values("source", "event", "status").annotate(n=Count("*"))
+    }
+    keys = {(AdtSource.HL7V2.value, event, status) for event in SUPPORTED_EVENTS for status in AdtStatus.values}
+    family = GaugeMetricFamily(
+        "sequora_adt_messages",
+        "ADT feed messages stored, by source (HL7V2, FHIR), event (A01 ... A40) and status.",
+        labels=["source", "event", "status"],
+    )
+    for source, event, status in sorted(keys | set(counts)):
+        family.add_metric([source, event or "none", status], counts.get((source, event, status), 0))
+    yield family
+
+
 def task_metrics(now: dt.datetime) -> Iterator[Metric]:
     latency = F("assigned_at") - F("created_at")
     # Tasks created in the last hour (the creation index) and assigned since, to their current assignment.
@@ -253,6 +273,7 @@ class SequoraCollector(Collector):
         yield from timer_metrics(now)
         yield from broker_metrics()
         yield from notification_metrics()
+        yield from adt_metrics()
         yield from task_metrics(now)
 
 

@@ -77,6 +77,8 @@ urlpatterns = [
         name="api-docs",
     ),
     path("webhooks/twilio/", include("notifications.webhook_urls")),
+    # The hospital's FHIR R4 intake (docs/integration.md): the API's keys and audit trail, FHIR's shapes.
+    path("fhir/", include("intake.fhir.urls")),
     path("alerts/acknowledge/", acknowledge_from_alert, name="acknowledge-from-alert"),
     re_path(r"^api/(?P<path>.*)$", api_path_not_found),
 ]

@@ -16,6 +16,8 @@ started_at=$SECONDS
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
 PORT=${PORT:-8000}
 FLOWER_PORT=${FLOWER_PORT:-5555}
+# The hospital's ADT feed (HL7 v2 over MLLP; docs/integration.md), on the same address as the web app.
+export MLLP_PORT=${MLLP_PORT:-2575}
 BIND=${SEQUORA_BIND_ADDRESS:-127.0.0.1}
 HOST=$BIND
 if [ "$BIND" = 0.0.0.0 ]; then HOST=127.0.0.1; fi # the address a browser on this machine opens
@@ -26,7 +28,7 @@ export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-$WEB}
 RUN=${SEQUORA_RUN_DIR:-.run}
 LOGS=$RUN/logs
 VERBOSE=${SEQUORA_VERBOSE:-}
-PROCESSES="web worker delivery push backstop beat flower"
+PROCESSES="web worker delivery push backstop beat flower mllp"
 py=.venv/bin/python
 
 port_taken() { # port_taken PORT: something already listens on it
@@ -69,10 +71,10 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-for port in "$PORT" "$FLOWER_PORT"; do
+for port in "$PORT" "$FLOWER_PORT" "$MLLP_PORT"; do
     if port_taken "$port"; then
         echo "error: port $port is in use by another program. Choose free ports, e.g.:" >&2
-        echo "       PORT=8001 FLOWER_PORT=5556 bash scripts/run.sh" >&2
+        echo "       PORT=8001 FLOWER_PORT=5556 MLLP_PORT=2576 bash scripts/run.sh" >&2
         exit 1
     fi
 done
@@ -126,7 +128,7 @@ supervise() { # supervise NAME COMMAND...: start COMMAND again whenever it dies,
     done
 }
 
-echo "Starting the web app, four Celery workers, Beat and Flower ..."
+echo "Starting the web app, four Celery workers, Beat, Flower and the MLLP listener ..."
 # gunicorn's settings, its access log without query strings included, are production's (config/gunicorn.py).
 supervise web .venv/bin/gunicorn -c config/gunicorn.py config.wsgi --bind "$BIND:$PORT" --workers 2 &
 supervise worker .venv/bin/celery -A config.celery_app worker -Q urgent,default --loglevel INFO --concurrency 2 &
@@ -144,6 +146,8 @@ supervise backstop .venv/bin/celery -A config.celery_app worker -Q backstop --ho
 supervise beat .venv/bin/celery -A config.celery_app beat --loglevel INFO --schedule "$RUN/celerybeat-schedule" &
 supervise flower .venv/bin/celery -A config.celery_app flower --address="$BIND" --port="$FLOWER_PORT" \
     --basic-auth="$FLOWER_BASIC_AUTH" --read_only &
+# The ADT feed's listener: HL7 v2 messages from the hospital's interface engine, acknowledged once stored.
+supervise mllp $py manage.py mllp_listener --host "$BIND" --port "$MLLP_PORT" &
 if [ -z "$VERBOSE" ]; then
     # Errors reach this terminal, one line each, named after their process (tail names the file it reads from).
     tail -n0 -F $(for name in $PROCESSES; do echo "$LOGS/$name.log"; done) 2>/dev/null |
@@ -166,6 +170,7 @@ fi
 echo "           (the QR code again: .venv/bin/python manage.py show_totp admin)"
 echo "  Flower   $FLOWER/   user ${FLOWER_BASIC_AUTH%%:*}, password $flower_password"
 echo "  API      $WEB/api/docs/   the agent's key: .venv/bin/python manage.py create_agent_token interaction-agent"
+echo "  ADT feed mllp://$HOST:$MLLP_PORT (HL7 v2)   FHIR R4 $WEB/fhir/metadata (docs/integration.md)"
 echo "  health   $WEB/readyz (200 once Beat's first sweep ran)   metrics $WEB/metrics"
 echo
 if [ "${CHECKIN_DELAY:-86400}" -le 300 ]; then
@@ -177,7 +182,7 @@ else
     echo "      .venv/bin/python manage.py demo"
 fi
 if [ -z "$VERBOSE" ]; then
-    echo "  Logs: $LOGS/{web,worker,delivery,push,backstop,beat,flower}.log; errors appear here too, one line each"
+    echo "  Logs: $LOGS/{web,worker,delivery,push,backstop,beat,flower,mllp}.log; errors appear here too, one line each"
     echo "        (SEQUORA_VERBOSE=1 bash scripts/run.sh prints every line here instead)."
 fi
 wait

@@ -28,7 +28,7 @@ echo "--- ruff"
 echo "--- import contracts (lint-imports: the layers of docs/architecture.md)"
 .venv/bin/lint-imports --no-cache
 echo "--- mypy"
-.venv/bin/mypy config care_events tasks_app notifications reports demo
+.venv/bin/mypy config care_events tasks_app notifications intake reports demo
 echo "--- makemigrations --check"
 .venv/bin/python manage.py makemigrations --check --dry-run
 echo "--- pytest"

@@ -87,7 +87,7 @@ ROLES: dict[str, tuple[str, ...]] = {
         "care_events.view_interactionresponse",
     ),
     # Runs the service: every permission of the product's apps and of user accounts.
-    ADMINISTRATOR: ("care_events.*", "tasks_app.*", "notifications.*", "auth.*"),
+    ADMINISTRATOR: ("care_events.*", "tasks_app.*", "notifications.*", "intake.*", "auth.*"),
 }
 
 # What an API token's scope lets through of its holder's permissions (care_events/platform/api_clients/models.py); a
@@ -159,6 +159,8 @@ def _declared_by_the_models(app_label: str, codename: str) -> bool:
         app_config = apps.get_app_config(app_label)
     except LookupError:
         return False
+    if codename == "*":  # every permission of an app whose tables a later migration makes
+        return any(True for _ in app_config.get_models())
     for model in app_config.get_models():
         opts = model._meta
         declared = [f"{action}_{opts.model_name}" for action in opts.default_permissions]

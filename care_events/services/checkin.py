@@ -22,6 +22,9 @@ from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
 
 logger = logging.getLogger(__name__)
 
+# HL7 table 0112 (discharge disposition): expired (20), expired at home, in a facility, place unknown (40-42).
+EXPIRED_DISPOSITIONS = frozenset({"20", "40", "41", "42"})
+
 
 def checkin_due_at(*, discharged_at: dt.datetime, tz_name: str) -> dt.datetime:
     return next_allowed_moment(discharged_at + dt.timedelta(seconds=settings.CHECKIN_DELAY), tz_name)
@@ -36,7 +39,10 @@ def checkin_schedule(*, episode_id: uuid.UUID) -> Timer | None:
     # committed before (and is seen below) or waits and then cancels the timer made here.
     episode = Episode.objects.select_for_update().select_related("patient").get(pk=episode_id)
     if episode.discharged_at is None:
-        raise ValueError(f"episode {episode_id} is not discharged")  # only episode_discharge emits the event
+        # Only episode_discharge emits the event: the discharge was cancelled since (episode_discharge_cancel).
+        return None
+    if episode.discharge_disposition in EXPIRED_DISPOSITIONS:
+        return None  # the patient died in hospital: nobody to check in with
     if episode.interactions.filter(started_at__gte=episode.discharged_at).exists():
         return None
     due_at = checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)

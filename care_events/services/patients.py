@@ -89,3 +89,45 @@ def patient_sms_consent_set(*, patient_id: uuid.UUID, consent: bool) -> bool:
     patient.save(update_fields=["sms_consent", "sms_opted_out_at", "updated_at"])
     logger.info("patient %s sms consent %s", patient.pk, "on" if consent else "off")
     return True
+
+
+# What the hospital's feed may change of a patient (HL7 A08, FHIR Patient): never consent, never the MRN.
+DEMOGRAPHIC_FIELDS = ("first_name", "last_name", "date_of_birth", "phone", "preferred_language")
+
+
+@transaction.atomic
+def patient_demographics_update(*, patient: Patient, **fields: object) -> list[str]:
+    """Update what is given of DEMOGRAPHIC_FIELDS (a value of None or "" is left as it is). Returns the names of
+    the fields that changed."""
+    unknown = set(fields) - set(DEMOGRAPHIC_FIELDS)
+    if unknown:
+        raise ValueError(f"not demographic fields: {sorted(unknown)}")
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    changed = [name for name, value in fields.items() if value not in (None, "") and getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, fields[name])
+    if changed:
+        patient.full_clean(validate_constraints=False)
+        patient.save(update_fields=[*changed, "updated_at"])
+    return changed
+
+
+@transaction.atomic
+def patient_merge(*, source: Patient, target: Patient) -> int:
+    """The hospital merged `source`'s record into `target`'s (HL7 A40): every episode of `source` (with its
+    check-ins, interactions and tasks, which hang from the episode) moves to `target`; `source` stays, marked
+    merged, with its own messages and consent history. Returns the number of episodes moved."""
+    if source.pk == target.pk:
+        raise ValidationError({"patient": "A patient cannot be merged into itself."})
+    # Locked in a fixed order (by id), so two merges of the same pair cannot deadlock.
+    locked = {p.pk: p for p in Patient.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
+    source, target = locked[source.pk], locked[target.pk]
+    if target.merged_into_id is not None:
+        raise ValidationError({"patient": "The surviving patient was itself merged into another."})
+    moved = source.episodes.update(patient=target, updated_at=timezone.now())
+    # Earlier merges into `source` now point at the survivor, so a lookup never follows a chain.
+    Patient.objects.filter(merged_into=source).update(merged_into=target, updated_at=timezone.now())
+    source.merged_into = target
+    source.save(update_fields=["merged_into", "updated_at"])
+    logger.info("patient %s merged into %s (%d episodes)", source.pk, target.pk, moved)
+    return moved

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "tasks_app",
     "notifications",
     "reports",  # the care-quality reports (docs/reports.md): reads every app's rows, writes none
+    "intake",  # the hospital's ADT feed: HL7 v2 over MLLP, FHIR R4
     "demo",  # manage.py demo, above every app; production leaves it out
 ]
 

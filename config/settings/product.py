@@ -98,6 +98,17 @@ AGENT_RESPONSES_PER_INTERACTION = env.int("AGENT_RESPONSES_PER_INTERACTION", def
 MIN_TASK_SLA_MINUTES = env.int("MIN_TASK_SLA_MINUTES", default=15)
 # The facilities patients' messages may name: `code=Display name` pairs, comma-separated. The API accepts only these
 # codes for a patient's or an episode's `facility`; the check-in text names the display name, never free text.
+# A new admission this many days or fewer after a discharge marks that earlier episode readmitted (intake/).
+READMISSION_WINDOW_DAYS = env.int("READMISSION_WINDOW_DAYS", default=30)
+# The hospital's ADT feed (intake/, docs/integration.md): the MLLP listener's address, its optional TLS (a PEM
+# certificate chain and key; with a CA file, clients must present a certificate it signed), and the time zone of
+# HL7 timestamps that carry no UTC offset.
+MLLP_HOST = env("MLLP_HOST", default="127.0.0.1")
+MLLP_PORT = env.int("MLLP_PORT", default=2575)
+MLLP_TLS_CERT_FILE = env("MLLP_TLS_CERT_FILE", default="")
+MLLP_TLS_KEY_FILE = env("MLLP_TLS_KEY_FILE", default="")
+MLLP_TLS_CLIENT_CA_FILE = env("MLLP_TLS_CLIENT_CA_FILE", default="")
+ADT_DEFAULT_TIMEZONE = env("ADT_DEFAULT_TIMEZONE", default="America/New_York")
 CARE_FACILITIES = env.dict("CARE_FACILITIES", default={"GENERAL": "General Hospital"})
 
 # --- Reports (docs/reports.md) --------------------------------------------------------------------------------

@@ -161,6 +161,11 @@ MATRIX = {
     # The schema and its docs page are public: they describe the API and hold no data.
     "GET api/schema/": (None, None, (200,) * 7),
     "GET api/docs/": (None, None, (200,) * 7),
+    # The FHIR intake (intake/fhir/): its CapabilityStatement is public; its writes need the agent's permissions to
+    # add patients and episodes and record discharges (an empty body is then 400: the permission was enough).
+    "GET fhir/metadata": (None, None, (200,) * 7),
+    "POST fhir/Encounter": (None, {}, (401, 403, 403, 403, 400, 400, 403)),
+    "POST fhir/": (None, {}, (401, 403, 403, 403, 400, 400, 403)),
 }
 CASES = [
     pytest.param(endpoint, role, expected[ROLES.index(role)], id=f"{endpoint}-{role}")
@@ -213,7 +218,10 @@ def test_permission_matrix(world, endpoint, role, expected):
         response = client.post(url, _fill(data, world.ids), format="json")
 
     assert response.status_code == expected, response.content[:300]
-    if expected >= 400:
+    if expected >= 400 and route.startswith("fhir/"):
+        assert response.json()["resourceType"] == "OperationOutcome"  # FHIR's error shape
+        assert Event.objects.count() == events_before
+    elif expected >= 400:
         assert set(response.json()) == {"error"}
         assert Event.objects.count() == events_before  # refused: nothing happened
     if expected == 401:

@@ -36,14 +36,23 @@ def request(client: APIClient, endpoint: str, world: World):
 def test_a_password_only_session_is_refused_on_every_api_route_and_changes_nothing(world, admin_user):
     client = password_only_session(admin_user)  # a superuser: every permission, were the session let through
     before = (Event.objects.count(), Patient.objects.count(), list(EscalationTask.objects.values("pk", "status")))
-    routes = sorted(endpoint for endpoint in api_endpoints() if endpoint.split(" ")[1].startswith("api/v1/"))
+    # The REST API's routes and the FHIR intake's writes (its CapabilityStatement is public).
+    routes = sorted(
+        endpoint
+        for endpoint in api_endpoints()
+        if endpoint.split(" ")[1].startswith("api/v1/") or endpoint.startswith("POST fhir/")
+    )
 
     answers = {endpoint: request(client, endpoint, world) for endpoint in routes}
 
-    assert len(routes) == len(MATRIX) - 2 > 25  # every row of the matrix but the schema and its docs page
+    # Every row of the matrix but the schema, its docs page and the FHIR CapabilityStatement.
+    assert len(routes) == len(MATRIX) - 3 > 25
     refused = {endpoint: r.status_code for endpoint, r in answers.items() if r.status_code != 403}
     assert refused == {}
-    assert {r.json()["error"]["code"] for r in answers.values()} == {"second_factor_required"}
+    api = [r for endpoint, r in answers.items() if " api/" in endpoint]
+    assert {r.json()["error"]["code"] for r in api} == {"second_factor_required"}
+    fhir = [r.json() for endpoint, r in answers.items() if " fhir/" in endpoint]
+    assert len(fhir) == 2 and all(body["issue"][0]["code"] == "forbidden" for body in fhir)
     after = (Event.objects.count(), Patient.objects.count(), list(EscalationTask.objects.values("pk", "status")))
     assert after == before
     # Each refusal is in the trail under the session's user.

@@ -24,9 +24,9 @@ WORKERS = ("worker-urgent", "worker-default", "worker-delivery", "worker-push", 
 SECRETS = {
     "POSTGRES_PASSWORD": {"postgres"},
     "DATABASE_OWNER_PASSWORD": {"postgres", "migrate"},
-    "DATABASE_APP_PASSWORD": {"postgres", "migrate", "web", *WORKERS},
-    "REDIS_PASSWORD": {"redis", "web", *WORKERS, "beat", "flower"},
-    "DJANGO_SECRET_KEY": {"migrate", "web", *WORKERS, "beat", "flower"},
+    "DATABASE_APP_PASSWORD": {"postgres", "migrate", "web", *WORKERS, "mllp"},
+    "REDIS_PASSWORD": {"redis", "web", *WORKERS, "beat", "flower", "mllp"},
+    "DJANGO_SECRET_KEY": {"migrate", "web", *WORKERS, "beat", "flower", "mllp"},
     "FLOWER_PASSWORD_HASH": {"proxy"},
     "FLOWER_BASIC_AUTH": {"flower"},
     "TWILIO_AUTH_TOKEN": {"web", "worker-urgent", "worker-default", "worker-delivery", "worker-push"},
@@ -117,9 +117,13 @@ def test_exactly_one_beat():
     assert [name for name, service in SERVICES.items() if celery(service) == "beat"] == ["beat"]
 
 
-def test_only_the_tls_proxy_is_published():
+def test_only_the_tls_proxy_and_the_mllp_listener_are_published():
     published = {name: service["ports"] for name, service in SERVICES.items() if "ports" in service}
-    assert list(published) == ["proxy"], "gunicorn, Flower, PostgreSQL and Redis have no published port"
+    assert list(published) == ["proxy", "mllp"], "gunicorn, Flower, PostgreSQL and Redis have no published port"
+    # The ADT feed is not HTTP: published on the host's loopback unless MLLP_PUBLISH_ADDRESS says otherwise.
+    assert published["mllp"] == ["${MLLP_PUBLISH_ADDRESS:-127.0.0.1}:${MLLP_PUBLISH_PORT:-2575}:2575"]
+    assert command(SERVICES["mllp"]) == ["python", "manage.py", "mllp_listener"]
+    assert "edge" not in SERVICES["mllp"]["networks"]
     assert {str(port).split(":")[-1].split("/")[0] for port in published["proxy"]} == {"80", "443"}
     proxy = SERVICES["proxy"]
     assert proxy["image"] == "caddy:2"

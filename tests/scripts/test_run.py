@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.worker import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(1200)]
 # A shell of the machine, with none of the project's variables (nor the test suite's) exported.
@@ -93,13 +95,14 @@ def second_shell(clone: Path, *command: str) -> subprocess.CompletedProcess[str]
 
 
 def test_a_second_shell_with_no_export_reaches_the_product_run_sh_runs_on_moved_ports(clone):
-    pg, redis, web, flower = free_ports(4)
+    pg, redis, web, flower, mllp = free_ports(5)
     server_start = {
         **SHELL,
         "SEQUORA_PG_PORT": str(pg),
         "SEQUORA_REDIS_PORT": str(redis),
         "PORT": str(web),
         "FLOWER_PORT": str(flower),
+        "MLLP_PORT": str(mllp),
         "CHECKIN_DELAY": "3",
         "CHECKIN_RESPONSE_WINDOW": "60",
         "QUIET_HOURS_START": "0",
@@ -118,6 +121,8 @@ def test_a_second_shell_with_no_export_reaches_the_product_run_sh_runs_on_moved_
         assert banner.count("Sequora is running") == 1
         assert f"http://127.0.0.1:{web}/admin/   user admin, password " in banner
         assert f"http://127.0.0.1:{flower}/   user admin, password " in banner
+        assert f"mllp://127.0.0.1:{mllp} (HL7 v2)" in banner
+        wait_until(lambda: port_open(mllp), timeout=60, what="the MLLP listener")
         # The first run's QR code, and how to see it again.
         assert "█" in banner and "manage.py show_totp admin" in banner
         assert ".run/logs/" in banner and "Traceback" not in banner
@@ -147,4 +152,4 @@ def test_a_second_shell_with_no_export_reaches_the_product_run_sh_runs_on_moved_
         run.wait(timeout=120)
 
     assert not (clone / ".run" / "product.env").exists()
-    assert not any(port_open(port) for port in (pg, redis, web, flower)), terminal.text()
+    assert not any(port_open(port) for port in (pg, redis, web, flower, mllp)), terminal.text()

@@ -42,6 +42,8 @@ from care_events.platform.rest.errors import (
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1/"
+# Paths recorded as API requests: the REST API, and the FHIR intake (intake/fhir/), which uses the same keys.
+API_PREFIXES = (API_PREFIX, "/fhir/")
 
 # Admin pages that show no record: the login and logout (recorded as `login` and `logout` rows by the auth signals)
 # and the JavaScript translations every form page loads. Every other page of admin (the care team's screens are
@@ -235,7 +237,7 @@ class AuditMiddleware:
                 # would only make the client wait a connect timeout more for the same answer.
                 return response
             audit_note = request_note(request)
-            is_api = request.path.startswith(API_PREFIX)
+            is_api = request.path.startswith(API_PREFIXES)
             if not is_api and audit_note is None and not _is_admin_page(request):
                 return response
             objects: list[models.Model] = []
