@@ -16,7 +16,6 @@ from tasks_app.models import DEFAULT_CARE_TEAM, ActionType, CallOutcome
 
 # A nurse's call counts as an interactive contact when she reached someone (docs/reports.md).
 REACHED_CALL_OUTCOMES = (CallOutcome.SPOKE_WITH_PATIENT, CallOutcome.SPOKE_WITH_CAREGIVER)
-READMISSION_DAYS = 30
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,9 +88,10 @@ WITH calendar(facility, day, deadline) AS (
 ),
 teams(facility, team) AS (SELECT * FROM unnest(%(team_facilities)s::text[], %(team_names)s::text[])),
 discharges AS (
-    SELECT e.id, e.patient_id, e.facility, e.discharged_at, {readmitted} AS readmitted_at,
-           (e.discharged_at AT TIME ZONE %(tz)s)::date AS day
+    SELECT e.id, e.patient_id, e.facility, e.discharged_at, readmission.admitted_at AS readmitted_at,
+           e.visit_number <> '' AS from_feed, (e.discharged_at AT TIME ZONE %(tz)s)::date AS day
     FROM care_events_episode e LEFT JOIN teams ON teams.facility = e.facility
+        LEFT JOIN care_events_episode readmission ON readmission.id = e.readmission_id
     WHERE e.discharged_at >= %(since)s AND e.discharged_at < %(until)s
       AND (%(team)s::text IS NULL OR COALESCE(teams.team, %(default_team)s) = %(team)s::text)
       AND (%(facility)s::text IS NULL OR e.facility = %(facility)s::text)
@@ -125,15 +125,8 @@ decided AS (
 """
 
 
-def _readmission_field() -> str | None:
-    """The ADT feed's readmission mark on Episode, once it exists (docs/reports.md#readmissions)."""
-    names = {field.name for field in Episode._meta.get_fields()}
-    return "readmitted_at" if "readmitted_at" in names else None
-
-
 def _discharges_sql(body: str) -> str:
-    field = _readmission_field()
-    return _DISCHARGES.format(readmitted=f"e.{field}" if field else "NULL::timestamptz") + body
+    return _DISCHARGES + body
 
 
 def _discharge_params(filters: ReportFilters, now: dt.datetime) -> dict[str, Any]:
@@ -217,26 +210,27 @@ def _hours(seconds: float | None) -> float | None:
 
 
 def readmissions(filters: ReportFilters, now: dt.datetime) -> Table | None:
-    """None ("no data") until the ADT feed marks readmissions: no field, or no episode of the window marked."""
-    if _readmission_field() is None:
-        return None
+    """Among the discharges the ADT feed told us of (an episode with the hospital's visit number: the feed marks its
+    readmissions, care_events.services.episodes), those readmitted within READMISSION_WINDOW_DAYS, by whether they
+    were reached in time. None ("no data") while no discharge of the range came through the feed: a discharge
+    recorded through the agent's API alone carries no readmission mark, and a zero would mislead."""
+    window = dt.timedelta(days=settings.READMISSION_WINDOW_DAYS)
     rows = _fetch(
         _discharges_sql("""
-        SELECT d.in_time, count(*),
-               count(*) FILTER (WHERE d.readmitted_at < d.discharged_at + %(readmission_window)s),
-               count(d.readmitted_at)
-        FROM decided d WHERE d.discharged_at + %(readmission_window)s <= %(now)s
+        SELECT d.in_time, count(*), count(*) FILTER (WHERE d.readmitted_at < d.discharged_at + %(readmission_window)s)
+        FROM decided d WHERE d.from_feed AND d.discharged_at + %(readmission_window)s <= %(now)s
         GROUP BY 1 ORDER BY 1 DESC
         """),
-        {**_discharge_params(filters, now), "readmission_window": dt.timedelta(days=READMISSION_DAYS)},
+        {**_discharge_params(filters, now), "readmission_window": window},
     )
-    if not any(marked for *_, marked in rows):
+    if not rows:
         return None
     return Table(
         key="readmissions",
-        title=f"{READMISSION_DAYS}-day readmissions, by whether the patient was reached within 2 business days",
-        columns=["Reached in time", "Discharges followed", "Readmitted within 30 days", "Rate (%)"],
-        rows=[["Yes" if in_time else "No", n, back, _share(back, n)] for in_time, n, back, _ in rows],
+        title=f"{settings.READMISSION_WINDOW_DAYS}-day readmissions, by whether the patient was reached within 2 "
+        "business days",
+        columns=["Reached in time", "Discharges followed", f"Readmitted within {window.days} days", "Rate (%)"],
+        rows=[["Yes" if in_time else "No", n, back, _share(back, n)] for in_time, n, back in rows],
     )
 
 

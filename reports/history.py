@@ -83,10 +83,6 @@ def _teams() -> dict[str, str]:
     return {code: settings.CARE_TEAM_BY_FACILITY.get(code, DEFAULT_CARE_TEAM) for code in settings.CARE_FACILITIES}
 
 
-def _readmission_field() -> str | None:
-    return "readmitted_at" if any(f.name == "readmitted_at" for f in Episode._meta.get_fields()) else None
-
-
 class _Roster:
     """Nurses of each team in three groups, one per shift; each works five days in seven."""
 
@@ -194,6 +190,28 @@ class _Writer:
         self.counts.breaches += resolved > breach
         return task
 
+    def stay(
+        self, patient: Patient, visit: str, admitted: dt.datetime, discharged: dt.datetime | None, team: str
+    ) -> tuple[Episode, bool]:
+        """One hospital stay as the ADT feed records it (the hospital's visit number), and once discharged its four
+        check-ins. Returns the episode and whether the first check-in reached the patient."""
+        episode = Episode(
+            id=uuid.uuid4(),
+            patient=patient,
+            admitted_at=admitted,
+            discharged_at=discharged,
+            condition=self.rng.choice(Condition.values),
+            facility=patient.facility,
+            visit_number=visit,
+        )
+        self.rows.add(episode)
+        if discharged is None:
+            return episode, False
+        plan = OutreachPlan(id=uuid.uuid4(), episode=episode, status=OutreachPlan.Status.COMPLETED)
+        self.rows.add(plan)
+        reached = [self.checkin(episode, plan, number, team) for number in (1, 2, 3, 4)]
+        return episode, reached[0]
+
     def checkin(self, episode: Episode, plan: OutreachPlan, number: int, team: str) -> bool:
         """One check-in: answered (the agent's interaction, graded answers, tasks for the worrying ones) or not (a
         nurse's call task). Returns whether the patient was reached."""
@@ -295,7 +313,6 @@ def history_seed(*, discharges: int, days: int, nurses: int, seed: int = 1) -> H
         NurseShift.objects.bulk_create(shifts, batch_size=BATCH)
         writer = _Writer(rng=rng, roster=roster, outcomes=list(ResolutionOutcome.objects.all()), now=now)
         writer.counts.nurses, writer.counts.shifts = nurses, len(shifts)
-        readmitted = _readmission_field()
         for n, discharged in enumerate(_discharge_moments(discharges, first, days, rng)):
             facility = rng.choice(list(teams_of))
             patient = Patient(
@@ -307,21 +324,17 @@ def history_seed(*, discharges: int, days: int, nurses: int, seed: int = 1) -> H
                 mrn=f"H{seed:03d}{n:07d}",
                 facility=facility,
             )
-            episode = Episode(
-                id=uuid.uuid4(),
-                patient=patient,
-                admitted_at=discharged - dt.timedelta(days=2 + rng.randrange(6)),
-                discharged_at=discharged,
-                condition=rng.choice(Condition.values),
-                facility=facility,
-            )
-            plan = OutreachPlan(id=uuid.uuid4(), episode=episode, status=OutreachPlan.Status.COMPLETED)
-            for row in (patient, episode, plan):
-                writer.rows.add(row)
-            reached = [writer.checkin(episode, plan, number, teams_of[facility]) for number in (1, 2, 3, 4)]
-            back_soon = rng.random() < (0.12 if reached[0] else 0.2)
-            if readmitted and back_soon and discharged + dt.timedelta(days=30) < now:
-                setattr(episode, readmitted, discharged + dt.timedelta(days=rng.randrange(2, 30)))
+            writer.rows.add(patient)
+            admitted = discharged - dt.timedelta(days=2 + rng.randrange(6))
+            episode, reached = writer.stay(patient, f"V{seed:03d}{n:07d}", admitted, discharged, teams_of[facility])
+            # Back in hospital within 30 days, more often when the first check-in reached nobody: the feed's mark
+            # (care_events.services.episodes), the readmission a stay of its own, followed up once discharged.
+            back = discharged + dt.timedelta(days=rng.randrange(2, 30), hours=rng.randrange(24))
+            if rng.random() < (0.12 if reached else 0.2) and back < now:
+                out = back + dt.timedelta(days=2 + rng.randrange(5))
+                episode.readmission, _ = writer.stay(
+                    patient, f"V{seed:03d}{n:07d}R", back, out if out < now else None, teams_of[facility]
+                )
                 writer.counts.readmissions += 1
             writer.counts.discharges += 1
             if len(writer.rows.by_model.get(EscalationTask, [])) >= BATCH:

@@ -4,10 +4,12 @@ import datetime as dt
 
 import pytest
 
+from care_events.models import Episode
 from reports import figures
 from reports.business_days import FacilityCalendar
 from reports.figures import ReportFilters
 from tasks_app.models import ResolutionOutcome
+from tests.care_events.factories import EpisodeFactory
 from tests.reports.fixture import CLOSURES, NOW, make_history
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +114,35 @@ def test_filters_by_facility_and_team(settings):
     assert len(north.rows) == 4
 
 
-def test_readmissions_show_no_data_until_the_feed_marks_them():
+def test_readmissions_show_no_data_until_discharges_come_through_the_feed():
+    make_history()  # every stay recorded through the agent's API: no visit number, no readmission mark
+    assert figures.readmissions(NOVEMBER, NOW) is None
+
+
+def test_readmissions_among_the_feeds_discharges_by_whether_they_were_reached_in_time():
     make_history()
+    stays = {episode.patient.last_name: episode for episode in Episode.objects.select_related("patient")}
+    # The feed told us of every stay but Late-Evening's (recorded through the agent's API alone, left out).
+    for name, episode in stays.items():
+        if name != "Late-Evening":
+            Episode.objects.filter(pk=episode.pk).update(visit_number=f"V-{name}")
+
+    def back(name: str, days: int) -> None:
+        first = stays[name]
+        again = EpisodeFactory(patient=first.patient, admitted_at=first.discharged_at + dt.timedelta(days=days))
+        Episode.objects.filter(pk=first.pk).update(readmission=again)
+
+    back("Friday-In-Time", 14)  # reached in time, back within 30 days
+    back("Never-Reached", 8)  # not reached, back within 30 days
+    back("Friday-Late", 44)  # not reached, back after 44 days: not a 30-day readmission
+    back("Late-Evening", 5)  # not the feed's discharge: left out
+
+    # 30 days after the last November discharge, every one of them is decided and its 30 days over.
+    later = NOW + dt.timedelta(days=45)
+    # In time: Friday-In-Time, Thanksgiving-In-Time, Weekend-Answer; not: Friday-Late, Never-Reached,
+    # Thanksgiving-Late and Pending (its deadline, 2 Dec, long past by then).
+    assert figures.readmissions(NOVEMBER, later).rows == [["Yes", 3, 1, 33.3], ["No", 4, 1, 25.0]]
+    # At NOW no November discharge has had its 30 days yet.
     assert figures.readmissions(NOVEMBER, NOW) is None
 
 

@@ -3,6 +3,7 @@ same figure counted row by row in Python."""
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -25,7 +26,12 @@ def test_seed_history_writes_a_closed_history_and_schedules_nothing():
     call_command("seed_history", discharges=80, days=40, nurses=6, stdout=out)
 
     assert "Wrote 80 discharges over 40 days" in out.getvalue()
-    assert Episode.objects.count() == 80
+    # Each readmission is a stay of its own, and the feed's mark on the stay before it.
+    readmissions = int(re.search(r"(\d+) readmissions", out.getvalue()).group(1))
+    assert readmissions > 0
+    assert Episode.objects.count() == 80 + readmissions
+    assert Episode.objects.exclude(readmission=None).count() == readmissions
+    assert not Episode.objects.filter(visit_number="").exists()  # every stay came through the feed
     assert EscalationTask.objects.count() > 80
     assert not EscalationTask.objects.filter(status__in=OPEN_TASK_STATUSES).exists()
     assert NurseShift.objects.count() > 6 * 40 * 5 // 7 - 12

@@ -26,5 +26,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Wrote {counts.discharges} discharges over {days} days: {counts.answers} answers, {counts.tasks} tasks "
             f"({counts.breaches} resolved after their SLA), {counts.calls} nurse calls, {counts.readmissions} "
-            f"readmissions; {counts.nurses} nurses, {counts.shifts} shifts."
+            f"readmissions (each a stay of its own, followed up once discharged); {counts.nurses} nurses, "
+            f"{counts.shifts} shifts."
         )
