@@ -22,6 +22,9 @@ from tests.worker import CeleryStack, wait_until
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 POOL_PROCESSES = 3  # the worker's two and the backstop worker's one
+# A connection attempt that outlives connect_timeout on a loaded machine is made again, and the proxy counts both.
+# Without reuse the count is tens: a connection per task (four per escalation) and per sweep (one a second here).
+RETRIED_CONNECTS = 2
 
 
 @pytest.fixture
@@ -71,7 +74,8 @@ def test_workers_keep_their_connections_and_reconnect_after_postgresql_closes_th
     wait_until(lambda: sweep_finished_after(now), timeout=30, what="a sweep in the backstop worker")
     assert HandlerRun.objects.filter(status="SUCCEEDED").count() >= 3
     # Without reuse every task opened its own connection (Celery's Django fixup closed it around each task).
-    assert proxied.accepted <= POOL_PROCESSES
+    assert proxied.accepted <= POOL_PROCESSES + RETRIED_CONNECTS
+    before_cut = proxied.accepted
 
     proxied.cut()
     cut_at, cut_time = timezone.now(), time.time()
@@ -90,4 +94,4 @@ def test_workers_keep_their_connections_and_reconnect_after_postgresql_closes_th
     # check) and opened a new one: nothing failed, nothing was retried.
     assert after.count() >= 1 and set(after.values_list("status", "attempts")) == {("SUCCEEDED", 1)}
     assert set(Timer.objects.filter(subject_id=task.pk).values_list("attempts", "last_error")) == {(1, "")}
-    assert POOL_PROCESSES < proxied.accepted <= 2 * POOL_PROCESSES
+    assert 0 < proxied.accepted - before_cut <= POOL_PROCESSES + RETRIED_CONNECTS
