@@ -88,10 +88,9 @@ WITH calendar(facility, day, deadline) AS (
 ),
 teams(facility, team) AS (SELECT * FROM unnest(%(team_facilities)s::text[], %(team_names)s::text[])),
 discharges AS (
-    SELECT e.id, e.patient_id, e.facility, e.discharged_at, readmission.admitted_at AS readmitted_at,
+    SELECT e.id, e.patient_id, e.facility, e.discharged_at, e.readmission_id,
            e.visit_number <> '' AS from_feed, (e.discharged_at AT TIME ZONE %(tz)s)::date AS day
     FROM care_events_episode e LEFT JOIN teams ON teams.facility = e.facility
-        LEFT JOIN care_events_episode readmission ON readmission.id = e.readmission_id
     WHERE e.discharged_at >= %(since)s AND e.discharged_at < %(until)s
       AND (%(team)s::text IS NULL OR COALESCE(teams.team, %(default_team)s) = %(team)s::text)
       AND (%(facility)s::text IS NULL OR e.facility = %(facility)s::text)
@@ -217,8 +216,9 @@ def readmissions(filters: ReportFilters, now: dt.datetime) -> Table | None:
     window = dt.timedelta(days=settings.READMISSION_WINDOW_DAYS)
     rows = _fetch(
         _discharges_sql("""
-        SELECT d.in_time, count(*), count(*) FILTER (WHERE d.readmitted_at < d.discharged_at + %(readmission_window)s)
-        FROM decided d WHERE d.from_feed AND d.discharged_at + %(readmission_window)s <= %(now)s
+        SELECT d.in_time, count(*), count(*) FILTER (WHERE back.admitted_at < d.discharged_at + %(readmission_window)s)
+        FROM decided d LEFT JOIN care_events_episode back ON back.id = d.readmission_id
+        WHERE d.from_feed AND d.discharged_at + %(readmission_window)s <= %(now)s
         GROUP BY 1 ORDER BY 1 DESC
         """),
         {**_discharge_params(filters, now), "readmission_window": window},
