@@ -10,6 +10,12 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 stamp=.venv/.sequora-installed
 wanted=$(cat requirements/lock.txt pyproject.toml | cksum)
 if [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then exit 0; fi
+# The locked pip first: the one a new venv brings (23.x) cannot check hashes of a requirement named with extras
+# (pip-audit's CacheControl[filecache]) once an index offers a newer release than the lock's.
+pip_lock=$(mktemp)
+trap 'rm -f "$pip_lock"' EXIT
+awk '/^pip==/ {p = 1; print; next} p && /^[a-z]/ {exit} p' requirements/lock.txt >"$pip_lock"
+.venv/bin/python -m pip install --quiet --require-hashes -r "$pip_lock"
 .venv/bin/python -m pip install --quiet --require-hashes -r requirements/lock.txt
 # (setuptools warns, in a box of 10 lines, that an editable install is one.)
 PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .

@@ -55,6 +55,15 @@ def wait_for_sent(notification_type: str, count: int) -> None:
     )
 
 
+def assert_each_warning_once(tasks: list[EscalationTask]) -> None:
+    """One SLA warning row per task, sent once, or given up because its breach had come by the time a worker
+    reached it (a loaded machine can be that late; the breach alert is then the one that counts)."""
+    warnings = NotificationLog.objects.filter(type="SLA_WARNING")
+    assert sorted(warnings.values_list("task_id", flat=True)) == sorted(task.pk for task in tasks)
+    outcomes = set(warnings.values_list("status", "error_code"))
+    assert outcomes <= {("SENT", ""), ("CANCELLED", "breach_due")}, outcomes
+
+
 def assert_each_task_assigned_once() -> None:
     assigned = Counter(Event.objects.filter(name="task/assigned").values_list("data__task_id", flat=True))
     assert set(assigned.values()) == {1}
@@ -159,8 +168,11 @@ def test_redis_losing_everything_loses_nothing(worker):
     assert_each_task_assigned_once()
     # Each assignment, warning, breach and check-in sent exactly once. (The 6 s response window may also have
     # turned unanswered check-ins into call tasks by now: those are assignments too.)
-    sent = Counter(NotificationLog.objects.filter(status="SENT").values_list("type", flat=True))
-    assert sent == {"TASK_ASSIGNED": EscalationTask.objects.count(), "SLA_WARNING": 20, "SLA_BREACH": 20, "CHECKIN": 5}
+    sent = Counter(
+        NotificationLog.objects.filter(status="SENT").exclude(type="SLA_WARNING").values_list("type", flat=True)
+    )
+    assert sent == {"TASK_ASSIGNED": EscalationTask.objects.count(), "SLA_BREACH": 20, "CHECKIN": 5}
+    assert_each_warning_once(tasks)
     assert_each_message_sent_once(worker)
 
 
@@ -228,12 +240,15 @@ def test_redis_wiped_under_running_workers_loses_nothing(worker):
     """FLUSHDB while workers hold ETA messages and queued runs: what they hold still runs, what Redis held is
     re-driven by Beat, and the claims keep every effect to one."""
     NurseShiftFactory(nurse__max_open_tasks=100)
+    tasks = []
     with transaction.atomic():
         for _ in range(10):
-            EscalationTaskFactory(
-                # After the relay has re-driven the wiped assignments (RELAY_GRACE_SECONDS 2 + a 1 s sweep).
-                sla_warning_at=timezone.now() + dt.timedelta(seconds=10),
-                sla_breach_at=timezone.now() + dt.timedelta(seconds=12),
+            tasks.append(
+                EscalationTaskFactory(
+                    # After the relay has re-driven the wiped assignments (RELAY_GRACE_SECONDS 2 + a 1 s sweep).
+                    sla_warning_at=timezone.now() + dt.timedelta(seconds=10),
+                    sla_breach_at=timezone.now() + dt.timedelta(seconds=12),
+                )
             )
     for _ in range(3):
         episode_discharge(episode=EpisodeFactory(discharged_at=None))
@@ -244,6 +259,9 @@ def test_redis_wiped_under_running_workers_loses_nothing(worker):
     settle("the work after the wipe")
     assert Event.objects.filter(name__startswith="task/sla_").count() == 20
     assert_each_task_assigned_once()
-    sent = Counter(NotificationLog.objects.filter(status="SENT").values_list("type", flat=True))
-    assert sent == {"TASK_ASSIGNED": EscalationTask.objects.count(), "SLA_WARNING": 10, "SLA_BREACH": 10, "CHECKIN": 3}
+    sent = Counter(
+        NotificationLog.objects.filter(status="SENT").exclude(type="SLA_WARNING").values_list("type", flat=True)
+    )
+    assert sent == {"TASK_ASSIGNED": EscalationTask.objects.count(), "SLA_BREACH": 10, "CHECKIN": 3}
+    assert_each_warning_once(tasks)
     assert_each_message_sent_once(worker)
