@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -66,6 +66,15 @@ def notification_send(*, rows: Mapping[str, Any] | None = None, **request: Any) 
     return log
 
 
+# The in-process send's one write, as SQL written once (the ORM's compile of a ten-column update cost more than the
+# round trip, at every escalation).
+_DELIVERED_HERE = (
+    f"UPDATE {NotificationLog._meta.db_table} SET attempts = 1, last_attempt_at = %(now)s, status = %(status)s,"  # noqa: S608
+    " provider = %(provider)s, provider_message_id = %(message_id)s, provider_status = %(provider_status)s,"
+    " sent_at = %(now)s, delivered_at = %(now)s, updated_at = %(now)s WHERE id = %(id)s"
+)
+
+
 def _deliver_new(log: NotificationLog) -> None:
     """A new pending row, just inserted by this transaction. An in-process backend (the local one) is sent to here,
     in the same transaction, after the row was written: nobody else can see the row before this commits, so it is
@@ -85,17 +94,18 @@ def _deliver_new(log: NotificationLog) -> None:
         return
     result = backend.send(_message(log))
     # Sent and, the local outbox being the recipient, delivered at once: one write, then the status path's event.
-    NotificationLog.objects.filter(pk=log.pk).update(
-        attempts=1,
-        last_attempt_at=now,
-        status=NotificationStatus.DELIVERED,
-        provider=result.provider,
-        provider_message_id=result.message_id,
-        provider_status=backend.fetch_status(result.message_id)[0],
-        sent_at=now,
-        delivered_at=now,
-        updated_at=now,
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DELIVERED_HERE,
+            {
+                "id": log.pk,
+                "now": now,
+                "status": NotificationStatus.DELIVERED,
+                "provider": result.provider,
+                "message_id": result.message_id,
+                "provider_status": backend.fetch_status(result.message_id)[0],
+            },
+        )
     log.status, log.sent_at, log.delivered_at = NotificationStatus.DELIVERED, now, now
     notification_announce(log, NotificationStatus.PENDING)
     logger.info("notification %s sent via %s (%s)", log.pk, result.provider, result.message_id)

@@ -17,8 +17,7 @@ import uuid
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
-from django.db.models import Exists
+from django.db import connection, transaction
 from django.utils import timezone
 
 from care_events.choices import NotificationType
@@ -46,26 +45,43 @@ def ack_delays(severity: str) -> tuple[dt.timedelta, dt.timedelta] | None:
     return dt.timedelta(minutes=remind), dt.timedelta(minutes=escalate)
 
 
+def _ack_code_sql() -> str:
+    """The assignment's UPDATE with its code, written once as SQL rather than built by the ORM at every assignment:
+    the task row gets the code only where no other open task of the nurse holds it."""
+    table = EscalationTask._meta.db_table
+    statuses = ", ".join(f"'{status}'" for status in OPEN_TASK_STATUSES)  # the model's own constants
+    return (
+        f"UPDATE {table} SET ack_code = %(code)s, updated_at = %(now)s, status = %(status)s,"  # noqa: S608
+        f" assigned_to_id = %(nurse)s, assigned_at = %(assigned_at)s, acknowledged_at = %(acknowledged_at)s"
+        f" WHERE id = %(task)s AND NOT EXISTS (SELECT 1 FROM {table} h WHERE h.assigned_to_id = %(nurse)s"
+        f" AND h.status IN ({statuses}) AND h.ack_code = %(code)s AND h.id <> %(task)s)"
+    )
+
+
+_ACK_CODE_SQL = _ack_code_sql()
+
+
 def ack_code_save(*, task: EscalationTask, nurse: Nurse) -> None:
     """Write the assignment (`task`'s status, assignee, times, set by the caller) with an acknowledgement code no
     other open task of `nurse` has, in one UPDATE: the code is drawn at random and written only where no open task
     of hers holds it (a draw that collides, about 1 in 1,000 with ten open tasks, updates nothing and draws again).
     Called with her row locked (task_hand_over), so two assignments to her cannot pick the same one."""
-    fields = {f: getattr(task, f) for f in ("status", "assigned_to_id", "assigned_at", "acknowledged_at")}
     task.updated_at = timezone.now()
-    while True:
-        code = f"{secrets.randbelow(10**ACK_CODE_DIGITS):0{ACK_CODE_DIGITS}d}"
-        if code == "1":  # a bare "1" is the reply for her only task
-            continue
-        holder = EscalationTask.objects.filter(assigned_to=nurse, status__in=OPEN_TASK_STATUSES, ack_code=code)
-        updated = (
-            EscalationTask.objects.filter(pk=task.pk)
-            .exclude(Exists(holder.exclude(pk=task.pk)))
-            .update(ack_code=code, updated_at=task.updated_at, **fields)
-        )
-        if updated:
-            task.ack_code = code
-            return
+    params = {
+        "task": task.pk,
+        "nurse": nurse.pk,
+        "now": task.updated_at,
+        "status": task.status,
+        "assigned_at": task.assigned_at,
+        "acknowledged_at": task.acknowledged_at,
+    }
+    with connection.cursor() as cursor:
+        while True:
+            code = f"{secrets.randbelow(10**ACK_CODE_DIGITS):0{ACK_CODE_DIGITS}d}"
+            cursor.execute(_ACK_CODE_SQL, {**params, "code": code})
+            if cursor.rowcount:
+                task.ack_code = code
+                return
 
 
 def ack_timers_arm(*, task: EscalationTask) -> None:

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any, Union
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from care_events.platform.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.platform.bus.insert import insert_once
 from care_events.platform.bus.models import Event, HandlerRun
 from care_events.platform.bus.publish import publish
-from care_events.platform.bus.retry import HANDLER_RUNS, claim, failure_record, relay_backoff, relay_take
+from care_events.platform.bus.retry import HANDLER_RUNS, failure_record, relay_backoff, relay_take
 from care_events.platform.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -234,6 +234,26 @@ class HandlerFailedError(Exception):
         super().__init__(f"handler run {run_id} failed; retry in {retry_in}s" if retry_in else "gave up")
 
 
+def _run_statements() -> tuple[str, str]:
+    """The claim of a due run (with its event's name and data) and its success, written once as SQL rather than
+    built by the ORM at every run: they are two of the few statements every escalation pays for."""
+    run, event = HandlerRun._meta.db_table, Event._meta.db_table
+    claim_sql = (
+        f"SELECT r.*, e.name AS event_name, e.data::text AS event_data FROM {run} r"  # noqa: S608 - our own names
+        f" JOIN {event} e ON e.id = r.event_id"
+        f" WHERE r.id = %(run)s AND r.status = %(pending)s AND r.next_attempt_at <= %(now)s"
+        f" FOR UPDATE OF r SKIP LOCKED"  # SKIP LOCKED: care_events.platform.bus.retry.claim
+    )
+    succeeded_sql = (
+        f"UPDATE {run} SET status = %(succeeded)s, attempts = attempts + 1, started_at = %(started)s,"  # noqa: S608
+        f" finished_at = %(finished)s, last_error = '' WHERE id = %(run)s"
+    )
+    return claim_sql, succeeded_sql
+
+
+_RUN_CLAIM, _RUN_SUCCEEDED = _run_statements()
+
+
 def handler_run_execute(*, run_id: int) -> bool:
     """Run one pending (event, handler) pair whose attempt is due. Returns False when there was nothing to do (done,
     held by another worker, or its next attempt not due yet: that attempt's own message, or the relay, runs it).
@@ -245,31 +265,31 @@ def handler_run_execute(*, run_id: int) -> bool:
             # Due, not only pending: a relay's re-publish of a run whose retry message was late, and that retry
             # message, both reach here; whichever comes second finds the next attempt not due and does nothing, so a
             # run has one retry chain and its attempts keep HANDLER_RUNS' spacing under any backlog.
-            run = claim(
-                HandlerRun.objects.select_related("event").filter(
-                    pk=run_id, status=HandlerRun.Status.PENDING, next_attempt_at__lte=timezone.now()
-                )
-            )
+            started = timezone.now()
+            params = {"run": run_id, "pending": HandlerRun.Status.PENDING, "now": started}
+            run = next(iter(HandlerRun.objects.raw(_RUN_CLAIM, params)), None)
             if run is None:
                 return False
-            started = timezone.now()
             handler = _handlers[run.handler]
-            payload = payload_read(run.event.name, run.event.data)
+            payload = payload_read(run.event_name, json.loads(run.event_data))
             # A run of a handler that is inline now (written before it became so) runs once, like any.
             handler.func(payload, {}) if handler.inline else handler.func(payload)
-            HandlerRun.objects.filter(pk=run.pk).update(
-                status=HandlerRun.Status.SUCCEEDED,
-                attempts=run.attempts + 1,
-                started_at=started,
-                finished_at=timezone.now(),
-                last_error="",
-            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _RUN_SUCCEEDED,
+                    {
+                        "run": run_id,
+                        "succeeded": HandlerRun.Status.SUCCEEDED,
+                        "started": started,
+                        "finished": timezone.now(),
+                    },
+                )
     except Exception as exc:
         retry_in = _record_failure(run_id, exc)
         # `from None`: the exception text can quote row values (a database error's DETAIL); it is kept on the run
         # row for admin, and must not reach Celery's logs, results or Flower through a chained traceback.
         raise HandlerFailedError(run_id, retry_in) from None
-    logger.info("handler %s succeeded for event %s %s", run.handler, run.event.name, run.event_id)
+    logger.info("handler %s succeeded for event %s %s", run.handler, run.event_name, run.event_id)
     return True
 
 
