@@ -64,10 +64,11 @@ def _memory_line(size: int, point: dict[str, float]) -> str:
     )
 
 
-def memory(bench: Bench, sizes: list[int]) -> None:
+def memory(bench: Bench, sizes: list[int], *, baseline_sizes: list[int]) -> None:
+    """The product at each of `sizes` open tasks; plain Celery holding their ETA messages at `baseline_sizes`."""
     bench.begin(f"memory and restart with {', '.join(map(str, sizes))} open tasks (one worker, concurrency 2)")
     rows = []
-    for size in sizes:
+    for size in sorted(set(sizes) | set(baseline_sizes)):
 
         def product(size: int = size) -> int:
             from django.utils import timezone
@@ -83,7 +84,9 @@ def memory(bench: Bench, sizes: list[int]) -> None:
             publish_noops(2 * size, key="", eta=lambda n: base + n % (6 * 3600))
             return 2 * size
 
-        for label, fill in (("product", product), ("plain Celery", plain)):
+        variants = [("product", product)] if size in sizes else []
+        variants += [("plain Celery", plain)] if size in baseline_sizes else []
+        for label, fill in variants:
             started = time.monotonic()
             stack = bench.fresh(workers=1)
             point = _memory_point(bench, stack, fill)
@@ -99,7 +102,7 @@ def memory(bench: Bench, sizes: list[int]) -> None:
         Figure(
             f"memory and restart at {largest} open tasks",
             "; ".join(_memory_line(s, ours[s]) for s in sizes),
-            "plain Celery " + "; ".join(_memory_line(s, base[s]) for s in sizes),
+            "plain Celery " + "; ".join(_memory_line(s, base[s]) for s in sorted(base)),
             "RSS within 50 MB of idle, stop < 10 s, restart < 5 s",
             top["rss_mb"] - idle["rss_mb"] <= 50 and top["stop_s"] < 10 and top["restart_s"] < 5,
             data={"points": rows},
