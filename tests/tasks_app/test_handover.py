@@ -245,3 +245,26 @@ def test_the_board_marks_a_task_held_by_someone_off_shift_and_one_not_acknowledg
     assert page.status_code == 200
     assert "held by someone off shift" in page.content.decode()
     assert "not acknowledged for 7 min" in page.content.decode()
+
+
+def test_a_drawn_code_another_open_task_of_hers_holds_is_drawn_again(monkeypatch):
+    """The code is written only where no open task of the nurse holds it: a colliding draw writes nothing and the
+    next draw is taken; a code held by a task of hers that is closed does not count."""
+    from tasks_app.services import acknowledgement
+
+    draws = iter([1234, 5678, 1234, 5678, 42])
+    monkeypatch.setattr(acknowledgement.secrets, "randbelow", lambda _: next(draws))
+    shift(start=-60 * MINUTE, end=8 * 60 * MINUTE)
+    with time_machine.travel(T0, tick=False):
+        first, second = EscalationTaskFactory(), EscalationTaskFactory()
+        drain()
+        first.refresh_from_db()
+        second.refresh_from_db()
+        assert (first.ack_code, second.ack_code) == ("1234", "5678")
+        EscalationTask.objects.filter(pk=second.pk).update(status="CANCELLED", cancelled_at=T0)
+        third, fourth = EscalationTaskFactory(), EscalationTaskFactory()
+        drain()
+    third.refresh_from_db()
+    fourth.refresh_from_db()
+    # 1234 is held by her open first task: drawn again; 5678 only by a cancelled one: free.
+    assert (third.ack_code, fourth.ack_code) == ("5678", "0042")
