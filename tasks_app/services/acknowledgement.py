@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -67,7 +68,7 @@ def ack_code_save(*, task: EscalationTask, nurse: Nurse) -> None:
     of hers holds it (a draw that collides, about 1 in 1,000 with ten open tasks, updates nothing and draws again).
     Called with her row locked (task_hand_over), so two assignments to her cannot pick the same one."""
     task.updated_at = timezone.now()
-    params = {
+    params: dict[str, Any] = {
         "task": task.pk,
         "nurse": nurse.pk,
         "now": task.updated_at,

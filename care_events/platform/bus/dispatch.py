@@ -239,7 +239,7 @@ def _run_statements() -> tuple[str, str]:
     built by the ORM at every run: they are two of the few statements every escalation pays for."""
     run, event = HandlerRun._meta.db_table, Event._meta.db_table
     claim_sql = (
-        f"SELECT r.*, e.name AS event_name, e.data::text AS event_data FROM {run} r"  # noqa: S608 - our own names
+        f"SELECT r.handler, e.id, e.name, e.data::text FROM {run} r"  # noqa: S608 - our own names
         f" JOIN {event} e ON e.id = r.event_id"
         f" WHERE r.id = %(run)s AND r.status = %(pending)s AND r.next_attempt_at <= %(now)s"
         f" FOR UPDATE OF r SKIP LOCKED"  # SKIP LOCKED: care_events.platform.bus.retry.claim
@@ -266,12 +266,14 @@ def handler_run_execute(*, run_id: int) -> bool:
             # message, both reach here; whichever comes second finds the next attempt not due and does nothing, so a
             # run has one retry chain and its attempts keep HANDLER_RUNS' spacing under any backlog.
             started = timezone.now()
-            params = {"run": run_id, "pending": HandlerRun.Status.PENDING, "now": started}
-            run = next(iter(HandlerRun.objects.raw(_RUN_CLAIM, params)), None)
-            if run is None:
+            with connection.cursor() as cursor:
+                cursor.execute(_RUN_CLAIM, {"run": run_id, "pending": HandlerRun.Status.PENDING, "now": started})
+                claimed = cursor.fetchone()
+            if claimed is None:
                 return False
-            handler = _handlers[run.handler]
-            payload = payload_read(run.event_name, json.loads(run.event_data))
+            handler_name, event_id, event_name, event_data = claimed
+            handler = _handlers[handler_name]
+            payload = payload_read(event_name, json.loads(event_data))
             # A run of a handler that is inline now (written before it became so) runs once, like any.
             handler.func(payload, {}) if handler.inline else handler.func(payload)
             with connection.cursor() as cursor:
@@ -289,7 +291,7 @@ def handler_run_execute(*, run_id: int) -> bool:
         # `from None`: the exception text can quote row values (a database error's DETAIL); it is kept on the run
         # row for admin, and must not reach Celery's logs, results or Flower through a chained traceback.
         raise HandlerFailedError(run_id, retry_in) from None
-    logger.info("handler %s succeeded for event %s %s", run.handler, run.event_name, run.event_id)
+    logger.info("handler %s succeeded for event %s %s", handler_name, event_name, event_id)
     return True
 
 
