@@ -92,9 +92,10 @@ def run_scenario(name: str, lab: Lab, size: Size) -> Result:
         # twice as long again before counting what is lost for good.
         result.late_at_deadline = len(missing(stream))
         queues = ("urgent", "default", "delivery", "push", "backstop")
-        result.queued_at_deadline = sum(int(lab.stack.broker.llen(q)) for q in queues)
+        by_queue = {q: int(lab.stack.broker.llen(q)) for q in queues}
+        result.queued_at_deadline = sum(by_queue.values())
         say(f"   not settled {size.settle:.0f} s after the stream: {result.late_at_deadline} effects missing, "
-            f"{result.queued_at_deadline} messages queued; waiting longer")  # fmt: skip
+            f"{result.queued_at_deadline} messages queued {by_queue}; waiting longer")  # fmt: skip
         deadline = time.monotonic() + 2 * size.settle
         while time.monotonic() < deadline and not settled_twice(stream, poison_runs):
             time.sleep(1)

@@ -7,6 +7,8 @@ from config.settings.environment import EMBEDDED_REDIS_URL, env, served
 # --- Redis and Celery ---------------------------------------------------------------------------------------
 REDIS_URL = served("REDIS_URL", EMBEDDED_REDIS_URL)
 CELERY_BROKER_URL = served("CELERY_BROKER_URL", REDIS_URL)
+# kombu's Redis transport with its restore of held messages made safe once the connection is closed (config/broker.py).
+CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 # Results are not used: every outcome that matters is a database row.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None

@@ -1,7 +1,8 @@
-"""The short chaos run in CI: `python -m chaos kill_worker redis_flushall --short` (chaos/run.py) on private
-servers it starts itself (PostgreSQL and Redis on 127.0.0.1:54402 and :63902, data in .run/lab-ci), real gunicorn,
-two real workers and Beat. Each scenario streams escalations and discharges through the API, kills both workers
-(or flushes Redis) while SLA and check-in timers come due, and must end with nothing lost, doubled or stuck."""
+"""The short chaos run in CI: `python -m chaos kill_worker redis_flushall broker_down redis_restart_empty --short`
+(chaos/run.py) on private servers it starts itself (PostgreSQL and Redis on 127.0.0.1:54402 and :63902, data in
+.run/lab-ci), real gunicorn, two real workers and Beat. Each scenario streams escalations and discharges through the
+API, kills both workers (or flushes Redis, takes the broker away for 10 s, or restarts Redis empty) while SLA and
+check-in timers come due, and must end with nothing lost, doubled or stuck."""
 
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SCENARIOS = ["kill_worker", "redis_flushall"]
+SCENARIOS = ["kill_worker", "redis_flushall", "broker_down", "redis_restart_empty"]
 
 pytestmark = [pytest.mark.worker, pytest.mark.chaos, pytest.mark.timeout(1500)]
 
