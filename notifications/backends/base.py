@@ -21,6 +21,9 @@ class SendResult:
     provider: str
     message_id: str  # the provider's id (a Twilio SID), stored to match status webhooks later
     status: str  # the provider's word for where the message is now, e.g. Twilio's "queued" (status.PROVIDER_STATUSES)
+    # When the provider took it, where that is known and earlier than now: a message found after an attempt in doubt
+    # (SentLookup) left then, not when it was found.
+    sent_at: dt.datetime | None = None
 
 
 class SendError(Exception):

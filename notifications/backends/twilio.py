@@ -146,7 +146,7 @@ class _TwilioBackend(ABC):
             raise error from None
         # Twilio lists newest first.
         return [
-            SendResult(provider=self.provider, message_id=str(sid), status=status)
+            SendResult(provider=self.provider, message_id=str(sid), status=status, sent_at=created)
             for sid, created, status in reversed(found)
             if created is not None and created >= cutoff
         ]

@@ -133,24 +133,31 @@ def notification_deliver(*, notification_id: uuid.UUID) -> float | None:
     wait = send_slot_wait(backend.provider, urgent=pending.urgent)
     if wait:
         return wait  # not claimed, not counted: the message waits its turn at the provider
-    claimed = _claim(notification_id)
+    claimed = _claim(notification_id, backend)
     if claimed is None:
         return None
-    log, in_doubt_since = claimed
-    message = _message(log)
+    log, in_doubt_since, give_up = claimed
     try:
-        result = _already_sent(log, message, backend, in_doubt_since) if in_doubt_since else None
+        # Looked up as the earlier attempt sent it: the body is marked late (below) only for a send of its own.
+        result = _already_sent(log, _message(log), backend, in_doubt_since) if in_doubt_since else None
     except Exception as exc:
         # The provider could not be asked: the message stays in doubt and is not sent blind.
         return _record_send_error(log, _as_send_error(log, exc), in_doubt=True)
     if result is not None:
         logger.warning("notification %s: an earlier attempt reached the provider; not sent again", log.pk)
+    elif give_up is not None:
+        # Not worth sending any more, and the provider has no earlier attempt of it: nothing left.
+        log.in_doubt_since = None
+        _give_up(log, give_up)
+        return None
     elif log.recipient_patient is not None and not log.recipient_patient.sms_consent:
         notification_status_set(notification_id=log.pk, status=NotificationStatus.CANCELLED, error_code="opted_out")
         return None
     else:
+        if in_doubt_since and _mark_if_late(log, timezone.now()):
+            log.save(update_fields=["sent_late", "body", "updated_at"])
         try:
-            result = backend.send(message)
+            result = backend.send(_message(log))
         except Exception as exc:
             error = _as_send_error(log, exc)
             return _record_send_error(log, error, in_doubt=error.in_doubt)
@@ -171,11 +178,15 @@ def _address(log: NotificationLog) -> str:
     return addresses.get(log.channel, nurse.phone)
 
 
-def _claim(notification_id: uuid.UUID) -> tuple[NotificationLog, dt.datetime | None] | None:
+def _claim(
+    notification_id: uuid.UUID, backend: ChannelBackend
+) -> tuple[NotificationLog, dt.datetime | None, str | None] | None:
     """Take a PENDING row whose lease is free, so two workers (or a redelivered message) never both call the
     provider. The lease is next_attempt_at pushed forward; a dead worker's lease simply expires. Every try asks
     first, in this transaction: a message no longer worth sending (`give_up_reason`) is given up, never sent. Returns
-    the row and, when an earlier attempt may already have reached the provider, since when."""
+    the row; when an earlier attempt may already have reached the provider, since when; and the reason to give it up
+    unless that attempt did (the provider is asked outside this transaction, and a message that left is recorded
+    as sent, not as given up)."""
     now = timezone.now()
     with transaction.atomic():
         log = claim(
@@ -185,12 +196,14 @@ def _claim(notification_id: uuid.UUID) -> tuple[NotificationLog, dt.datetime | N
         )
         if log is None:
             return None
+        in_doubt_since = log.in_doubt_since
         reason = give_up_reason(log, now)
-        if reason is not None:
+        if reason is not None and not (in_doubt_since and isinstance(backend, SentLookup)):
             _give_up(log, reason)
             return None
-        _mark_if_late(log, now)
-        in_doubt_since = log.in_doubt_since
+        if not in_doubt_since:
+            # A row in doubt keeps the body its earlier attempt sent until the provider is asked about it.
+            _mark_if_late(log, now)
         log.attempts += 1
         log.last_attempt_at = now
         log.next_attempt_at = now + dt.timedelta(seconds=settings.NOTIFICATION_SEND_LEASE_SECONDS)
@@ -207,7 +220,7 @@ def _claim(notification_id: uuid.UUID) -> tuple[NotificationLog, dt.datetime | N
                 "updated_at",
             ]
         )
-    return log, in_doubt_since
+    return log, in_doubt_since, reason
 
 
 def give_up_reason(log: NotificationLog, now: dt.datetime, *, alone: bool = False) -> str | None:
@@ -259,17 +272,18 @@ def _give_up(log: NotificationLog, reason: str) -> None:
     logger.info("notification %s given up before a try: %s", log.pk, reason)
 
 
-def _mark_if_late(log: NotificationLog, now: dt.datetime) -> None:
+def _mark_if_late(log: NotificationLog, now: dt.datetime) -> bool:
     """A nurse's message going out over NOTIFICATION_FALLBACK_AFTER_SECONDS after its alert's first row says so
-    (once: the flag and the words are kept for its next tries)."""
+    (once: the flag and the words are kept for its next tries). Returns whether it marked the row now."""
     first = log.alert.created_at if log.alert is not None else log.created_at
     late = now - first > dt.timedelta(seconds=settings.NOTIFICATION_FALLBACK_AFTER_SECONDS)
     if log.sent_late or not late or log.recipient_nurse is None:
-        return
+        return False
     log.sent_late = True
     log.body = (
         f"{log.body} (sent late: first tried {first.astimezone(ZoneInfo(log.recipient_nurse.timezone)):%H:%M %Z})"
     )
+    return True
 
 
 def _already_sent(
@@ -293,6 +307,7 @@ def _record_sent(log: NotificationLog, result: SendResult) -> None:
         provider=result.provider,
         provider_message_id=result.message_id,
         provider_status=result.status,
+        sent_at=result.sent_at,
     )
     logger.info("notification %s sent via %s (%s)", log.pk, result.provider, result.message_id)
 

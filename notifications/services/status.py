@@ -51,10 +51,12 @@ def notification_status_set(
     provider_status: str = "",
     error_code: str = "",
     error_message: str = "",
+    sent_at: dt.datetime | None = None,
 ) -> bool:
-    """Record a report on a message: its provider id if it had none, and its status if that moves forward. Returns
-    whether the status moved. Leaving PENDING emits `notification/delivered` (the provider took it), READ emits
-    `notification/read`, FAILED emits `notification/failed` and starts the fallback of an urgent alert."""
+    """Record a report on a message: its provider id if it had none, and its status if that moves forward (`sent_at`:
+    when the provider took it, if that was before now). Returns whether the status moved. Leaving PENDING emits
+    `notification/delivered` (the provider took it), READ emits `notification/read`, FAILED emits
+    `notification/failed` and starts the fallback of an urgent alert."""
     log = NotificationLog.objects.select_for_update().get(pk=notification_id)
     fields = ["updated_at"]
     if provider_message_id and not log.provider_message_id:
@@ -70,7 +72,7 @@ def notification_status_set(
         log.in_doubt_since = None
         fields += ["status", "in_doubt_since"]
         if status in (S.SENT, S.DELIVERED, S.READ) and log.sent_at is None:
-            log.sent_at = now
+            log.sent_at = min(sent_at or now, now)
             fields.append("sent_at")
         stamp = {S.DELIVERED: "delivered_at", S.READ: "read_at", S.FAILED: "failed_at"}.get(status)
         if stamp:

@@ -13,6 +13,7 @@ from notifications.backends.twilio import TwilioSmsBackend
 from notifications.models import NotificationLog
 from notifications.services.delivery import notification_deliver
 from notifications.services.status import notification_mark_read, notification_status_set
+from tasks_app.models import EscalationTask
 from tests.care_events.factories import EpisodeFactory
 from tests.helpers import drain
 from tests.tasks_app.factories import EscalationTaskFactory, NurseFactory
@@ -191,3 +192,86 @@ def test_a_send_in_doubt_is_not_sent_blind_while_twilio_cannot_be_asked(twilio_s
     notification_deliver(notification_id=log.pk)
     log.refresh_from_db()
     assert (log.status, log.provider_message_id, len(twilio_sms.requests)) == ("SENT", request.sid, 1)
+
+
+def in_doubt_at_twilio(twilio_sms, settings, nurse, task, notification_type="TASK_ASSIGNED"):
+    """A send that reached Twilio but timed out before its answer (the worker recorded nothing): in doubt."""
+    settings.TWILIO_TIMEOUT_SECONDS = 0.2
+    twilio_sms.response_delay_seconds = 0.5
+    notification_request(
+        notification_type=notification_type, recipient_nurse_id=nurse.pk, task_id=task.pk, dedupe_key="doubt"
+    )
+    drain()
+    [request] = twilio_sms.wait_for_requests(1)
+    twilio_sms.response_delay_seconds = 0
+    log = NotificationLog.objects.get(dedupe_key="doubt")
+    assert (log.status, log.in_doubt_since is not None) == ("PENDING", True)
+    return log, request
+
+
+def test_a_send_in_doubt_retried_late_is_looked_up_by_the_text_it_sent(twilio_sms, settings):
+    """The retry comes after the "sent late" mark would apply: the earlier attempt is looked up as it went (without
+    the mark) and found, so the nurse does not get the message a second time."""
+    log, request = in_doubt_at_twilio(twilio_sms, settings, NurseFactory(), EscalationTaskFactory())
+    settings.NOTIFICATION_FALLBACK_AFTER_SECONDS = 0
+    expire_lease(log)
+    notification_deliver(notification_id=log.pk)
+    log.refresh_from_db()
+    assert (log.status, log.provider_message_id, log.sent_late) == ("SENT", request.sid, False)
+    assert "sent late" not in log.body
+    assert len(twilio_sms.requests) == 1
+
+
+def test_a_send_in_doubt_that_never_left_is_marked_late_when_it_goes_late(twilio_sms, settings):
+    real_url = settings.TWILIO_API_BASE_URL
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # refused: nothing reached Twilio
+    log = ask(NurseFactory(), EscalationTaskFactory())
+    settings.TWILIO_API_BASE_URL = real_url
+    settings.NOTIFICATION_FALLBACK_AFTER_SECONDS = 0
+    expire_lease(log)
+    notification_deliver(notification_id=log.pk)
+    log.refresh_from_db()
+    [request] = twilio_sms.requests
+    assert (log.status, log.sent_late, twilio_sms.lookups) == ("SENT", True, 1)
+    assert "(sent late: first tried" in request.form["Body"] == log.body
+
+
+def breach_now(task):
+    now = timezone.now()
+    EscalationTask.objects.filter(pk=task.pk).update(sla_warning_at=now - dt.timedelta(seconds=1), sla_breach_at=now)
+
+
+def test_a_warning_in_doubt_past_its_breach_that_had_left_is_recorded_sent_when_it_left(twilio_sms, settings):
+    """Its worker lost PostgreSQL after Twilio took the warning; the retry comes after the breach. The warning is not
+    given up as if it had never gone: Twilio's record is found, and the row says SENT at Twilio's time (before the
+    breach), with Twilio's id. Nothing is sent again."""
+    task = EscalationTaskFactory(severity="LOW")
+    log, request = in_doubt_at_twilio(twilio_sms, settings, NurseFactory(), task, "SLA_WARNING")
+    breach_now(task)
+    expire_lease(log)
+    notification_deliver(notification_id=log.pk)
+    log.refresh_from_db()
+    task.refresh_from_db()
+    assert (log.status, log.provider_message_id, log.in_doubt_since) == ("SENT", request.sid, None)
+    assert log.sent_at < task.sla_breach_at
+    assert (len(twilio_sms.requests), twilio_sms.lookups) == (1, 1)
+
+
+def test_a_warning_in_doubt_past_its_breach_that_never_left_is_given_up_after_asking(twilio_sms, settings):
+    task = EscalationTaskFactory(severity="LOW")
+    real_url = settings.TWILIO_API_BASE_URL
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # refused: nothing reached Twilio
+    notification_request(
+        notification_type="SLA_WARNING", recipient_nurse_id=NurseFactory().pk, task_id=task.pk, dedupe_key="w"
+    )
+    drain()
+    log = NotificationLog.objects.get(dedupe_key="w")
+    assert (log.status, log.in_doubt_since is not None) == ("PENDING", True)
+    settings.TWILIO_API_BASE_URL = real_url
+    breach_now(task)
+    expire_lease(log)
+    notification_deliver(notification_id=log.pk)
+    log.refresh_from_db()
+    # Asked first (Twilio has nothing), then given up: the words do not say it may have left.
+    assert (log.status, log.error_code, twilio_sms.lookups, twilio_sms.requests) == ("CANCELLED", "breach_due", 1, [])
+    assert "may have reached" not in log.error_message
