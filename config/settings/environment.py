@@ -36,11 +36,7 @@ def database(url: str) -> dict:
     - `tcp_user_timeout`: data sent and not acknowledged for that long closes the connection (a server dropped
       silently by the network: no refusal ever comes, and without this a query waits for TCP's own 15 minutes);
     - TCP keepalives: an idle pooled connection, or one waiting for a reply, is probed, so a dead peer is noticed;
-    - `statement_timeout`: PostgreSQL cancels a statement that runs longer (0: no limit, for a migration);
-    - server-side binding, and a statement run `DATABASE_PREPARE_THRESHOLD` times on one connection prepared there
-      (psycopg's own mechanism): the values travel apart from the text, and the statements every escalation runs
-      are parsed and planned once per connection (docs/PERFORMANCE.md). `0` turns preparing off, for a pooler that
-      cannot carry prepared statements (PgBouncer in transaction mode before 1.21).
+    - `statement_timeout`: PostgreSQL cancels a statement that runs longer (0: no limit, for a migration).
     """
     config = env.db_url_config(url)
     config["ATOMIC_REQUESTS"] = False
@@ -56,7 +52,5 @@ def database(url: str) -> dict:
         keepalives_idle=env.int("DATABASE_KEEPALIVES_IDLE_SECONDS", default=2),
         keepalives_interval=env.int("DATABASE_KEEPALIVES_INTERVAL_SECONDS", default=1),
         keepalives_count=env.int("DATABASE_KEEPALIVES_COUNT", default=2),
-        server_side_binding=True,
-        prepare_threshold=env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None,
     )
     return config

@@ -4,7 +4,7 @@ import datetime as dt
 import logging
 import uuid
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from care_events.choices import NotificationType, Severity
@@ -33,19 +33,9 @@ URGENT_ACTIONS = (ActionType.URGENT_HANDOFF, ActionType.EMERGENCY_GUIDANCE)
 ROUND_ROBIN_LOCK = 0x5E9_0A55
 
 
-def _columns(model: type[models.Model], alias: str) -> str:
-    """The model's columns by name, for a statement written as SQL. Never `*`: these statements are prepared on
-    each connection (config/settings/environment.py), and a prepared `SELECT *` fails ("cached plan must not change
-    result type") on every connection that prepared it once a migration adds a column to the table."""
-    return ", ".join(f"{alias}.{connection.ops.quote_name(str(f.column))}" for f in model._meta.concrete_fields)
-
-
 # The task row locked, written once as SQL: the ORM's compile of `select_for_update().get()` cost more than the
 # statement's round trip, at every assignment.
-_TASK_LOCK = (
-    f"SELECT {_columns(EscalationTask, 't')} FROM {EscalationTask._meta.db_table} t"  # noqa: S608 - our own names
-    " WHERE t.id = %s FOR UPDATE"
-)
+_TASK_LOCK = f"SELECT * FROM {EscalationTask._meta.db_table} WHERE id = %s FOR UPDATE"  # noqa: S608 - our own name
 
 
 # No savepoint when called inside a transaction (the handler run's, a reassignment's): a failure is the caller's.
@@ -153,8 +143,7 @@ def _next_nurse_sql(*, skip_locked: bool) -> str:
     nurse, shift, task = Nurse._meta.db_table, NurseShift._meta.db_table, EscalationTask._meta.db_table
     statuses = ", ".join(f"'{status}'" for status in OPEN_TASK_STATUSES)  # the model's own constants
     return (
-        f"SELECT {_columns(Nurse, 'n')} FROM {nurse} n"  # noqa: S608 - our own names
-        f" WHERE n.is_active AND n.care_team = %(team)s AND n.id <> %(exclude)s"
+        f"SELECT n.* FROM {nurse} n WHERE n.is_active AND n.care_team = %(team)s AND n.id <> %(exclude)s"  # noqa: S608
         f" AND EXISTS (SELECT 1 FROM {shift} s WHERE s.nurse_id = n.id AND s.starts_at <= %(now)s"
         f" AND s.ends_at > %(now)s)"
         f" AND (SELECT count(*) FROM {task} t WHERE t.assigned_to_id = n.id AND t.status IN ({statuses}))"
