@@ -5,6 +5,7 @@ answer goes through the status path (notifications.services.status). Transient f
 message's deadline; permanent ones fail it at once. docs/architecture.md#durability (point 5).
 """
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -143,6 +144,12 @@ def notification_deliver(*, notification_id: uuid.UUID) -> float | None:
     except Exception as exc:
         # The provider could not be asked: the message stays in doubt and is not sent blind.
         return _record_send_error(log, _as_send_error(log, exc), in_doubt=True)
+    handed_off = timezone.now()
+    if result is None and give_up is None:
+        # Asked again at the hand-off, on a fresh clock: the claim's answer may be as old as a lookup at the
+        # provider, and a warning claimed just before its breach must not leave after it. The time-based reasons
+        # only (no read).
+        give_up = give_up_reason(log, handed_off, alone=True)
     if result is not None:
         logger.warning("notification %s: an earlier attempt reached the provider; not sent again", log.pk)
     elif give_up is not None:
@@ -154,13 +161,15 @@ def notification_deliver(*, notification_id: uuid.UUID) -> float | None:
         notification_status_set(notification_id=log.pk, status=NotificationStatus.CANCELLED, error_code="opted_out")
         return None
     else:
-        if in_doubt_since and _mark_if_late(log, timezone.now()):
+        if in_doubt_since and _mark_if_late(log, handed_off):
             log.save(update_fields=["sent_late", "body", "updated_at"])
         try:
             result = backend.send(_message(log))
         except Exception as exc:
             error = _as_send_error(log, exc)
             return _record_send_error(log, error, in_doubt=error.in_doubt)
+        # Sent when it was handed to the provider, not when the provider's answer came back.
+        result = dataclasses.replace(result, sent_at=result.sent_at or handed_off)
     _record_sent(log, result)
     if isinstance(backend, LocalBackend):
         # The local outbox "delivers" at once; the news takes the path of a provider's status callback.

@@ -67,6 +67,7 @@ class FakeTwilio:
         # Accepted, then answered this much later: above the client timeout, the client times out on a message
         # that was created all the same.
         self.response_delay_seconds = 0.0
+        self.lookup_delay_seconds = 0.0  # a slow answer to a fetch or a list (GET)
         self._requests: list[RecordedRequest] = []
         self._created: dict[str, list[dict[str, Any]]] = {"Messages": [], "Calls": []}  # resources, oldest first
         self.lookups = 0  # list (GET) requests answered
@@ -309,6 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
         if (route := self._route(path)) is None:
             return
         resource, sid = route[1], route[2]
+        if self.fake.lookup_delay_seconds:
+            time.sleep(self.fake.lookup_delay_seconds)
         if (failure := self.fake._take_failure()) is not None:
             self._send_error(failure.status, failure.code, failure.message, failure.retry_after)
             return

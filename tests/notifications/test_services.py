@@ -1,5 +1,6 @@
 """Delivery through the real Twilio SDK to the local fake of Twilio's API: claims, retries, failures, status."""
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -128,13 +129,23 @@ def test_a_send_that_timed_out_after_reaching_twilio_is_found_not_sent_again(twi
     assert Event.objects.filter(name="notification/delivered").count() == 1
 
 
-def test_a_send_in_doubt_that_never_reached_twilio_is_sent(twilio_sms, settings):
+@contextlib.contextmanager
+def twilio_refusing(settings):
+    """Twilio's address answers nothing (the discard port refuses the connection): an attempt made meanwhile is
+    in doubt for the worker, but nothing reached Twilio."""
     real_url = settings.TWILIO_API_BASE_URL
-    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # discard port: the connection is refused
-    log = ask(NurseFactory(), EscalationTaskFactory())
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+    try:
+        yield
+    finally:
+        settings.TWILIO_API_BASE_URL = real_url
+
+
+def test_a_send_in_doubt_that_never_reached_twilio_is_sent(twilio_sms, settings):
+    with twilio_refusing(settings):
+        log = ask(NurseFactory(), EscalationTaskFactory())
     assert (log.status, log.in_doubt_since is not None) == ("PENDING", True)
 
-    settings.TWILIO_API_BASE_URL = real_url
     expire_lease(log)
     notification_deliver(notification_id=log.pk)
 
@@ -223,10 +234,8 @@ def test_a_send_in_doubt_retried_late_is_looked_up_by_the_text_it_sent(twilio_sm
 
 
 def test_a_send_in_doubt_that_never_left_is_marked_late_when_it_goes_late(twilio_sms, settings):
-    real_url = settings.TWILIO_API_BASE_URL
-    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # refused: nothing reached Twilio
-    log = ask(NurseFactory(), EscalationTaskFactory())
-    settings.TWILIO_API_BASE_URL = real_url
+    with twilio_refusing(settings):
+        log = ask(NurseFactory(), EscalationTaskFactory())
     settings.NOTIFICATION_FALLBACK_AFTER_SECONDS = 0
     expire_lease(log)
     notification_deliver(notification_id=log.pk)
@@ -236,9 +245,12 @@ def test_a_send_in_doubt_that_never_left_is_marked_late_when_it_goes_late(twilio
     assert "(sent late: first tried" in request.form["Body"] == log.body
 
 
-def breach_now(task):
-    now = timezone.now()
-    EscalationTask.objects.filter(pk=task.pk).update(sla_warning_at=now - dt.timedelta(seconds=1), sla_breach_at=now)
+def breach_now(task, *, after: float = 0):
+    """The task's warning is due, and its breach `after` seconds from now."""
+    breach = timezone.now() + dt.timedelta(seconds=after)
+    EscalationTask.objects.filter(pk=task.pk).update(
+        sla_warning_at=breach - dt.timedelta(seconds=1), sla_breach_at=breach
+    )
 
 
 def test_a_warning_in_doubt_past_its_breach_that_had_left_is_recorded_sent_when_it_left(twilio_sms, settings):
@@ -257,17 +269,21 @@ def test_a_warning_in_doubt_past_its_breach_that_had_left_is_recorded_sent_when_
     assert (len(twilio_sms.requests), twilio_sms.lookups) == (1, 1)
 
 
-def test_a_warning_in_doubt_past_its_breach_that_never_left_is_given_up_after_asking(twilio_sms, settings):
-    task = EscalationTaskFactory(severity="LOW")
-    real_url = settings.TWILIO_API_BASE_URL
-    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # refused: nothing reached Twilio
-    notification_request(
-        notification_type="SLA_WARNING", recipient_nurse_id=NurseFactory().pk, task_id=task.pk, dedupe_key="w"
-    )
-    drain()
+def warning_in_doubt_never_sent(settings, task):
+    """An SLA warning whose one attempt was in doubt for the worker (Twilio refused the connection): nothing left."""
+    with twilio_refusing(settings):
+        notification_request(
+            notification_type="SLA_WARNING", recipient_nurse_id=NurseFactory().pk, task_id=task.pk, dedupe_key="w"
+        )
+        drain()
     log = NotificationLog.objects.get(dedupe_key="w")
     assert (log.status, log.in_doubt_since is not None) == ("PENDING", True)
-    settings.TWILIO_API_BASE_URL = real_url
+    return log
+
+
+def test_a_warning_in_doubt_past_its_breach_that_never_left_is_given_up_after_asking(twilio_sms, settings):
+    task = EscalationTaskFactory(severity="LOW")
+    log = warning_in_doubt_never_sent(settings, task)
     breach_now(task)
     expire_lease(log)
     notification_deliver(notification_id=log.pk)
@@ -275,3 +291,33 @@ def test_a_warning_in_doubt_past_its_breach_that_never_left_is_given_up_after_as
     # Asked first (Twilio has nothing), then given up: the words do not say it may have left.
     assert (log.status, log.error_code, twilio_sms.lookups, twilio_sms.requests) == ("CANCELLED", "breach_due", 1, [])
     assert "may have reached" not in log.error_message
+
+
+def test_a_warning_whose_breach_comes_while_twilio_is_asked_is_given_up_not_sent(twilio_sms, settings):
+    """Claimed before its breach, a warning in doubt is looked up at Twilio (nothing there); the breach passes during
+    the lookup. It is asked again at the hand-off and given up: no warning leaves after its breach."""
+    task = EscalationTaskFactory(severity="LOW")
+    log = warning_in_doubt_never_sent(settings, task)
+    twilio_sms.lookup_delay_seconds = 0.6
+    breach_now(task, after=0.3)
+    expire_lease(log)
+    notification_deliver(notification_id=log.pk)
+    log.refresh_from_db()
+    assert (log.status, log.error_code, twilio_sms.lookups, twilio_sms.requests) == ("CANCELLED", "breach_due", 1, [])
+
+
+def test_a_warning_handed_to_twilio_before_its_breach_is_sent_then_though_the_answer_comes_after(twilio_sms, settings):
+    """Twilio answers after the breach; the warning left before it, and its row says so."""
+    task = EscalationTaskFactory(severity="LOW")
+    notification_request(
+        notification_type="SLA_WARNING", recipient_nurse_id=NurseFactory().pk, task_id=task.pk, dedupe_key="w"
+    )
+    log = NotificationLog.objects.get(dedupe_key="w")
+    twilio_sms.response_delay_seconds = 0.6
+    breach_now(task, after=0.3)
+    notification_deliver(notification_id=log.pk)
+    log.refresh_from_db()
+    task.refresh_from_db()
+    [request] = twilio_sms.requests
+    assert (log.status, log.provider_message_id) == ("SENT", request.sid)
+    assert log.sent_at < task.sla_breach_at < timezone.now()
