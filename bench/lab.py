@@ -1,6 +1,6 @@
 """The private laboratory that bench/ and chaos/ run in, and stop when they end.
 
-Its own PostgreSQL and Redis (scripts/services.py with SEQUORA_RUN_DIR=.run/lab, on 127.0.0.1:54400 and :63900 by
+Its own PostgreSQL and Redis (scripts/services.py with SEQUORA_RUN_DIR=.run/lab, on 127.0.0.1:64400 and :63900 by
 default, or $SEQUORA_LAB_PG_PORT / $SEQUORA_LAB_REDIS_PORT): a suite kills, wipes and restarts them, so they are
 never a server anything else uses. The database `sequora_lab` is recreated and migrated on every run; this process
 then runs Django (config.settings.test) against it, and tests/worker.py's CeleryStack starts the workers and Beat.
@@ -28,7 +28,7 @@ class Servers:
     """The lab's PostgreSQL and Redis, started, stopped and wiped through scripts/services.py."""
 
     def __init__(self, *, pg_port: int | None = None, redis_port: int | None = None, run_dir: Path | None = None):
-        self.pg_port = pg_port or int(os.environ.get("SEQUORA_LAB_PG_PORT", "54400"))
+        self.pg_port = pg_port or int(os.environ.get("SEQUORA_LAB_PG_PORT", "64400"))
         self.redis_port = redis_port or int(os.environ.get("SEQUORA_LAB_REDIS_PORT", "63900"))
         self.run_dir = run_dir or Path(os.environ.get("SEQUORA_LAB_RUN_DIR") or ROOT / ".run" / "lab")
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--quick] [--only throughput,cost,latency,timers,memory,sweep,fairness]
 
-It starts its own PostgreSQL and Redis (bench/lab.py: 127.0.0.1:54400 and :63900, data in .run/lab), its own
+It starts its own PostgreSQL and Redis (bench/lab.py: 127.0.0.1:64400 and :63900, data in .run/lab), its own
 Celery workers (the product's app plus a no-op task, bench/app.py) and Beat where a figure needs it, and stops all
 of them when it ends. Notifications go to the local backend (notifications/backends/local.py): nothing leaves the
 machine. Prints one line per figure, with the load average it ran under; the whole table again at the end, and as

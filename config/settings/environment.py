@@ -18,7 +18,7 @@ env.read_env(BASE_DIR / ".env")
 RUNNING = running_product()
 
 # The embedded servers (scripts/services.py), on the ports it starts them on.
-EMBEDDED_DATABASE_URL = f"postgres://postgres@127.0.0.1:{env.int('SEQUORA_PG_PORT', default=54329)}/sequora"
+EMBEDDED_DATABASE_URL = f"postgres://postgres@127.0.0.1:{env.int('SEQUORA_PG_PORT', default=64329)}/sequora"
 EMBEDDED_REDIS_URL = f"redis://127.0.0.1:{env.int('SEQUORA_REDIS_PORT', default=63799)}/0"
 
 

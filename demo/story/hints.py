@@ -17,7 +17,7 @@ DEAD_STATUSES = (NotificationStatus.FAILED, NotificationStatus.CANCELLED)
 SAME_DB_HINT = (
     "the server and this command use different databases: run the demo with the server's DATABASE_URL and settings "
     "module (scripts/run.sh started without DATABASE_URL uses its embedded PostgreSQL, "
-    "postgres://postgres@127.0.0.1:${SEQUORA_PG_PORT:-54329}/sequora)"
+    "postgres://postgres@127.0.0.1:${SEQUORA_PG_PORT:-64329}/sequora)"
 )
 
 
