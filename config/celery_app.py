@@ -4,13 +4,14 @@ from typing import Any
 from celery import Celery, signals
 from django.conf import settings
 from django.db import close_old_connections
+from django.template import engines
+from django.urls import URLResolver, get_resolver
 
 from config.settings_module import require_settings_module
 
 require_settings_module()
 
 PREFIX = "CELERY_"
-
 
 
 class CelerySettings(Mapping[str, Any]):
@@ -49,6 +50,24 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(
     ["care_events.platform.bus", "care_events.platform.api_clients", "care_events.platform.webhooks"]
 )
+
+
+@signals.worker_init.connect(dispatch_uid="sequora.worker_init.load_before_fork")
+def _load_before_fork(**kwargs: Any) -> None:
+    """What each task process would otherwise load at its first task, loaded once in the worker's main process
+    before its pool forks, so that every process (and one Celery replaces later) starts with it: the URL patterns,
+    with every app's views that they import (a nurse's message links to its task through `reverse()`; the first one
+    cost a fresh process 0.3-0.5 s of CPU, FHIR's models among the imports), and the template engine."""
+    _patterns_load(get_resolver())
+    engines.all()
+
+
+def _patterns_load(resolver: URLResolver) -> None:
+    """Every resolver's patterns: an included namespace's are loaded at its own first use, not with its parent's."""
+    resolver.reverse_dict  # noqa: B018 - the property loads them
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            _patterns_load(pattern)
 
 
 @signals.task_prerun.connect(dispatch_uid="sequora.task_prerun.close_old_connections")

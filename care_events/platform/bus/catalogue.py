@@ -16,6 +16,7 @@ were written with another one (a repeat of a fact recorded then must still find 
 """
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +35,23 @@ PUSH = "push"
 
 
 class Payload(serializers.Serializer):
-    """Refuses keys the schema does not know, so a typo is an error rather than a silently dropped field."""
+    """Refuses keys the schema does not know, so a typo is an error rather than a silently dropped field (named
+    beside the other fields' errors).
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields))
+    Payloads are read through one instance of each schema (`EventType.read`), not a new serializer each time: a
+    serializer deep-copies its declared fields per instance, and every event is read twice, when it is emitted and
+    when its handler runs. Reading keeps no state on the instance (no `initial_data`, no `errors`), so the one
+    instance serves every thread."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown = {key: ["Unknown field."] for key in sorted(set(data) - set(self.fields))}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **unknown}) from None
         if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return attrs
+            raise serializers.ValidationError(unknown)
+        return value
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,14 @@ class EventType:
     description: str
     external: bool = False
     key_prefix: str | None = None  # None: the name
+
+    @functools.cached_property
+    def _schema(self) -> Payload:
+        return self.payload()
+
+    def read(self, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` through this event's schema: its typed values, or serializers.ValidationError naming the fields."""
+        return dict(self._schema.run_validation(data))
 
     def key(self, *ids: object) -> str:
         """The idempotency key of this event about the fact `ids` name."""

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
 from care_events.platform.bus.catalogue import CATALOGUE, DEFAULT
 from care_events.platform.bus.insert import insert_once
@@ -144,10 +145,10 @@ def payload_read(name: str, data: Any) -> Payload:
         raise UnknownEventError(name)
     if not isinstance(data, dict):
         raise EventPayloadError(name, {"data": ["Must be a JSON object."]})
-    serializer = event_type.payload(data=data)
-    if not serializer.is_valid():
-        raise EventPayloadError(name, serializer.errors)
-    return dict(serializer.validated_data)
+    try:
+        return event_type.read(data)
+    except ValidationError as exc:
+        raise EventPayloadError(name, exc.detail) from None
 
 
 def emit(

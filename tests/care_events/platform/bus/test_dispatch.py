@@ -76,6 +76,16 @@ def test_an_invalid_payload_names_the_field_and_writes_nothing(name, data, field
     assert not Event.objects.exists()
 
 
+def test_an_unknown_field_is_named_beside_a_bad_one_and_the_next_payload_is_read_afresh():
+    """One schema instance reads every payload of its event: nothing of one read is left for the next."""
+    with pytest.raises(EventPayloadError) as excinfo:
+        emit("task/assigned", {"task_id": "not-a-uuid", "nurse_id": 1, "name": "Ada"})
+    assert set(excinfo.value.errors) == {"task_id", "name"}
+    task_id = uuid.uuid4()
+    event = emit("task/assigned", {"task_id": task_id, "nurse_id": 2})
+    assert event.data == {"task_id": str(task_id), "nurse_id": 2}
+
+
 def test_emit_writes_the_event_and_one_run_per_handler_and_publishes_on_commit(django_capture_on_commit_callbacks):
     episode = EpisodeFactory()
     with django_capture_on_commit_callbacks() as callbacks:
