@@ -70,9 +70,7 @@ class PatientMessageSerializer(serializers.ModelSerializer):
 
 class FeedMessageSerializer(PatientMessageSerializer):
     episode_id = serializers.UUIDField(source="interaction.episode_id", read_only=True, help_text="Its episode.")
-    patient_id = serializers.UUIDField(
-        source="interaction.episode.patient_id", read_only=True, help_text="Who texted."
-    )
+    patient_id = serializers.UUIDField(source="interaction.episode.patient_id", read_only=True, help_text="Who texted.")
 
     class Meta(PatientMessageSerializer.Meta):
         fields = [*PatientMessageSerializer.Meta.fields, "episode_id", "patient_id"]

@@ -99,7 +99,7 @@ class PatientMessageHandledApi(APIView):
         operation_id="patient_message_handled",
         summary="Say you acted on a patient's text (agent)",
         description="No nurse review task follows for it, and the check-in it answers counts as answered (no "
-        "\"not answered\" call task). Recording a response in its interaction, or completing the interaction, "
+        '"not answered" call task). Recording a response in its interaction, or completing the interaction, '
         "does the same for every text before it. Again: the first mark, unchanged.",
         request=None,
         responses={200: PatientMessageSerializer},

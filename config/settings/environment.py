@@ -36,7 +36,11 @@ def database(url: str) -> dict:
     - `tcp_user_timeout`: data sent and not acknowledged for that long closes the connection (a server dropped
       silently by the network: no refusal ever comes, and without this a query waits for TCP's own 15 minutes);
     - TCP keepalives: an idle pooled connection, or one waiting for a reply, is probed, so a dead peer is noticed;
-    - `statement_timeout`: PostgreSQL cancels a statement that runs longer (0: no limit, for a migration).
+    - `statement_timeout`: PostgreSQL cancels a statement that runs longer (0: no limit, for a migration);
+    - `prepare_threshold` 0: the few statements run through care_events.platform.sql.prepared_cursor (those every
+      escalation runs) are prepared at their first run on a connection; Django's own statements bind their values
+      on the client and are never prepared. `DATABASE_PREPARED_STATEMENTS=false` (a pooler that cannot carry
+      prepared statements): none is.
     """
     config = env.db_url_config(url)
     config["ATOMIC_REQUESTS"] = False
@@ -52,5 +56,6 @@ def database(url: str) -> dict:
         keepalives_idle=env.int("DATABASE_KEEPALIVES_IDLE_SECONDS", default=2),
         keepalives_interval=env.int("DATABASE_KEEPALIVES_INTERVAL_SECONDS", default=1),
         keepalives_count=env.int("DATABASE_KEEPALIVES_COUNT", default=2),
+        prepare_threshold=0 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
     )
     return config

@@ -14,12 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from care_events.choices import Channel, NotificationType
 from care_events.platform.bus.retry import DELIVERIES, claim, error_text, failure_record, relay_backoff, relay_take
+from care_events.platform.sql import prepared_cursor
 from care_events.services.patients import patient_sms_consent_set
 from notifications.backends import get_backend
 from notifications.backends.base import (
@@ -95,7 +96,7 @@ def _deliver_new(log: NotificationLog) -> None:
         return
     result = backend.send(_message(log))
     # Sent and, the local outbox being the recipient, delivered at once: one write, then the status path's event.
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _DELIVERED_HERE,
             {

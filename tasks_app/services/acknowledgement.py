@@ -18,13 +18,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from care_events.choices import NotificationType
 from care_events.notify import notification_request
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timers_cancel, timers_restart
+from care_events.platform.sql import prepared_cursor
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, TaskStatus
 from tasks_app.notify import ack_reminder_key
 
@@ -76,7 +77,7 @@ def ack_code_save(*, task: EscalationTask, nurse: Nurse) -> None:
         "assigned_at": task.assigned_at,
         "acknowledged_at": task.acknowledged_at,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         while True:
             code = f"{secrets.randbelow(10**ACK_CODE_DIGITS):0{ACK_CODE_DIGITS}d}"
             cursor.execute(_ACK_CODE_SQL, {**params, "code": code})

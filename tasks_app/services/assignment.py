@@ -4,12 +4,13 @@ import datetime as dt
 import logging
 import uuid
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from care_events.choices import NotificationType, Severity
 from care_events.notify import notification_request
 from care_events.platform.bus.dispatch import Actor, actor_id, emit
+from care_events.platform.sql import columns, fetch_instance, prepared_cursor
 from tasks_app.care_team import shift_window_label
 from tasks_app.models import (
     OPEN_TASK_STATUSES,
@@ -33,9 +34,12 @@ URGENT_ACTIONS = (ActionType.URGENT_HANDOFF, ActionType.EMERGENCY_GUIDANCE)
 ROUND_ROBIN_LOCK = 0x5E9_0A55
 
 
-# The task row locked, written once as SQL: the ORM's compile of `select_for_update().get()` cost more than the
-# statement's round trip, at every assignment.
-_TASK_LOCK = f"SELECT * FROM {EscalationTask._meta.db_table} WHERE id = %s FOR UPDATE"  # noqa: S608 - our own name
+# The task row locked, written once as SQL and prepared (care_events.platform.sql): the ORM's compile of
+# `select_for_update().get()` cost more than the statement's round trip, at every assignment.
+_TASK_LOCK = (
+    f"SELECT {columns(EscalationTask, 't')} FROM {EscalationTask._meta.db_table} t"  # noqa: S608 - our own names
+    " WHERE t.id = %s FOR UPDATE"
+)
 
 
 # No savepoint when called inside a transaction (the handler run's, a reassignment's): a failure is the caller's.
@@ -44,7 +48,7 @@ def task_assign(*, task_id: uuid.UUID, exclude_nurse_id: int | None = None, acto
     """Round-robin: give an OPEN task to the next nurse on shift. A task with an assignee is never reassigned
     here, so a redelivered `task/created` changes nothing. Nobody available: the task stays OPEN, supervisors
     are alerted once, and the Beat sweep tries again every minute (a new shift picks it up)."""
-    task = next(iter(EscalationTask.objects.raw(_TASK_LOCK, [task_id])), None)
+    task = fetch_instance(EscalationTask, _TASK_LOCK, [task_id])
     if task is None:
         raise EscalationTask.DoesNotExist(f"task {task_id}")
     if task.status != EscalationTask.Status.OPEN or task.assigned_to_id is not None:
@@ -107,7 +111,7 @@ def task_hand_over(
 
 def _nurse_turn_taken(*, nurse_id: int, now: dt.datetime) -> None:
     """Her place in the round-robin (last_assigned_at) and her shift's counter, in one statement."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "WITH nurse AS (UPDATE tasks_app_nurse SET last_assigned_at = %(now)s WHERE id = %(nurse)s RETURNING id) "
             "UPDATE tasks_app_nurseshift SET tasks_assigned = tasks_assigned + 1 "
@@ -143,7 +147,8 @@ def _next_nurse_sql(*, skip_locked: bool) -> str:
     nurse, shift, task = Nurse._meta.db_table, NurseShift._meta.db_table, EscalationTask._meta.db_table
     statuses = ", ".join(f"'{status}'" for status in OPEN_TASK_STATUSES)  # the model's own constants
     return (
-        f"SELECT n.* FROM {nurse} n WHERE n.is_active AND n.care_team = %(team)s AND n.id <> %(exclude)s"  # noqa: S608
+        f"SELECT {columns(Nurse, 'n')} FROM {nurse} n"  # noqa: S608 - our own names
+        f" WHERE n.is_active AND n.care_team = %(team)s AND n.id <> %(exclude)s"
         f" AND EXISTS (SELECT 1 FROM {shift} s WHERE s.nurse_id = n.id AND s.starts_at <= %(now)s"
         f" AND s.ends_at > %(now)s)"
         f" AND (SELECT count(*) FROM {task} t WHERE t.assigned_to_id = n.id AND t.status IN ({statuses}))"
@@ -177,13 +182,13 @@ def _lock_next_nurse(now: dt.datetime, care_team: str, exclude_id: int | None = 
     took her user row too would be skipped while that row is written, and a login writes it (last_login), so a
     nurse logging in at that moment would lose her turn.
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ROUND_ROBIN_LOCK, care_team])
     params = {"team": care_team, "exclude": exclude_id if exclude_id is not None else -1, "now": now}
     # One statement: the first nurse in turn order that no other transaction holds, locked; if every candidate is
     # held, the first, waited for.
     for skip_locked in (True, False):
-        nurse = next(iter(Nurse.objects.raw(_NEXT_NURSE[skip_locked], params)), None)
+        nurse = fetch_instance(Nurse, _NEXT_NURSE[skip_locked], params)
         if nurse is not None:
             return nurse
     return None

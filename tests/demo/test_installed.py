@@ -45,7 +45,6 @@ def test_local_settings_have_the_demo_command():
     assert "--resolve" in result.stdout
 
 
-
 def test_the_demo_refuses_production_settings_even_with_the_app_put_back():
     """Issue 19 row 8: three made-up nurses, one a supervisor, were put on the live roster. A settings module built on
     production's that installs the demo app again still cannot play it: a clear error, exit 1, no account made."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -35,6 +35,7 @@ from care_events.platform.bus.models import Event, HandlerRun
 from care_events.platform.bus.publish import publish
 from care_events.platform.bus.retry import HANDLER_RUNS, failure_record, relay_backoff, relay_take
 from care_events.platform.errors import ApplicationError
+from care_events.platform.sql import prepared_cursor
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -267,7 +268,7 @@ def handler_run_execute(*, run_id: int) -> bool:
             # message, both reach here; whichever comes second finds the next attempt not due and does nothing, so a
             # run has one retry chain and its attempts keep HANDLER_RUNS' spacing under any backlog.
             started = timezone.now()
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(_RUN_CLAIM, {"run": run_id, "pending": HandlerRun.Status.PENDING, "now": started})
                 claimed = cursor.fetchone()
             if claimed is None:
@@ -277,7 +278,7 @@ def handler_run_execute(*, run_id: int) -> bool:
             payload = payload_read(event_name, json.loads(event_data))
             # A run of a handler that is inline now (written before it became so) runs once, like any.
             handler.func(payload, {}) if handler.inline else handler.func(payload)
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(
                     _RUN_SUCCEEDED,
                     {

@@ -4,7 +4,7 @@ one of (an event's idempotency key, a message's dedupe key).
 It replaces "SELECT it; if absent, INSERT it inside a savepoint; on IntegrityError SELECT again": one statement
 instead of four, no savepoint, and two concurrent callers still meet at the unique index (the loser inserts nothing
 and reads the winner's row). The statement's text is built once per model and key, so Django's SQL compiler is not
-run for it on the hot path.
+run for it on the hot path; it is prepared on each connection (care_events.platform.sql).
 """
 
 import functools
@@ -12,6 +12,8 @@ from typing import TypeVar
 
 from django.db import connection, models
 from django.db.models.fields import AutoFieldMixin
+
+from care_events.platform.sql import prepared_cursor
 
 M = TypeVar("M", bound=models.Model)
 
@@ -36,7 +38,7 @@ def insert_once(row: M, *, key: tuple[str, ...]) -> bool:
     No model signals are sent: use it only for models that have none (the bus's events and timers, message logs)."""
     sql, fields = _statement(type(row), key)
     values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, values)
         inserted = cursor.fetchone()
     if inserted is None:

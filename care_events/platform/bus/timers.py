@@ -29,6 +29,7 @@ from care_events.platform.bus.insert import insert_once
 from care_events.platform.bus.models import Timer, TimerKind
 from care_events.platform.bus.publish import publish
 from care_events.platform.bus.retry import TIMERS, claim, failure_record, relay_take, within_horizon
+from care_events.platform.sql import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def timers_restart(*, subject_id: uuid.UUID, due: Iterable[tuple[TimerKind, dt.d
     params: list[Any] = []
     for kind, due_at, published_at in rows:
         params += [kind, subject_id, due_at, published_at, now]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             # The model's own table and columns; every value is a parameter.
             f"INSERT INTO {Timer._meta.db_table} (kind, subject_id, due_at, fired_at, cancelled_at, failed_at, "  # noqa: S608

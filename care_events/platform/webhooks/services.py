@@ -59,9 +59,7 @@ def webhook_subscription_create(
     except WebhookURLRefusedError as exc:
         raise ValueError(str(exc)) from None
     secret = secret_generate()
-    subscription = WebhookSubscription.objects.create(
-        name=name, url=url, events=list(events), user=user, secret=secret
-    )
+    subscription = WebhookSubscription.objects.create(name=name, url=url, events=list(events), user=user, secret=secret)
     return subscription, secret
 
 
