@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from care_events.platform.bus.catalogue import DEFAULT
@@ -128,7 +128,7 @@ _CANCEL = (
 
 def timers_cancel(*, subject_id: uuid.UUID, kinds: Iterable[TimerKind]) -> int:
     """Cancel the subject's pending timers of these kinds; the number cancelled."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CANCEL, {"now": timezone.now(), "subject": subject_id, "kinds": [str(k) for k in kinds]})
         return cursor.rowcount
 
