@@ -14,18 +14,15 @@ import logging
 import re
 import secrets
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.utils import timezone
 
 from care_events.choices import NotificationType
 from care_events.notify import notification_request
 from care_events.platform.bus.models import TimerKind
 from care_events.platform.bus.timers import timers_cancel, timers_restart
-from care_events.platform.sql import prepared_cursor
 from tasks_app.models import OPEN_TASK_STATUSES, EscalationTask, Nurse, TaskStatus
 from tasks_app.notify import ack_reminder_key
 
@@ -47,43 +44,11 @@ def ack_delays(severity: str) -> tuple[dt.timedelta, dt.timedelta] | None:
     return dt.timedelta(minutes=remind), dt.timedelta(minutes=escalate)
 
 
-def _ack_code_sql() -> str:
-    """The assignment's UPDATE with its code, written once as SQL rather than built by the ORM at every assignment:
-    the task row gets the code only where no other open task of the nurse holds it."""
-    table = EscalationTask._meta.db_table
-    statuses = ", ".join(f"'{status}'" for status in OPEN_TASK_STATUSES)  # the model's own constants
-    return (
-        f"UPDATE {table} SET ack_code = %(code)s, updated_at = %(now)s, status = %(status)s,"  # noqa: S608
-        f" assigned_to_id = %(nurse)s, assigned_at = %(assigned_at)s, acknowledged_at = %(acknowledged_at)s"
-        f" WHERE id = %(task)s AND NOT EXISTS (SELECT 1 FROM {table} h WHERE h.assigned_to_id = %(nurse)s"
-        f" AND h.status IN ({statuses}) AND h.ack_code = %(code)s AND h.id <> %(task)s)"
-    )
-
-
-_ACK_CODE_SQL = _ack_code_sql()
-
-
-def ack_code_save(*, task: EscalationTask, nurse: Nurse) -> None:
-    """Write the assignment (`task`'s status, assignee, times, set by the caller) with an acknowledgement code no
-    other open task of `nurse` has, in one UPDATE: the code is drawn at random and written only where no open task
-    of hers holds it (a draw that collides, about 1 in 1,000 with ten open tasks, updates nothing and draws again).
-    Called with her row locked (task_hand_over), so two assignments to her cannot pick the same one."""
-    task.updated_at = timezone.now()
-    params: dict[str, Any] = {
-        "task": task.pk,
-        "nurse": nurse.pk,
-        "now": task.updated_at,
-        "status": task.status,
-        "assigned_at": task.assigned_at,
-        "acknowledged_at": task.acknowledged_at,
-    }
-    with prepared_cursor() as cursor:
-        while True:
-            code = f"{secrets.randbelow(10**ACK_CODE_DIGITS):0{ACK_CODE_DIGITS}d}"
-            cursor.execute(_ACK_CODE_SQL, {**params, "code": code})
-            if cursor.rowcount:
-                task.ack_code = code
-                return
+def ack_code_draw() -> str:
+    """A code for an assignment, drawn at random. The assignment writes it only where no other open task of the
+    nurse holds it (tasks_app.services.assignment: a draw that collides, about 1 in 1,000 with ten open tasks,
+    writes nothing and another is drawn), with her row locked, so two assignments to her cannot pick the same one."""
+    return f"{secrets.randbelow(10**ACK_CODE_DIGITS):0{ACK_CODE_DIGITS}d}"
 
 
 def ack_timers_arm(*, task: EscalationTask) -> None:

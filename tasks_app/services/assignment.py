@@ -3,6 +3,7 @@
 import datetime as dt
 import logging
 import uuid
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +23,7 @@ from tasks_app.models import (
 )
 from tasks_app.notify import assignment_key, unassigned_key
 from tasks_app.selectors import unassigned_cause
-from tasks_app.services.acknowledgement import ack_code_save, ack_timers_arm
+from tasks_app.services.acknowledgement import ack_code_draw, ack_timers_arm
 from tasks_app.services.nurses import supervisors
 
 logger = logging.getLogger(__name__)
@@ -81,9 +82,8 @@ def task_hand_over(
     reason = reason or (HandOverReason.STAFF if actor_id(actor) is not None else HandOverReason.ROUND_ROBIN)
     task.status, task.assigned_to, task.assigned_at = EscalationTask.Status.ASSIGNED, nurse, now
     task.acknowledged_at = None
-    ack_code_save(task=task, nurse=nurse)
+    _assignment_write(task=task, nurse=nurse, now=now)
     ack_timers_arm(task=task)
-    _nurse_turn_taken(nurse_id=nurse.pk, now=now)
     assignment = (task.pk, nurse.pk, now)  # the fact both the event and the nurse's message are once for
     if previous_id is None:
         emit("task/assigned", {"task_id": task.pk, "nurse_id": nurse.pk}, once_for=assignment, actor=actor_id(actor))
@@ -109,15 +109,43 @@ def task_hand_over(
     logger.info("task %s assigned to nurse %s", task.pk, nurse.pk)
 
 
-def _nurse_turn_taken(*, nurse_id: int, now: dt.datetime) -> None:
-    """Her place in the round-robin (last_assigned_at) and her shift's counter, in one statement."""
+def _assignment_write_sql() -> str:
+    """The assignment's writes as one statement, written once as SQL: the task (status, assignee, times) with its
+    acknowledgement code, only where no other open task of the nurse holds the code; then, only if the task was
+    written, her place in the round-robin (last_assigned_at) and her shift's counter. Its one row: whether the task
+    was written."""
+    task, nurse, shift = EscalationTask._meta.db_table, Nurse._meta.db_table, NurseShift._meta.db_table
+    statuses = ", ".join(f"'{status}'" for status in OPEN_TASK_STATUSES)  # the model's own constants
+    return (
+        f"WITH task AS (UPDATE {task} SET ack_code = %(code)s, updated_at = %(now)s, status = %(status)s,"  # noqa: S608
+        f" assigned_to_id = %(nurse)s, assigned_at = %(now)s, acknowledged_at = NULL"
+        f" WHERE id = %(task)s AND NOT EXISTS (SELECT 1 FROM {task} h WHERE h.assigned_to_id = %(nurse)s"
+        f" AND h.status IN ({statuses}) AND h.ack_code = %(code)s AND h.id <> %(task)s) RETURNING id),"
+        f" nurse AS (UPDATE {nurse} SET last_assigned_at = %(now)s WHERE id = %(nurse)s"
+        f" AND EXISTS (SELECT 1 FROM task) RETURNING id),"
+        f" shift AS (UPDATE {shift} SET tasks_assigned = tasks_assigned + 1 WHERE nurse_id IN (SELECT id FROM nurse)"
+        f" AND starts_at <= %(now)s AND ends_at > %(now)s)"
+        f" SELECT count(*) FROM task"
+    )
+
+
+_ASSIGNMENT_WRITE = _assignment_write_sql()
+
+
+def _assignment_write(*, task: EscalationTask, nurse: Nurse, now: dt.datetime) -> None:
+    """Write the assignment the caller set on `task` (status ASSIGNED, `nurse`, assigned `now`, no acknowledgement) in
+    one statement (`_assignment_write_sql`), with an acknowledgement code no other open task of hers holds: a draw
+    that collides writes nothing, not even her turn, and another is drawn (`ack_code_draw`). Called with her row
+    locked, so two assignments to her cannot pick the same code."""
+    task.updated_at = now
+    params: dict[str, Any] = {"task": task.pk, "nurse": nurse.pk, "now": now, "status": task.status}
     with prepared_cursor() as cursor:
-        cursor.execute(
-            "WITH nurse AS (UPDATE tasks_app_nurse SET last_assigned_at = %(now)s WHERE id = %(nurse)s RETURNING id) "
-            "UPDATE tasks_app_nurseshift SET tasks_assigned = tasks_assigned + 1 "
-            "WHERE nurse_id IN (SELECT id FROM nurse) AND starts_at <= %(now)s AND ends_at > %(now)s",
-            {"now": now, "nurse": nurse_id},
-        )
+        while True:
+            code = ack_code_draw()
+            cursor.execute(_ASSIGNMENT_WRITE, {**params, "code": code})
+            if cursor.fetchone()[0]:
+                task.ack_code = code
+                return
 
 
 def nurse_unavailable_reason(*, nurse: Nurse, now: dt.datetime, allow_over_limit: bool = False) -> str | None:

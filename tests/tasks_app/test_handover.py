@@ -248,13 +248,14 @@ def test_the_board_marks_a_task_held_by_someone_off_shift_and_one_not_acknowledg
 
 
 def test_a_drawn_code_another_open_task_of_hers_holds_is_drawn_again(monkeypatch):
-    """The code is written only where no open task of the nurse holds it: a colliding draw writes nothing and the
-    next draw is taken; a code held by a task of hers that is closed does not count."""
+    """The code is written only where no open task of the nurse holds it: a colliding draw writes nothing (not even
+    her turn or her shift's counter) and the next draw is taken; a code held by a task of hers that is closed does
+    not count."""
     from tasks_app.services import acknowledgement
 
     draws = iter([1234, 5678, 1234, 5678, 42])
     monkeypatch.setattr(acknowledgement.secrets, "randbelow", lambda _: next(draws))
-    shift(start=-60 * MINUTE, end=8 * 60 * MINUTE)
+    nurse = shift(start=-60 * MINUTE, end=8 * 60 * MINUTE)
     with time_machine.travel(T0, tick=False):
         first, second = EscalationTaskFactory(), EscalationTaskFactory()
         drain()
@@ -268,3 +269,4 @@ def test_a_drawn_code_another_open_task_of_hers_holds_is_drawn_again(monkeypatch
     fourth.refresh_from_db()
     # 1234 is held by her open first task: drawn again; 5678 only by a cancelled one: free.
     assert (third.ack_code, fourth.ack_code) == ("5678", "0042")
+    assert nurse.shifts.get().tasks_assigned == 4  # one a task, the colliding draws counted nothing
