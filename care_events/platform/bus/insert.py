@@ -10,7 +10,7 @@ run for it on the hot path; it is prepared on each connection (care_events.platf
 import functools
 from typing import TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models.fields import AutoFieldMixin
 
 from care_events.platform.sql import prepared_cursor
@@ -37,7 +37,8 @@ def insert_once(row: M, *, key: tuple[str, ...]) -> bool:
     now saved, its id set); False: the existing row wins and `row` stays unsaved (read the existing one by its key).
     No model signals are sent: use it only for models that have none (the bus's events and timers, message logs)."""
     sql, fields = _statement(type(row), key)
-    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    db = connections[DEFAULT_DB_ALIAS]  # once: every field's preparation reads it (through `connection`, a lookup each)
+    values = [f.get_db_prep_save(f.pre_save(row, add=True), db) for f in fields]
     with prepared_cursor() as cursor:
         cursor.execute(sql, values)
         inserted = cursor.fetchone()
