@@ -41,6 +41,7 @@ class Bench:
     sweep_interval: int
     worker_env: dict[str, str] = field(default_factory=dict)  # --worker-env: more environment for the workers
     latency_rates: list[str] = field(default_factory=lambda: ["1", "half"])  # --latency-rates
+    rounds: int = 1  # --rounds: the throughput figure's no-op and escalation bursts, alternated on one warm worker
     figures: list[Figure] = field(default_factory=list)
     stack: Any = None
     throughput: float = 0.0  # escalations per second, once measured

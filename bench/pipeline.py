@@ -4,6 +4,8 @@ half the throughput, and fairness between nurses."""
 import statistics
 import time
 from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 from bench.cpu import CpuMeter
 from bench.harness import (
@@ -33,16 +35,77 @@ def throughput(bench: Bench) -> None:
     wait_for(lambda: sent_count() == 1, timeout=60, what="the warm-up escalation")
     meter = CpuMeter(bench.servers, stack)
     meter.measure_idle()
+    rounds = [_throughput_round(meter, n_noop, n_esc, key=f"tp{index}") for index in range(bench.rounds)]
+    # The median round by ratio, and the median by CPU: each figure is its own median, with the rounds' range.
+    by_ratio = sorted(rounds, key=lambda r: r.ratio)[len(rounds) // 2]
+    by_units = sorted(rounds, key=lambda r: r.units)[len(rounds) // 2]
+    spread = len(rounds) > 1
+    ratios = f", rounds {min(r.ratio for r in rounds):.3f}-{max(r.ratio for r in rounds):.3f}" if spread else ""
+    units = f", rounds {min(r.units for r in rounds):.1f}-{max(r.units for r in rounds):.1f}" if spread else ""
+    median = f"median of {len(rounds)} rounds: " if spread else ""
+    bench.throughput = by_ratio.rate
+    bench.add(
+        Figure(
+            "pipeline throughput",
+            f"{median}{by_ratio.rate:.1f} escalations/s ({n_esc} created in one transaction → all TASK_ASSIGNED sent)",
+            f"{by_ratio.noop_rate:.0f} no-op tasks/s ({n_noop})",
+            "≥ 0.25 of the no-op rate",
+            by_ratio.ratio >= 0.25,
+            f"ratio {by_ratio.ratio:.3f}{ratios}",
+            {
+                "escalations_per_s": by_ratio.rate,
+                "noop_per_s": by_ratio.noop_rate,
+                "ratio": by_ratio.ratio,
+                "rounds": [r.ratio for r in rounds],
+            },
+        )
+    )
+    bench.add(
+        Figure(
+            "CPU per escalation",
+            f"{median}{by_units.units:.1f} no-ops{units}: {by_units.esc_cpu.line()} per escalation",
+            f"no-op {by_units.noop_cpu.line()}; idle {meter.idle.line()} per second, taken off",
+            "≤ 5 no-ops",
+            by_units.units <= 5,
+            data={
+                "no_op_units": by_units.units,
+                "escalation": by_units.esc_cpu.as_dict(),
+                "noop": by_units.noop_cpu.as_dict(),
+                "rounds": [r.units for r in rounds],
+            },
+        )
+    )
 
+
+@dataclass
+class _Round:
+    rate: float
+    noop_rate: float
+    esc_cpu: Any
+    noop_cpu: Any
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.noop_rate
+
+    @property
+    def units(self) -> float:
+        return float(self.esc_cpu.total / self.noop_cpu.total)
+
+
+def _throughput_round(meter: CpuMeter, n_noop: int, n_esc: int, *, key: str) -> _Round:
+    """One no-op burst, then one escalation burst, on the warm worker: each one's rate and CPU per unit."""
+    from django.db import transaction
+
+    r = results_redis()
     window = meter.start()
     started = time.monotonic()
-    publish_noops(n_noop, key="tp")
-    done = wait_for(lambda: int(r.get("tp") or 0) >= n_noop, timeout=600, what="no-op tasks", every=0.01)
+    publish_noops(n_noop, key=key)
+    done = wait_for(lambda: int(r.get(key) or 0) >= n_noop, timeout=600, what="no-op tasks", every=0.01)
     noop_rate = n_noop / (done - started)
     noop_cpu = meter.per_unit(window, n_noop)
 
-    from django.db import transaction
-
+    sent_before = sent_count()
     window = meter.start()
     with transaction.atomic():
         for _ in range(n_esc):
@@ -50,33 +113,8 @@ def throughput(bench: Bench) -> None:
     # From the commit, when the work exists for the workers (as the no-ops' from their first publish): the bench
     # making the rows (patients, episodes, tasks through the factories) is not the pipeline's time.
     started = time.monotonic()
-    done = wait_for(lambda: sent_count() == n_esc + 1, timeout=900, what="escalations sent", every=0.05)
-    rate = n_esc / (done - started)
-    esc_cpu = meter.per_unit(window, n_esc)
-    ratio = rate / noop_rate
-    units = esc_cpu.total / noop_cpu.total
-    bench.throughput = rate
-    bench.add(
-        Figure(
-            "pipeline throughput",
-            f"{rate:.1f} escalations/s ({n_esc} created in one transaction → all TASK_ASSIGNED sent)",
-            f"{noop_rate:.0f} no-op tasks/s ({n_noop})",
-            "≥ 0.25 of the no-op rate",
-            ratio >= 0.25,
-            f"ratio {ratio:.3f}",
-            {"escalations_per_s": rate, "noop_per_s": noop_rate, "ratio": ratio},
-        )
-    )
-    bench.add(
-        Figure(
-            "CPU per escalation",
-            f"{units:.1f} no-ops: {esc_cpu.line()} per escalation",
-            f"no-op {noop_cpu.line()}; idle {meter.idle.line()} per second, taken off",
-            "≤ 5 no-ops",
-            units <= 5,
-            data={"no_op_units": units, "escalation": esc_cpu.as_dict(), "noop": noop_cpu.as_dict()},
-        )
-    )
+    done = wait_for(lambda: sent_count() == sent_before + n_esc, timeout=900, what="escalations sent", every=0.05)
+    return _Round(n_esc / (done - started), noop_rate, meter.per_unit(window, n_esc), noop_cpu)
 
 
 def latency(bench: Bench) -> None:

@@ -58,6 +58,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="more environment for the Celery workers, for an A/B run (e.g. DATABASE_CONN_MAX_AGE=0); repeatable",
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="the throughput figure's rounds: a no-op burst then an escalation burst, alternated on the same warm "
+        "worker; the figure is the median round's (this machine's speed moves by about 15 %% between runs)",
+    )
+    parser.add_argument(
         "--latency-rates",
         default="1,half",
         help='escalations per second for the latency figure, comma-separated; "half": half the measured throughput',
@@ -67,6 +74,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.only) - set(FIGURES)
     if unknown:
         parser.error(f"unknown figure(s): {', '.join(sorted(unknown))}")
+    if args.rounds < 1:
+        parser.error("--rounds takes a positive number")
     if any("=" not in pair for pair in args.worker_env):
         parser.error("--worker-env takes NAME=VALUE")
     args.worker_env = dict(pair.split("=", 1) for pair in args.worker_env)
@@ -91,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep_interval=args.sweep_interval,
         worker_env=args.worker_env,
         latency_rates=[rate.strip() for rate in args.latency_rates.split(",") if rate.strip()],
+        rounds=args.rounds,
     )
     started = time.monotonic()
     load = os.getloadavg()
