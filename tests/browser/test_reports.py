@@ -16,8 +16,11 @@ from tests.browser.conftest import SCREENSHOTS
 from tests.browser.login import admin_login
 from tests.tasks_app.factories import PASSWORD, nurse_with_login
 
-# serialized_rollback: the resolution outcomes are rows a data migration seeds.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("resolution_choices"),  # rows a data migration seeds (conftest.py)
+]
 
 PHONE = {"width": 390, "height": 844}
 

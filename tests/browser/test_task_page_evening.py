@@ -9,7 +9,6 @@ import re
 from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -23,15 +22,11 @@ from tests.browser.accessibility import axe_violations
 from tests.browser.login import admin_login
 from tests.tasks_app.factories import PASSWORD, NurseShiftFactory, assigned_task, nurse_with_login
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def resolution_choices() -> None:
-    """The resolution outcomes and phrases, rows a data migration seeds, which an earlier transactional test's flush
-    took away: seeded again by the migration's own function. (Not serialized_rollback: its flush skips post_migrate,
-    and the role groups would be missing for the tests after.)"""
-    import_module("tasks_app.migrations.0006_notes_and_outcomes").seed(apps, None)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("resolution_choices"),
+]
 
 
 PHONES = ({"width": 360, "height": 740}, {"width": 390, "height": 844})
