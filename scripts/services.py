@@ -154,7 +154,7 @@ def _refuse_unless_ours(what: str, port: int, data: Path, ours: Path) -> None:
     if data.resolve() != ours.resolve():
         raise SystemExit(
             f"error: the {what} on 127.0.0.1:{port} keeps its data in {data}, not in this directory's {ours}: it is "
-            "another checkout's. Give this one ports of its own, e.g. SEQUORA_PG_PORT=54330 SEQUORA_REDIS_PORT=63800 "
+            "another checkout's. Give this one ports of its own, e.g. SEQUORA_PG_PORT=64330 SEQUORA_REDIS_PORT=63800 "
             "(or set DATABASE_URL and REDIS_URL to share that server on purpose)."
         )
 

@@ -1,5 +1,5 @@
 """The short chaos run in CI: `python -m chaos kill_worker redis_flushall broker_down redis_restart_empty --short`
-(chaos/run.py) on private servers it starts itself (PostgreSQL and Redis on 127.0.0.1:54402 and :63902, data in
+(chaos/run.py) on private servers it starts itself (PostgreSQL and Redis on 127.0.0.1:64402 and :63902, data in
 .run/lab-ci), real gunicorn, two real workers and Beat. Each scenario streams escalations and discharges through the
 API, kills both workers (or flushes Redis, takes the broker away for 10 s, or restarts Redis empty) while SLA and
 check-in timers come due, and must end with nothing lost, doubled or stuck."""
@@ -22,7 +22,7 @@ def test_short_chaos_run_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -
     out = tmp_path / "chaos.json"
     env = {
         **os.environ,
-        "SEQUORA_LAB_PG_PORT": os.environ.get("SEQUORA_CI_LAB_PG_PORT", "54402"),
+        "SEQUORA_LAB_PG_PORT": os.environ.get("SEQUORA_CI_LAB_PG_PORT", "64402"),
         "SEQUORA_LAB_REDIS_PORT": os.environ.get("SEQUORA_CI_LAB_REDIS_PORT", "63902"),
         "SEQUORA_LAB_RUN_DIR": str(ROOT / ".run" / "lab-ci"),
     }
