@@ -17,7 +17,7 @@ from py_vapid import Vapid
 from care_events.choices import Channel, NotificationType
 from config.celery_app import app
 from notifications.models import NotificationLog
-from notifications.services.create import delivery_publish, notification_row_create
+from notifications.services.create import notification_row_create
 from tests.notifications.test_outbound_guard import drip, serve  # noqa: F401 - serve is a fixture
 from tests.notifications.test_push import Browser, public_point
 from tests.tasks_app.factories import NurseFactory
@@ -97,7 +97,6 @@ def test_the_push_workers_soft_time_limit_ends_a_dripping_push(push_worker, serv
             urgent=True,
             deadline=timezone.now() + dt.timedelta(minutes=10),
             words=("Sequora: test", "Sequora: a push that drips"),
-            deliver=lambda row: delivery_publish(notification_id=row.pk, urgent=True, channel=row.channel),
         )
     started = time.monotonic()
 

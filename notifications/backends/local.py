@@ -23,9 +23,13 @@ def clear_outbox() -> None:
 class LocalBackend:
     provider = "local"
 
-    def send(self, message: OutgoingMessage) -> SendResult:
+    def message_id(self) -> str:
+        """A new message's id, as `send` gives it (an in-process delivery writes it on the row before sending)."""
+        return f"local-{uuid.uuid4().hex}"
+
+    def send(self, message: OutgoingMessage, *, message_id: str | None = None) -> SendResult:
         outbox.append(message)
-        message_id = f"local-{uuid.uuid4().hex}"
+        message_id = message_id or self.message_id()
         logger.info("local backend stored message id=%s channel=%s", message_id, message.channel)
         return SendResult(provider=self.provider, message_id=message_id, status="sent")
 

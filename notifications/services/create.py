@@ -62,7 +62,7 @@ def notification_create(
     episode_id: uuid.UUID | None = None,
     urgent: bool = False,
     rows: Mapping[str, Any] | None = None,
-    deliver: Callable[[NotificationLog], None] | None = None,
+    deliver: Callable[[NotificationLog], Callable[[], None]] | None = None,
 ) -> NotificationLog:
     """The row of one message asked for by a `notification/send` payload (the `send-notification` handler): to a
     nurse on her preferred channel, to a patient by SMS (or WhatsApp, as they prefer). `rows`: the task and nurse
@@ -121,11 +121,13 @@ def notification_row_create(
     whatsapp: bool = False,
     replaces: NotificationLog | None = None,
     words: tuple[str, str] | None = None,
-    deliver: Callable[[NotificationLog], None] | None = None,
+    deliver: Callable[[NotificationLog], Callable[[], None]] | None = None,
 ) -> NotificationLog:
     """Write the row of one message (or find the one its `dedupe_key` names: the key is unique) and start its
-    delivery: `deliver(row)` for a new pending row (notifications.services.delivery.notification_send: in this
-    transaction when the backend is in-process), by default a message published after the commit. `words`
+    delivery, by default a message published after the commit. `deliver(row)` replaces that for a pending row: it is
+    asked before the row is written, may write an in-process send's outcome onto it (so that the row is inserted as
+    sent, in one statement), and returns what to do once the row is in, which a repeated request never reaches
+    (notifications.services.delivery.notification_send). `words`
     (subject, body) are rendered for the recipient and channel unless given (a re-send keeps the failed row's). A
     patient who opted out gets a CANCELLED row, never a text."""
     log = NotificationLog(
@@ -151,16 +153,17 @@ def notification_row_create(
     log.subject, log.body = words
     if recipient_patient is not None and not recipient_patient.sms_consent:
         log.status, log.error_code = NotificationStatus.CANCELLED, "opted_out"
+    pending = log.status == NotificationStatus.PENDING
+    then = deliver(log) if pending and deliver is not None else None
     # One statement, no savepoint: a repeated request (or two at once) meets the first row at the unique key.
     if not insert_once(log, key=("dedupe_key",)):
         return NotificationLog.objects.order_by().get(dedupe_key=dedupe_key)
     if replaces is not None:
         logger.warning("notification %s replaced by %s on %s", replaces.pk, log.pk, channel)
-    if log.status == NotificationStatus.PENDING:
-        if deliver is not None:
-            deliver(log)
-        else:
-            delivery_publish(notification_id=log.pk, urgent=log.urgent, channel=log.channel)
+    if then is not None:
+        then()
+    elif pending:
+        delivery_publish(notification_id=log.pk, urgent=log.urgent, channel=log.channel)
     return log
 
 

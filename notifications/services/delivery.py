@@ -7,9 +7,10 @@ message's deadline; permanent ones fail it at once. docs/architecture.md#durabil
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,6 @@ from django.utils import timezone
 
 from care_events.choices import Channel, NotificationType
 from care_events.platform.bus.retry import DELIVERIES, claim, error_text, failure_record, relay_backoff, relay_take
-from care_events.platform.sql import prepared_cursor
 from care_events.services.patients import patient_sms_consent_set
 from notifications.backends import get_backend
 from notifications.backends.base import (
@@ -68,49 +68,37 @@ def notification_send(*, rows: Mapping[str, Any] | None = None, **request: Any) 
     return log
 
 
-# The in-process send's one write, as SQL written once (the ORM's compile of a ten-column update cost more than the
-# round trip, at every escalation).
-_DELIVERED_HERE = (
-    f"UPDATE {NotificationLog._meta.db_table} SET attempts = 1, last_attempt_at = %(now)s, status = %(status)s,"  # noqa: S608
-    " provider = %(provider)s, provider_message_id = %(message_id)s, provider_status = %(provider_status)s,"
-    " sent_at = %(now)s, delivered_at = %(now)s, updated_at = %(now)s WHERE id = %(id)s"
-)
-
-
-def _deliver_new(log: NotificationLog) -> None:
-    """A new pending row, just inserted by this transaction. An in-process backend (the local one) is sent to here,
-    in the same transaction, after the row was written: nobody else can see the row before this commits, so it is
-    this transaction's claim, and there is no attempt in doubt to ask about (a rollback takes the row and the
-    attempt back together). A real provider's call is a message to the delivery worker (`delivery_publish`), after
-    the commit; a lost one is the relay's."""
+def _deliver_new(log: NotificationLog) -> Callable[[], None]:
+    """A new pending row, about to be inserted by this transaction (`notification_row_create` asks before the
+    insert); returns what to do once it is in. A real provider's call is a message to the delivery worker
+    (`delivery_publish`), after the commit; a lost one is the relay's. An in-process backend (the local one) is sent
+    to in this transaction: nobody else can see the row before this commits, so this is the transaction's claim,
+    and there is no attempt in doubt to ask about (a rollback takes the row and the attempt back together). Sent
+    and, the local outbox being the recipient, delivered at once: the outcome is written onto the row before its
+    insert (one statement, no update), and the message handed over once the row is in (a repeated request, which
+    finds the first row, sends nothing)."""
     backend = get_backend(log.channel)
     if not isinstance(backend, LocalBackend):
-        delivery_publish(notification_id=log.pk, urgent=log.urgent, channel=log.channel)
-        return
+        return functools.partial(delivery_publish, notification_id=log.pk, urgent=log.urgent, channel=log.channel)
     now = timezone.now()
-    # This transaction's claim asks first too (the task read here is the one this transaction sees). A first row,
-    # written just now: its alert has no other row to ask about.
+    log.created_at = now  # the insert stamps it again; asked about now, before it
+    # This transaction's claim asks first too (the task read here is the one this transaction sees). A first row:
+    # its alert has no other row to ask about.
     reason = give_up_reason(log, now, alone=True)
     if reason is not None:
-        _give_up(log, reason)
-        return
-    result = backend.send(_message(log))
-    # Sent and, the local outbox being the recipient, delivered at once: one write, then the status path's event.
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            _DELIVERED_HERE,
-            {
-                "id": log.pk,
-                "now": now,
-                "status": NotificationStatus.DELIVERED,
-                "provider": result.provider,
-                "message_id": result.message_id,
-                "provider_status": backend.fetch_status(result.message_id)[0],
-            },
-        )
-    log.status, log.sent_at, log.delivered_at = NotificationStatus.DELIVERED, now, now
-    notification_announce(log, NotificationStatus.PENDING)
-    logger.info("notification %s sent via %s (%s)", log.pk, result.provider, result.message_id)
+        return functools.partial(_give_up, log, reason)
+    message_id = backend.message_id()
+    log.status, log.attempts, log.last_attempt_at = NotificationStatus.DELIVERED, 1, now
+    log.provider, log.provider_message_id = backend.provider, message_id
+    log.provider_status = backend.fetch_status(message_id)[0]
+    log.sent_at = log.delivered_at = now
+
+    def hand_over() -> None:
+        backend.send(_message(log), message_id=message_id)
+        notification_announce(log, NotificationStatus.PENDING)  # the status path's event
+        logger.info("notification %s sent via %s (%s)", log.pk, backend.provider, message_id)
+
+    return hand_over
 
 
 def _message(log: NotificationLog) -> OutgoingMessage:

@@ -5,11 +5,12 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from care_events.notify import notification_request
 from care_events.platform.bus.models import Event
-from notifications.backends import OutgoingMessage
+from notifications.backends import OutgoingMessage, local
 from notifications.backends.twilio import TwilioSmsBackend
 from notifications.models import NotificationLog
 from notifications.services.delivery import notification_deliver
@@ -49,6 +50,31 @@ def test_asking_twice_writes_one_log_and_sends_one_sms(twilio_sms):
     assert (request.form["To"], request.sid) == (nurse.phone, first.provider_message_id)
     assert notification_deliver(notification_id=first.pk) is None  # not pending any more: nothing is sent
     assert len(twilio_sms.requests) == 1
+
+
+def test_an_in_process_send_inserts_its_row_delivered_and_asking_twice_sends_once():
+    local.clear_outbox()
+    nurse, task = NurseFactory(), EscalationTaskFactory()
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        first = ask(nurse, task)
+    again = ask(nurse, task)
+    assert first.pk == again.pk
+    assert (first.status, first.provider, first.attempts) == ("DELIVERED", "local", 1)
+    assert first.sent_at == first.delivered_at == first.last_attempt_at is not None
+    [message] = local.outbox  # the second request met the first row and sent nothing
+    assert message.to == nurse.phone
+    assert first.provider_message_id.startswith("local-")
+    # One write of the row: its insert carries the send's outcome (no UPDATE of the row after it).
+    writes = [sql.split()[:3] for sql in statements if sql.startswith(("INSERT", "UPDATE"))]
+    log_writes = [words for words in writes if "notifications_notificationlog" in " ".join(words)]
+    assert log_writes == [["INSERT", "INTO", '"notifications_notificationlog"']], log_writes
+    assert Event.objects.filter(name="notification/delivered").count() == 1
 
 
 def test_a_transient_failure_is_retried_after_a_backoff_then_sent(twilio_sms):
