@@ -90,9 +90,16 @@ class EpisodeAdmin(PatientScopedAdmin):
     autocomplete_fields = ("patient",)
     list_select_related = ("patient",)
     inlines = (OutreachPlanInline,)
-    # The hospital's feed writes these (intake/): the visit number, the disposition, a cancelled admission and the
-    # readmission that followed.
-    readonly_fields = ("related", "visit_number", "discharge_disposition", "cancelled_at", "readmission")
+    # The hospital's feed writes these (intake/): the visit number, the disposition, a cancelled admission or
+    # discharge and the readmission that followed.
+    readonly_fields = (
+        "related",
+        "visit_number",
+        "discharge_disposition",
+        "cancelled_at",
+        "discharge_cancelled_at",
+        "readmission",
+    )
 
     @admin.display(description="Readmitted", boolean=True)
     def readmitted(self, episode: Episode) -> bool:

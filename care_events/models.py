@@ -100,6 +100,9 @@ class Episode(TimeStampedModel):
     )
     # The admission was cancelled (HL7 A11: entered in error): nothing follows from it.
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The latest cancellation of this stay's discharge (HL7 A13: the patient stayed). A discharge after it is a new
+    # one, with a check-in of its own (care_events.services.episodes).
+    discharge_cancelled_at = models.DateTimeField(null=True, blank=True)
     # The patient was admitted again within READMISSION_WINDOW_DAYS of this episode's discharge: that admission.
     readmission = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="readmission_of"

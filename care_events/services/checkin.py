@@ -17,7 +17,7 @@ from care_events.models import (
 from care_events.notify import checkin_key, notification_request
 from care_events.platform.bus.dispatch import emit
 from care_events.platform.bus.models import Timer, TimerKind
-from care_events.platform.bus.timers import timer_reschedule, timer_schedule
+from care_events.platform.bus.timers import timer_reschedule, timer_schedule, timers_restart
 from care_events.quiet_hours import in_quiet_hours, next_allowed_moment
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,10 @@ def checkin_due_at(*, discharged_at: dt.datetime, tz_name: str) -> dt.datetime:
 @transaction.atomic
 def checkin_schedule(*, episode_id: uuid.UUID) -> Timer | None:
     """The check-in timer of a discharged episode: CHECKIN_DELAY after the discharge, outside the patient's quiet
-    hours. One per episode: scheduling again finds the first. None when an interaction with the patient has started
-    since the discharge: the patient was reached, so there is nothing to check in about (`interaction_start`)."""
+    hours. One per episode: scheduling again finds the first, except after a cancelled discharge (HL7 A13), whose
+    timer was cancelled or has fired: the discharge that follows it arms the timer again, for its own time. None
+    when an interaction with the patient has started since the discharge: the patient was reached, so there is
+    nothing to check in about (`interaction_start`)."""
     # Locked, as interaction_start locks it: an interaction started between the discharge and this handler either
     # committed before (and is seen below) or waits and then cancels the timer made here.
     episode = Episode.objects.select_for_update().select_related("patient").get(pk=episode_id)
@@ -46,6 +48,14 @@ def checkin_schedule(*, episode_id: uuid.UUID) -> Timer | None:
     if episode.interactions.filter(started_at__gte=episode.discharged_at).exists():
         return None
     due_at = checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)
+    if episode.discharge_cancelled_at is not None:
+        # A discharge after a cancelled one: the timer was cancelled with it, or fired for it. Armed again for this
+        # discharge, unless it is armed for it already (the cancelled discharge's own handler, run late, got here).
+        timer = Timer.objects.filter(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk).first()
+        if timer is None or timer.due_at != due_at or timer.cancelled_at is not None or timer.failed_at is not None:
+            timers_restart(subject_id=episode.pk, due=[(TimerKind.CHECKIN_DUE, due_at)])
+            timer = Timer.objects.get(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk)
+        return timer
     return timer_schedule(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk, due_at=due_at)
 
 

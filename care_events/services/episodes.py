@@ -38,7 +38,8 @@ def episode_discharge(
     *, episode: Episode, discharged_at: dt.datetime | None = None, disposition: str = "", actor: Actor = None
 ) -> Event:
     """Record the discharge and emit `patient/discharged`, whose handler schedules the check-in. The one writer of
-    `Episode.discharged_at`: a repeated discharge keeps the first time and returns the first event."""
+    `Episode.discharged_at`: a repeated discharge keeps the first time and returns the first event. A discharge
+    after a cancelled one (`episode_discharge_cancel`) is a new discharge: its own event, its own check-in."""
     episode = Episode.objects.select_for_update().get(pk=episode.pk)
     if episode.cancelled_at is not None:
         raise ValidationError({"episode": "This admission was cancelled; it cannot be discharged."})
@@ -51,7 +52,10 @@ def episode_discharge(
     return emit(
         "patient/discharged",
         {"episode_id": episode.pk},
-        once_for=(episode.pk,),
+        # Once per discharge: the first one's key is the episode; one after a cancellation names that cancellation.
+        once_for=(episode.pk,)
+        if episode.discharge_cancelled_at is None
+        else (episode.pk, episode.discharge_cancelled_at),
         actor=actor_id(actor),
     )
 
@@ -60,12 +64,14 @@ def episode_discharge(
 def episode_discharge_cancel(*, episode: Episode) -> bool:
     """The hospital cancelled the discharge (HL7 A13: the patient stays): the episode is open again and its check-in,
     if not yet due, is cancelled (a state change of the timer row: it will not fire). Returns whether it changed.
-    A check-in already sent stays sent: the patient has been texted."""
+    A check-in already sent stays sent: the patient has been texted. The patient's real discharge, later, is a new
+    one (`episode_discharge`): a check-in follows it."""
     episode = Episode.objects.select_for_update().get(pk=episode.pk)
     if episode.discharged_at is None:
         return False
     episode.discharged_at, episode.discharge_disposition = None, ""
-    episode.save(update_fields=["discharged_at", "discharge_disposition", "updated_at"])
+    episode.discharge_cancelled_at = timezone.now()
+    episode.save(update_fields=["discharged_at", "discharge_disposition", "discharge_cancelled_at", "updated_at"])
     # The discharge's handler may not have run yet: then checkin_schedule finds the episode open and schedules
     # nothing (both lock the episode).
     timers_cancel(subject_id=episode.pk, kinds=[TimerKind.CHECKIN_DUE])

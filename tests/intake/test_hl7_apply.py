@@ -3,12 +3,15 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from care_events.models import Episode, Patient
 from care_events.platform.bus.models import Event, Timer, TimerKind
+from care_events.services.checkin import checkin_due_at
 from intake.models import AdtMessage
 from intake.services import adt_message_reapply, hl7_receive
+from tests.helpers import drain
 from tests.intake.messages import ack_fields, adt
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +93,42 @@ def test_cancel_discharge_cancels_the_pending_checkin(django_capture_on_commit_c
     assert episode.discharged_at is None
     assert not Timer.objects.pending().filter(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk).exists()
     assert checkin_schedule(episode_id=episode.pk) is None  # a late handler schedules nothing
+
+
+def test_the_discharge_after_a_cancelled_one_has_a_checkin_of_its_own():
+    with time_machine.travel(dt.datetime(2026, 12, 5, 20, tzinfo=dt.UTC)):
+        receive(adt("A01"))
+        receive(adt("A03", discharged="20261205143000"))
+        drain()  # the discharge's handler: its check-in, the next day
+        episode = Episode.objects.get()
+        first = Timer.objects.pending().get(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk)
+        receive(adt("A13"))  # the patient stayed
+        assert not Timer.objects.pending().filter(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk).exists()
+
+    with time_machine.travel(dt.datetime(2026, 12, 8, 16, tzinfo=dt.UTC)):
+        receive(adt("A03", discharged="20261208100000"))  # the real discharge, three days later
+        receive(adt("A03", discharged="20261208100000"))  # and its resend
+        drain()
+    episode.refresh_from_db()
+    assert episode.discharged_at == dt.datetime(2026, 12, 8, 15, tzinfo=dt.UTC)
+    assert Event.objects.filter(name="patient/discharged", data__episode_id=str(episode.pk)).count() == 2
+    timer = Timer.objects.pending().get(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk)
+    assert timer.pk == first.pk and timer.due_at > first.due_at + dt.timedelta(days=2)
+    assert timer.due_at == checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)
+
+
+@time_machine.travel(dt.datetime(2026, 12, 8, 16, tzinfo=dt.UTC))
+def test_the_late_handler_of_a_cancelled_discharge_arms_the_next_one_once():
+    receive(adt("A01"))
+    receive(adt("A03", discharged="20261205143000"))
+    receive(adt("A13"))
+    receive(adt("A03", discharged="20261208100000"))
+    drain()  # both discharges' handlers run only now, the cancelled one's first
+    episode = Episode.objects.get()
+    [timer] = Timer.objects.filter(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk)
+    assert timer.fired_at is None and timer.cancelled_at is None
+    assert timer.due_at == checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)
+    assert Event.objects.filter(name="patient/discharged").count() == 2
 
 
 def test_cancel_admit_cancels_an_undischarged_episode_only():
