@@ -227,9 +227,10 @@ def notification_metrics() -> Iterator[Metric]:
     yield family
 
 
-def adt_metrics() -> Iterator[Metric]:
+def adt_metrics(now: dt.datetime) -> Iterator[Metric]:
     """The hospital's feed by source, event and outcome: every supported event with every status is listed (0 until
-    it happens), and any other event type that was received (and rejected) as well. Reads the table once."""
+    it happens), and any other event type that was received (and rejected) as well. Reads the table once; then
+    the age of the oldest held message."""
     counts = {
         (row["source"], row["event"], row["status"]): row["n"]
         for row in AdtMessage.objects.order_by().values("source", "event", "status").annotate(n=Count("*"))
@@ -243,6 +244,15 @@ def adt_metrics() -> Iterator[Metric]:
     for source, event, status in sorted(keys | set(counts)):
         family.add_metric([source, event or "none", status], counts.get((source, event, status), 0))
     yield family
+
+    # A message held for its visit's admission (a discharge before its A01): until that comes, its patient has no
+    # check-in. The received_at index, the held ones only (few).
+    oldest = AdtMessage.objects.filter(status=AdtStatus.HELD).order_by("received_at").values("received_at").first()
+    yield GaugeMetricFamily(
+        "sequora_adt_held_oldest_seconds",
+        "How long the oldest ADT message held for its visit's admission has waited (0: none).",
+        value=(now - oldest["received_at"]).total_seconds() if oldest else 0.0,
+    )
 
 
 def task_metrics(now: dt.datetime) -> Iterator[Metric]:
@@ -273,7 +283,7 @@ class SequoraCollector(Collector):
         yield from timer_metrics(now)
         yield from broker_metrics()
         yield from notification_metrics()
-        yield from adt_metrics()
+        yield from adt_metrics(now)
         yield from task_metrics(now)
 
 

@@ -1,7 +1,10 @@
 """The interface's log in admin: the list and its filters, a message's parsed view and effects, Re-apply, and the
 correction of a message in error."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from care_events.models import Episode
@@ -78,6 +81,17 @@ def test_the_metrics_count_messages_by_event_and_outcome(client):
     assert 'sequora_adt_messages{event="A01",source="HL7V2",status="APPLIED"} 1.0' in body
     assert 'sequora_adt_messages{event="A03",source="HL7V2",status="ERROR"} 1.0' in body
     assert 'sequora_adt_messages{event="A11",source="HL7V2",status="HELD"} 0.0' in body
+    assert "sequora_adt_held_oldest_seconds 0.0" in body
+
+
+def test_the_metrics_tell_how_long_a_discharge_has_waited_for_its_admission(client):
+    with time_machine.travel(dt.datetime(2026, 12, 5, 20, tzinfo=dt.UTC), tick=False):
+        hl7_receive(adt("A03", discharged="20261205143000"))  # its A01 has not come
+    with time_machine.travel(dt.datetime(2026, 12, 5, 22, tzinfo=dt.UTC), tick=False):
+        body = client.get("/metrics").content.decode()
+        assert "sequora_adt_held_oldest_seconds 7200.0" in body
+        hl7_receive(adt("A01"))  # the admission: the discharge is applied
+        assert "sequora_adt_held_oldest_seconds 0.0" in client.get("/metrics").content.decode()
 
 
 def test_an_administrator_reads_and_reapplies_and_a_charge_nurse_does_not_see_the_log(client):
