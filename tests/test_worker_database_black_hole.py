@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from care_events.models import InteractionResponse
-from care_events.platform.api_clients.tokens import agent_account_ensure, api_token_create
+from care_events.platform.api_clients.tokens import api_token_create, service_account_ensure
 from tests.care_events.factories import AgentInteractionFactory
 from tests.netns import Netns, unavailable
 from tests.worker import ROOT, wait_until
@@ -100,7 +100,7 @@ def test_a_black_holed_database_answers_503_within_seconds_and_retried_posts_app
     import requests
 
     net, pg_port, base = web_in_namespace
-    token = api_token_create(user=agent_account_ensure(username="black-hole-agent"), scope="agent")
+    token = api_token_create(user=service_account_ensure(username="black-hole-agent"), scope="agent")
     interactions = [str(AgentInteractionFactory().pk) for _ in range(400)]
     local = threading.local()
     pool = ThreadPoolExecutor(max_workers=CLIENTS, initializer=net.enter)  # the clients' sockets are made inside

@@ -143,7 +143,7 @@ class EpisodeCreateApi(APIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        serializer = EpisodeSerializer(data=request.data)
+        serializer = EpisodeSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         episode = episode_create(**serializer.validated_data)
         episode = episode_list_for(user=request.user).get(pk=episode.pk)

@@ -10,7 +10,7 @@ The groups are created by a migration (notifications/migrations/0006_roles.py) a
 `migrate` and every flush by a post_migrate receiver (`sync_roles_after_migrate`, connected in notifications'
 AppConfig): a change here takes effect at the next `migrate`, and the test runner's flush of a transactional test
 does not leave the later tests without their groups. Users are put in groups in admin, by
-`manage.py create_agent_token`, or by the nurse form (which puts a nurse in NURSE).
+`manage.py create_agent_token` and `create_feed_token`, or by the nurse form (which puts a nurse in NURSE).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # this module is imported by migrations and settings-free cod
     from django.contrib.auth.models import Group
 
 AGENT = "Agent"
+HOSPITAL_FEED = "Hospital feed"
 NURSE = "Nurse"
 CHARGE_NURSE = "Charge nurse"
 NURSE_MANAGER = "Nurse manager"
@@ -54,6 +55,13 @@ ROLES: dict[str, tuple[str, ...]] = {
         "care_events.view_interactionresponse",
         "care_events.view_patientmessage",
         "care_events.add_event",
+    ),
+    # The hospital's interface engine posting its ADT feed as FHIR (intake/fhir/): patients, their stays and
+    # discharges, nothing else (no interactions, no events, no reading).
+    HOSPITAL_FEED: (
+        "care_events.add_patient",
+        "care_events.add_episode",
+        "care_events.discharge_episode",
     ),
     # A nurse: her own tasks (read, acknowledge, resolve), what the patient said, her notifications.
     NURSE: _NURSE,
@@ -94,6 +102,7 @@ ROLES: dict[str, tuple[str, ...]] = {
 # read-only token lets through any of them, for reading only.
 TOKEN_SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "agent": ROLES[AGENT],
+    "feed": ROLES[HOSPITAL_FEED],
     "nurse": ROLES[CHARGE_NURSE],
 }
 

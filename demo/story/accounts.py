@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from care_events.platform.api_clients.models import TokenScope
-from care_events.platform.api_clients.tokens import agent_account_ensure, api_token_create
+from care_events.platform.api_clients.tokens import api_token_create, service_account_ensure
 from tasks_app.models import Nurse, NurseShift
 from tasks_app.services.nurses import nurse_user_save
 
@@ -59,7 +59,7 @@ def demo_accounts_ensure(*, now: dt.datetime | None = None) -> DemoAccounts:
         nurse_tokens[nurse.pk] = api_token_create(user=nurse.user, scope=TokenScope.NURSE)
         if spec.supervisor:
             supervisor_id = nurse.pk
-    agent = agent_account_ensure(username=DEMO_AGENT_USERNAME)
+    agent = service_account_ensure(username=DEMO_AGENT_USERNAME)
     return DemoAccounts(
         agent_token=api_token_create(user=agent, scope=TokenScope.AGENT),
         nurse_tokens=nurse_tokens,

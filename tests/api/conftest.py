@@ -4,7 +4,7 @@ from rest_framework.test import APIClient
 
 from care_events.platform.api_clients.models import TokenScope
 from care_events.platform.api_clients.tokens import api_token_create
-from care_events.platform.roles import AGENT
+from care_events.platform.roles import AGENT, HOSPITAL_FEED
 from tests.api.factories import AdministratorFactory, AgentUserFactory, ChargeNurseFactory
 from tests.tasks_app.factories import NurseShiftFactory
 
@@ -23,9 +23,11 @@ def _fresh_rate_limits_and_keys():
 
 
 def key_for(user) -> str:
-    """A key of scope agent for the agent, nurse for anyone else."""
+    """A key of scope agent for the agent, feed for the hospital feed, nurse for anyone else."""
     if user.pk not in _keys:
-        scope = TokenScope.AGENT if user.groups.filter(name=AGENT).exists() else TokenScope.NURSE
+        scopes = {AGENT: TokenScope.AGENT, HOSPITAL_FEED: TokenScope.FEED}
+        group = user.groups.filter(name__in=scopes).values_list("name", flat=True).first()
+        scope = scopes.get(group, TokenScope.NURSE)
         _keys[user.pk] = api_token_create(user=user, scope=scope)
     return _keys[user.pk]
 

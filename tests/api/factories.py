@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth.models import Permission
 
-from care_events.platform.roles import ADMINISTRATOR, AGENT, CHARGE_NURSE, role_group
+from care_events.platform.roles import ADMINISTRATOR, AGENT, CHARGE_NURSE, HOSPITAL_FEED, role_group
 from tests.tasks_app.factories import NurseFactory, UserFactory
 
 
@@ -23,6 +23,20 @@ class AgentUserFactory(UserFactory):
     def agent_group(self, create: bool, extracted, **kwargs) -> None:
         if create:
             self.groups.add(role_group(AGENT))
+
+
+class FeedUserFactory(UserFactory):
+    """The hospital feed's service account: a user in the Hospital feed group."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"feed{n}")
+
+    @factory.post_generation
+    def feed_group(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            self.groups.add(role_group(HOSPITAL_FEED))
 
 
 class ChargeNurseFactory(NurseFactory):

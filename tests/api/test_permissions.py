@@ -21,7 +21,13 @@ from care_events.platform.bus.models import Event
 from care_events.services.interactions import patient_reply_record
 from notifications.models import PushSubscription
 from tests.api.conftest import client_for
-from tests.api.factories import AdministratorFactory, AgentUserFactory, ChargeNurseFactory, ShiftStaffUserFactory
+from tests.api.factories import (
+    AdministratorFactory,
+    AgentUserFactory,
+    ChargeNurseFactory,
+    FeedUserFactory,
+    ShiftStaffUserFactory,
+)
 from tests.care_events.factories import AgentInteractionFactory, EpisodeFactory
 from tests.helpers import force_admin_login
 from tests.notifications.factories import NotificationLogFactory
@@ -29,7 +35,7 @@ from tests.tasks_app.factories import EscalationTaskFactory, NurseShiftFactory, 
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["anonymous", "nurse_a", "nurse_b", "charge_nurse", "agent", "administrator", "staff_shifts_only"]
+ROLES = ["anonymous", "nurse_a", "nurse_b", "charge_nurse", "agent", "administrator", "staff_shifts_only", "feed"]
 # Who signs in with a session rather than an API key: the people who use admin.
 SESSION_ROLES = {"administrator", "staff_shifts_only"}
 
@@ -69,6 +75,7 @@ def world() -> World:
             "agent": AgentUserFactory(),
             "administrator": AdministratorFactory(),
             "staff_shifts_only": ShiftStaffUserFactory(),
+            "feed": FeedUserFactory(),
         },
         ids={
             "patient": interaction.episode.patient_id,
@@ -99,73 +106,76 @@ PUSH = {
 A = "api/v1/"
 
 # "<METHOD> <route>": (the object in the path's <uuid:pk>, query string or body, the expected status for
-# anonymous, nurse A (the task's), nurse B, a charge nurse, the agent, an administrator, staff with shifts only).
+# anonymous, nurse A (the task's), nurse B, a charge nurse, the agent, an administrator, staff with shifts only, the
+# hospital feed).
 MATRIX = {
-    f"POST {A}patients/": (None, PATIENT, (401, 403, 403, 403, 201, 201, 403)),
-    f"GET {A}patients/": (None, "?mrn=MRN-1", (401, 200, 200, 200, 200, 200, 403)),
-    f"GET {A}patients/<uuid:pk>/": ("patient", None, (401, 200, 404, 200, 200, 200, 403)),
-    f"GET {A}patients/<uuid:pk>/episodes/": ("patient", None, (401, 200, 404, 200, 200, 200, 403)),
-    f"POST {A}episodes/": (None, EPISODE, (401, 403, 403, 403, 201, 201, 403)),
-    f"GET {A}episodes/<uuid:pk>/": ("episode", None, (401, 200, 404, 200, 200, 200, 403)),
-    f"POST {A}episodes/<uuid:pk>/discharge/": ("episode", {}, (401, 403, 403, 403, 202, 202, 403)),
-    f"POST {A}interactions/": (None, {"episode_id": "{episode}"}, (401, 403, 403, 403, 201, 201, 403)),
-    f"GET {A}interactions/<uuid:pk>/": ("interaction", None, (401, 200, 404, 200, 200, 200, 403)),
+    f"POST {A}patients/": (None, PATIENT, (401, 403, 403, 403, 201, 201, 403, 201)),
+    f"GET {A}patients/": (None, "?mrn=MRN-1", (401, 200, 200, 200, 200, 200, 403, 403)),
+    f"GET {A}patients/<uuid:pk>/": ("patient", None, (401, 200, 404, 200, 200, 200, 403, 403)),
+    f"GET {A}patients/<uuid:pk>/episodes/": ("patient", None, (401, 200, 404, 200, 200, 200, 403, 403)),
+    # The hospital feed may add episodes (through /fhir/), but reads no patient: one it cannot read is none to it.
+    f"POST {A}episodes/": (None, EPISODE, (401, 403, 403, 403, 201, 201, 403, 400)),
+    f"GET {A}episodes/<uuid:pk>/": ("episode", None, (401, 200, 404, 200, 200, 200, 403, 403)),
+    f"POST {A}episodes/<uuid:pk>/discharge/": ("episode", {}, (401, 403, 403, 403, 202, 202, 403, 404)),
+    f"POST {A}interactions/": (None, {"episode_id": "{episode}"}, (401, 403, 403, 403, 201, 201, 403, 403)),
+    f"GET {A}interactions/<uuid:pk>/": ("interaction", None, (401, 200, 404, 200, 200, 200, 403, 403)),
     f"POST {A}interactions/<uuid:pk>/responses/": (
         "interaction",
         {"text": "ok", "severity": "LOW"},
-        (401, 403, 403, 403, 201, 201, 403),
+        (401, 403, 403, 403, 201, 201, 403, 403),
     ),
-    f"GET {A}interactions/<uuid:pk>/responses/": ("interaction", None, (401, 200, 404, 200, 200, 200, 403)),
-    f"GET {A}interactions/<uuid:pk>/messages/": ("interaction", None, (401, 200, 404, 200, 200, 200, 403)),
-    f"GET {A}episodes/<uuid:pk>/interactions/": ("episode", None, (401, 200, 404, 200, 200, 200, 403)),
+    f"GET {A}interactions/<uuid:pk>/responses/": ("interaction", None, (401, 200, 404, 200, 200, 200, 403, 403)),
+    f"GET {A}interactions/<uuid:pk>/messages/": ("interaction", None, (401, 200, 404, 200, 200, 200, 403, 403)),
+    f"GET {A}episodes/<uuid:pk>/interactions/": ("episode", None, (401, 200, 404, 200, 200, 200, 403, 403)),
     # A nurse's feed holds her tasks' patients' texts only (tests/api/test_patient_messages.py): empty, not 404.
-    f"GET {A}patient-messages/": (None, None, (401, 200, 200, 200, 200, 200, 403)),
-    f"POST {A}patient-messages/<uuid:pk>/handled/": ("message", {}, (401, 403, 403, 403, 200, 200, 403)),
+    f"GET {A}patient-messages/": (None, None, (401, 200, 200, 200, 200, 200, 403, 403)),
+    f"POST {A}patient-messages/<uuid:pk>/handled/": ("message", {}, (401, 403, 403, 403, 200, 200, 403, 403)),
     f"POST {A}interactions/<uuid:pk>/complete/": (
         "interaction",
         {"outcome": "PATIENT_OK"},
-        (401, 403, 403, 403, 200, 200, 403),
+        (401, 403, 403, 403, 200, 200, 403, 403),
     ),
-    f"POST {A}interactions/<uuid:pk>/raise-flag/": ("interaction", FLAG, (401, 403, 403, 403, 201, 201, 403)),
+    f"POST {A}interactions/<uuid:pk>/raise-flag/": ("interaction", FLAG, (401, 403, 403, 403, 201, 201, 403, 403)),
     f"POST {A}interactions/<uuid:pk>/handoff/": (
         "interaction",
         {"reason": "PATIENT_REQUEST"},
-        (401, 403, 403, 403, 201, 201, 403),
+        (401, 403, 403, 403, 201, 201, 403, 403),
     ),
     f"POST {A}events/": (
         None,
         {"name": "patient/discharged", "data": {"episode_id": "{episode}"}},
-        (401, 403, 403, 403, 202, 202, 403),
+        (401, 403, 403, 403, 202, 202, 403, 403),
     ),
-    f"GET {A}tasks/": (None, None, (401, 200, 200, 200, 403, 200, 403)),
-    f"GET {A}tasks/<uuid:pk>/": ("task", None, (401, 200, 404, 200, 403, 200, 403)),
-    f"POST {A}tasks/<uuid:pk>/acknowledge/": ("task", {}, (401, 200, 404, 200, 403, 200, 403)),
-    f"POST {A}tasks/<uuid:pk>/resolve/": ("task", {"resolution": "Called"}, (401, 200, 404, 200, 403, 200, 403)),
+    f"GET {A}tasks/": (None, None, (401, 200, 200, 200, 403, 200, 403, 403)),
+    f"GET {A}tasks/<uuid:pk>/": ("task", None, (401, 200, 404, 200, 403, 200, 403, 403)),
+    f"POST {A}tasks/<uuid:pk>/acknowledge/": ("task", {}, (401, 200, 404, 200, 403, 200, 403, 403)),
+    f"POST {A}tasks/<uuid:pk>/resolve/": ("task", {"resolution": "Called"}, (401, 200, 404, 200, 403, 200, 403, 403)),
     f"POST {A}tasks/<uuid:pk>/reassign/": (
         "task",
         {"nurse_id": "{nurse_b}"},
-        (401, 403, 403, 200, 403, 200, 403),
+        (401, 403, 403, 200, 403, 200, 403, 403),
     ),
-    f"POST {A}tasks/<uuid:pk>/cancel/": ("task", {"reason": "Duplicate"}, (401, 403, 403, 200, 403, 200, 403)),
-    f"GET {A}notifications/": (None, None, (401, 200, 200, 200, 403, 200, 403)),
+    f"POST {A}tasks/<uuid:pk>/cancel/": ("task", {"reason": "Duplicate"}, (401, 403, 403, 200, 403, 200, 403, 403)),
+    f"GET {A}notifications/": (None, None, (401, 200, 200, 200, 403, 200, 403, 403)),
     # Notifications are their recipient's alone: the administrator, who has no nurse profile, has none.
-    f"POST {A}notifications/<uuid:pk>/read/": ("notification", {}, (401, 200, 404, 404, 403, 404, 403)),
+    f"POST {A}notifications/<uuid:pk>/read/": ("notification", {}, (401, 200, 404, 404, 403, 404, 403, 403)),
     # Push subscriptions are a nurse's browsers: an account without a nurse profile has none (403).
-    f"POST {A}push-subscriptions/": (None, PUSH, (401, 201, 201, 201, 403, 403, 403)),
+    f"POST {A}push-subscriptions/": (None, PUSH, (401, 201, 201, 201, 403, 403, 403, 403)),
     f"POST {A}push-subscriptions/unregister/": (
         None,
         {"endpoint": "https://fcm.googleapis.com/fcm/send/nurse-a"},
-        (401, 204, 404, 404, 403, 403, 403),
+        (401, 204, 404, 404, 403, 403, 403, 403),
     ),
-    f"GET {A}push-subscriptions/vapid-public-key/": (None, None, (401, 200, 200, 200, 403, 200, 403)),
+    f"GET {A}push-subscriptions/vapid-public-key/": (None, None, (401, 200, 200, 200, 403, 200, 403, 403)),
     # The schema and its docs page are public: they describe the API and hold no data.
-    "GET api/schema/": (None, None, (200,) * 7),
-    "GET api/docs/": (None, None, (200,) * 7),
-    # The FHIR intake (intake/fhir/): its CapabilityStatement is public; its writes need the agent's permissions to
-    # add patients and episodes and record discharges (an empty body is then 400: the permission was enough).
-    "GET fhir/metadata": (None, None, (200,) * 7),
-    "POST fhir/Encounter": (None, {}, (401, 403, 403, 403, 400, 400, 403)),
-    "POST fhir/": (None, {}, (401, 403, 403, 403, 400, 400, 403)),
+    "GET api/schema/": (None, None, (200,) * 8),
+    "GET api/docs/": (None, None, (200,) * 8),
+    # The FHIR intake (intake/fhir/): its CapabilityStatement is public; its writes need the feed's (and the agent's)
+    # permissions to add patients and episodes and record discharges (an empty body is then 400: the permission was
+    # enough).
+    "GET fhir/metadata": (None, None, (200,) * 8),
+    "POST fhir/Encounter": (None, {}, (401, 403, 403, 403, 400, 400, 403, 400)),
+    "POST fhir/": (None, {}, (401, 403, 403, 403, 400, 400, 403, 400)),
 }
 CASES = [
     pytest.param(endpoint, role, expected[ROLES.index(role)], id=f"{endpoint}-{role}")

@@ -3,14 +3,20 @@ CapabilityStatement, the API's keys and audit trail."""
 
 import datetime as dt
 import json
+from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
+from rest_framework.test import APIClient
 
 from care_events.models import Episode, Patient
+from care_events.platform.api_clients.models import ApiToken
 from care_events.platform.audit.models import AuditEntry
 from care_events.platform.bus.models import Event
+from care_events.platform.roles import HOSPITAL_FEED
 from intake.models import AdtMessage
 from tests.api.conftest import client_for
 from tests.api.factories import AgentUserFactory
@@ -24,7 +30,12 @@ FHIR = "application/fhir+json"
 
 @pytest.fixture
 def engine():
-    return client_for(AgentUserFactory())
+    """The hospital's interface engine, with the account and key `manage.py create_feed_token` makes."""
+    out = StringIO()
+    call_command("create_feed_token", "hospital-feed", stdout=out)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
+    return client
 
 
 def post(client, path, body):
@@ -120,6 +131,34 @@ def test_without_a_key_401_and_a_nurse_key_403_as_operation_outcomes(engine):
     response = post(client_for(nurse_with_login().user), "/fhir/Encounter", encounter())
     assert response.status_code == 403 and outcome(response)["code"] == "forbidden"
     assert not AdtMessage.objects.exists()
+
+
+def test_the_feeds_key_records_stays_and_nothing_else(engine):
+    assert post(engine, "/fhir/", bundle()).status_code == 201
+    patient_id = Patient.objects.get().pk
+    # No reading patients back, no interactions, no events: the Hospital feed role holds three permissions.
+    assert engine.get(f"/api/v1/patients/{patient_id}/").status_code == 403
+    assert engine.get("/api/v1/patients/", {"mrn": "MRN100"}).status_code == 403
+    response = engine.post("/api/v1/events/", {"name": "patient/discharged", "data": {}}, format="json")
+    assert response.status_code == 403
+    # Its REST key adds no episode to a patient it cannot read: a 400 that names the field, nothing written.
+    stay = {
+        "patient_id": str(patient_id),
+        "admitted_at": "2026-12-01T08:00:00Z",
+        "condition": "HF",
+        "facility": "GENERAL",
+    }
+    response = engine.post("/api/v1/episodes/", stay, format="json")
+    assert response.status_code == 400 and "patient_id" in response.json()["error"]["fields"], response.json()
+    assert Episode.objects.count() == 1
+    feed = get_user_model().objects.get(username="hospital-feed")
+    assert list(feed.groups.values_list("name", flat=True)) == [HOSPITAL_FEED]
+    assert not feed.has_usable_password() and ApiToken.objects.get(user=feed).scope == "feed"
+
+
+def test_an_agent_account_still_posts_the_feed(engine):
+    # Deployments set up before the Hospital feed role gave the engine an account of the Agent role.
+    assert post(client_for(AgentUserFactory()), "/fhir/", bundle()).status_code == 201
 
 
 def test_each_request_leaves_an_audit_row_naming_the_patient(engine):

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from care_events.platform.api_clients.models import TokenScope
-from care_events.platform.api_clients.tokens import agent_account_ensure, api_token_create, api_token_rotate
+from care_events.platform.api_clients.tokens import api_token_create, api_token_rotate, service_account_ensure
+from care_events.platform.roles import AGENT
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
         "API key of scope 'agent'. Prints only the key. An existing key is revoked at once, or, with --rotate, "
         "stays valid for API_TOKEN_ROTATION_OVERLAP_MINUTES."
     )
+    role, scope = AGENT, TokenScope.AGENT  # create_feed_token: the hospital feed's
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username", help="The service account's username, e.g. interaction-agent.")
@@ -23,9 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, username: str, rotate: bool, **options: Any) -> None:
-        user = agent_account_ensure(username=username)
-        if rotate:
-            key = api_token_rotate(user=user, scope=TokenScope.AGENT)
-        else:
-            key = api_token_create(user=user, scope=TokenScope.AGENT)
+        user = service_account_ensure(username=username, role=self.role)
+        create = api_token_rotate if rotate else api_token_create
+        key = create(user=user, scope=self.scope)
         self.stdout.write(key)

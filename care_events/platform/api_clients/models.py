@@ -44,6 +44,7 @@ class TokenScope(models.TextChoices):
     """What a key may do, within its holder's permissions (care_events/platform/roles.py: TOKEN_SCOPE_PERMISSIONS)."""
 
     AGENT = "agent", "Agent"
+    FEED = "feed", "Hospital feed"
     NURSE = "nurse", "Nurse"
     READ_ONLY = "read-only", "Read-only"
 

@@ -133,13 +133,14 @@ def api_tokens_revoke_on_password_change(
 
 
 @transaction.atomic
-def agent_account_ensure(*, username: str) -> AbstractUser:
-    """The interaction agent's service account: a user without a password, in the AGENT group."""
+def service_account_ensure(*, username: str, role: str = AGENT) -> AbstractUser:
+    """A program's account (the interaction agent's, the hospital feed's): a user without a password, in the
+    role's group."""
     user, created = get_user_model().objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    user.groups.add(role_group(AGENT))
+    user.groups.add(role_group(role))
     return user
 
 
