@@ -64,3 +64,12 @@ def test_a_timer_that_keeps_failing_is_given_up_after_its_attempts_and_can_be_re
     timer.refresh_from_db()
     assert (timer.failed_at, timer.fired_at is not None) == (None, True)
     assert Event.objects.filter(name="task/sla_warning").count() == 1
+
+
+def test_one_sweep_fires_every_due_timer_batch_after_batch():
+    tasks = [EscalationTaskFactory(sla_minutes=60) for _ in range(5)]
+    drain()
+    Timer.objects.filter(kind="SLA_WARNING").update(due_at=timezone.now())
+    # After a wiped broker every due timer is the sweep's: not one batch per interval, but until none is left due.
+    assert timers.timers_fire_due(limit=2) == 5
+    assert not Timer.objects.pending().filter(kind="SLA_WARNING", subject_id__in=[t.pk for t in tasks]).exists()
