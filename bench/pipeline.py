@@ -156,13 +156,16 @@ def _latency_at(bench: Bench, rate: float, seconds: int) -> None:
     values = creation_to_sent()
     p50, p99, worst = statistics.median(values), percentile(values, 99), max(values)
     n50, n99 = statistics.median(noop), percentile(noop, 99)
+    # The target is at 1/s (issue 17). Faster, the bench process making the escalations (a patient, an episode and
+    # a task each, through the factories) takes its share of the same two cores: shown, not judged.
+    targeted = rate <= 1
     bench.add(
         Figure(
             f"latency creation → SENT at {rate:.2f}/s",
             f"p50 {ms(p50)}, p99 {ms(p99)}, max {ms(worst)} ({len(values)} at {rate:.2f}/s for {seconds} s)",
             f"no-op publish → start p50 {ms(n50)}, p99 {ms(n99)}, max {ms(max(noop))}",
-            "p99 ≤ 10x the no-op p99",
-            p99 <= 10 * n99,
+            "p99 ≤ 10x the no-op p99" if targeted else "— (the target is at 1/s)",
+            p99 <= 10 * n99 if targeted else None,
             f"{p99 / n99:.0f}x the no-op p99",
             {"rate": rate, "p50": p50, "p99": p99, "max": worst, "noop_p50": n50, "noop_p99": n99},
         )
