@@ -24,13 +24,7 @@ from care_events.platform.rest.serializers import (
     UUIDRelatedField,
     reason_codes_field,
 )
-from care_events.selectors import (
-    episode_current_outreach_attempt,
-    episode_list,
-    outreach_attempt_list,
-    patient_list,
-    patient_list_for,
-)
+from care_events.selectors import episode_current_outreach_attempt, episode_list, outreach_attempt_list, patient_list
 from care_events.validators import phone_to_e164
 
 # Clocks differ: a time a few minutes ahead of ours is a skewed clock, not a time in the future.
@@ -205,14 +199,6 @@ class EpisodeSerializer(StrictModelSerializer):
             "condition": {"help_text": "Index condition: HF, COPD, AMI, PNA, CABG, THA_TKA or OTHER."},
             "created_at": {"help_text": "When the episode was created (UTC)."},
         }
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            # A patient the caller cannot read is no patient to it: 400 naming patient_id, as a missing one.
-            fields["patient_id"].queryset = patient_list_for(user=request.user)  # type: ignore[attr-defined]
-        return fields
 
     def validate_admitted_at(self, value: dt.datetime) -> dt.datetime:
         return _not_in_future(value)

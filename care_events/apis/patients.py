@@ -143,7 +143,9 @@ class EpisodeCreateApi(APIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        serializer = EpisodeSerializer(data=request.data, context={"request": request})
+        serializer = EpisodeSerializer(data=request.data)
+        # A patient the caller cannot read is no patient to it: 400 naming patient_id, as a missing one.
+        serializer.fields["patient_id"].queryset = patient_list_for(user=request.user)
         serializer.is_valid(raise_exception=True)
         episode = episode_create(**serializer.validated_data)
         episode = episode_list_for(user=request.user).get(pk=episode.pk)
