@@ -172,6 +172,6 @@ def truncate_product_tables() -> None:
 
 
 def agent_token() -> str:
-    from care_events.platform.api_clients.tokens import agent_account_ensure, api_token_create
+    from care_events.platform.api_clients.tokens import api_token_create, service_account_ensure
 
-    return api_token_create(user=agent_account_ensure(username="chaos-agent"), scope="agent")
+    return api_token_create(user=service_account_ensure(username="chaos-agent"), scope="agent")
