@@ -73,7 +73,8 @@ def _deliver_new(log: NotificationLog) -> Callable[[], None]:
     insert); returns what to do once it is in. A real provider's call is a message to the delivery worker
     (`delivery_publish`), after the commit; a lost one is the relay's. An in-process backend (the local one) is sent
     to in this transaction: nobody else can see the row before this commits, so this is the transaction's claim,
-    and there is no attempt in doubt to ask about (a rollback takes the row and the attempt back together). Sent
+    and there is no attempt in doubt to ask about (a rollback takes the row back; the local outbox, a list in this
+    process's memory, keeps what it was handed: it stands in for a provider, which would keep it too). Sent
     and, the local outbox being the recipient, delivered at once: the outcome is written onto the row before its
     insert (one statement, no update), and the message handed over once the row is in (a repeated request, which
     finds the first row, sends nothing)."""
