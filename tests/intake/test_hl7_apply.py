@@ -6,8 +6,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from care_events.models import Episode, Patient
-from care_events.platform.bus.models import Event, Timer, TimerKind
+from care_events.models import Episode, OutreachAttempt, Patient
+from care_events.platform.bus.dispatch import handler_run_execute
+from care_events.platform.bus.models import Event, HandlerRun, Timer, TimerKind
+from care_events.platform.bus.timers import timers_fire_due
 from care_events.services.checkin import checkin_due_at
 from intake.models import AdtMessage
 from intake.services import adt_message_reapply, hl7_receive
@@ -117,17 +119,25 @@ def test_the_discharge_after_a_cancelled_one_has_a_checkin_of_its_own():
     assert timer.due_at == checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)
 
 
-@time_machine.travel(dt.datetime(2026, 12, 8, 16, tzinfo=dt.UTC))
 def test_the_late_handler_of_a_cancelled_discharge_arms_the_next_one_once():
-    receive(adt("A01"))
-    receive(adt("A03", discharged="20261205143000"))
-    receive(adt("A13"))
-    receive(adt("A03", discharged="20261208100000"))
-    drain()  # both discharges' handlers run only now, the cancelled one's first
+    with time_machine.travel(dt.datetime(2026, 12, 8, 16, tzinfo=dt.UTC)):
+        receive(adt("A01"))
+        receive(adt("A03", discharged="20261205143000"))
+        receive(adt("A13"))
+        receive(adt("A03", discharged="20261208100000"))
+        cancelled, real = HandlerRun.objects.filter(handler="schedule-checkin").order_by("pk")
+        # The cancelled discharge's handler runs only now, after the real discharge: it arms the real one's check-in.
+        handler_run_execute(run_id=cancelled.pk)
     episode = Episode.objects.get()
-    [timer] = Timer.objects.filter(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk)
-    assert timer.fired_at is None and timer.cancelled_at is None
+    timer = Timer.objects.get(kind=TimerKind.CHECKIN_DUE, subject_id=episode.pk)
     assert timer.due_at == checkin_due_at(discharged_at=episode.discharged_at, tz_name=episode.patient.timezone)
+    with time_machine.travel(timer.due_at + dt.timedelta(seconds=1)):
+        assert timers_fire_due() == 1  # the check-in goes out
+        handler_run_execute(run_id=real.pk)  # the real discharge's own handler, later still
+    timer.refresh_from_db()
+    # Armed for this discharge already, and fired: not armed again (one check-in per discharge).
+    assert timer.fired_at is not None and timer.cancelled_at is None
+    assert OutreachAttempt.objects.filter(plan__episode=episode).count() == 1
     assert Event.objects.filter(name="patient/discharged").count() == 2
 
 
